@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Skep",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "skep", targets: ["skep"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        .target(name: "CSkepSystem"),
+        .target(
+            name: "SkepSystem",
+            dependencies: [
+                "CSkepSystem",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(name: "SkepHTTP"),
+        .target(name: "SkepConfig"),
+        .target(name: "SkepScoreboard", dependencies: ["SkepSystem"]),
+        .target(name: "SkepServer", dependencies: ["SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig"]),
+        .target(name: "SkepMPM", dependencies: ["SkepServer", "SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig"]),
+        .executableTarget(
+            name: "skep",
+            dependencies: [
+                "SkepMPM", "SkepServer", "SkepConfig", "SkepHTTP", "SkepSystem",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SkepConfigTests", dependencies: ["SkepConfig"]),
+        .testTarget(name: "SkepHTTPTests", dependencies: ["SkepHTTP"]),
+        .testTarget(name: "SkepSystemTests", dependencies: ["SkepSystem"]),
+        .testTarget(name: "SkepEndToEndTests", dependencies: ["SkepSystem"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// SkepConfig: filled in by its issue.

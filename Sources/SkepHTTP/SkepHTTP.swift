@@ -1,0 +1,1 @@
+// SkepHTTP: filled in by its issue.

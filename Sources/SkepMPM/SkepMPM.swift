@@ -1,0 +1,1 @@
+// SkepMPM: filled in by its issue.

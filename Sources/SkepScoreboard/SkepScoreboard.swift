@@ -1,0 +1,1 @@
+// SkepScoreboard: filled in by its issue.

@@ -1,0 +1,1 @@
+// SkepServer: filled in by its issue.

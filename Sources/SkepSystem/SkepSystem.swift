@@ -1,0 +1,1 @@
+// SkepSystem: filled in by its issue.
