@@ -35,6 +35,7 @@ let package = Package(
         .testTarget(name: "SkepConfigTests", dependencies: ["SkepConfig"]),
         .testTarget(name: "SkepHTTPTests", dependencies: ["SkepHTTP"]),
         .testTarget(name: "SkepSystemTests", dependencies: ["SkepSystem"]),
+        .testTarget(name: "SkepMPMTests", dependencies: ["SkepMPM", "SkepConfig"]),
         .testTarget(name: "SkepEndToEndTests", dependencies: ["SkepSystem"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,156 @@
+/// Turns the directive tree into a `ServerConfig`: checks each directive's context
+/// and argument count against its module's table, lets the module fold it into its
+/// record, and builds the virtual hosts and per-directory sections.
+public struct ConfigProcessor {
+    let specs: [String: DirectiveSpec]
+    var errors: [ConfigDiagnostic] = []
+    var warnings: [ConfigDiagnostic] = []
+    let serverRoot: String
+
+    public static func process(_ tree: ConfigTree, modules: [ModuleDescriptor], configFile: String) throws(ConfigError) -> ServerConfig {
+        let active = modules.filter { tree.activeModules.contains($0.name) }
+        var processor = ConfigProcessor(modules: active, serverRoot: tree.serverRoot)
+        var main = VirtualHost()
+        var vhosts: [VirtualHost] = []
+        processor.processServer(tree.directives, into: &main, context: .serverConfig, virtualHosts: &vhosts)
+        for index in vhosts.indices {
+            vhosts[index].server = main.server.merged(with: vhosts[index].server)
+            vhosts[index].defaults = main.defaults.merged(with: vhosts[index].defaults)
+            vhosts[index].sections = main.sections + vhosts[index].sections
+        }
+        if !processor.errors.isEmpty { throw ConfigError(tree.warnings + processor.warnings + processor.errors) }
+        return ServerConfig(configFile: configFile, serverRoot: tree.serverRoot, main: main, virtualHosts: vhosts,
+                            loadedModules: tree.loadedModules, activeModules: tree.activeModules,
+                            defines: tree.defines, warnings: tree.warnings + processor.warnings)
+    }
+
+    init(modules: [ModuleDescriptor], serverRoot: String) {
+        var specs: [String: DirectiveSpec] = [:]
+        for module in modules { for spec in module.directives { specs[spec.name.lowercased()] = spec } }
+        self.specs = specs
+        self.serverRoot = serverRoot
+    }
+
+    private mutating func processServer(_ directives: [Directive], into host: inout VirtualHost,
+                                        context: DirectiveContext, virtualHosts: inout [VirtualHost]) {
+        for directive in directives {
+            switch directive.key {
+            case "virtualhost":
+                guard check(directive, in: context) else { continue }
+                guard !directive.arguments.isEmpty else {
+                    errors.append(directive.error("<VirtualHost> requires at least one address").diagnostics[0])
+                    continue
+                }
+                var vhost = VirtualHost(addresses: directive.arguments, location: directive.location)
+                var nestedHosts: [VirtualHost] = []
+                processServer(directive.children ?? [], into: &vhost, context: .virtualHost, virtualHosts: &nestedHosts)
+                virtualHosts.append(vhost)
+            default:
+                if let kind = sectionKind(directive) {
+                    guard check(directive, in: context), let section = makeSection(directive, kind: kind, host: host) else { continue }
+                    host.sections.append(section)
+                } else {
+                    apply(directive, server: &host.server, directory: &host.defaults, context: context)
+                }
+            }
+        }
+    }
+
+    private func sectionKind(_ directive: Directive) -> DirectorySection.Kind? {
+        switch directive.key {
+        case "directory": return .directory
+        case "directorymatch": return .directoryMatch
+        case "location": return .location
+        case "locationmatch": return .locationMatch
+        case "files": return .files
+        case "filesmatch": return .filesMatch
+        default: return nil
+        }
+    }
+
+    private mutating func makeSection(_ directive: Directive, kind: DirectorySection.Kind, host: VirtualHost) -> DirectorySection? {
+        var args = directive.arguments
+        var regex = [.directoryMatch, .locationMatch, .filesMatch].contains(kind)
+        if args.first == "~" && !regex {
+            regex = true
+            args.removeFirst()
+        }
+        guard args.count == 1 else {
+            errors.append(directive.error("<\(directive.name)> takes one argument, the \(kind == .files || kind == .filesMatch ? "file name" : kind == .location || kind == .locationMatch ? "URL path" : "directory path")").diagnostics[0])
+            return nil
+        }
+        var pattern = args[0]
+        if (kind == .directory) && !regex {
+            pattern = pattern.hasPrefix("/") ? pattern : serverRootRelativeDirectory(pattern)
+        }
+        let context: DirectiveContext = switch kind {
+        case .directory, .directoryMatch: .directory
+        case .location, .locationMatch: .location
+        case .files, .filesMatch: .files
+        }
+        var server = host.server
+        var vector = ConfigVector()
+        var nested: [DirectorySection] = []
+        for child in directive.children ?? [] {
+            if let childKind = sectionKind(child) {
+                guard check(child, in: context) else { continue }
+                if let section = makeSection(child, kind: childKind, host: host) { nested.append(section) }
+            } else {
+                apply(child, server: &server, directory: &vector, context: context)
+            }
+        }
+        return DirectorySection(kind: kind, pattern: pattern, isRegex: regex, location: directive.location,
+                                config: vector, nested: nested)
+    }
+
+    private func serverRootRelativeDirectory(_ path: String) -> String {
+        serverRoot.hasSuffix("/") ? serverRoot + path : serverRoot + "/" + path
+    }
+
+    /// Context check with Apache's messages (`ap_check_cmd_context`).
+    private mutating func check(_ directive: Directive, in context: DirectiveContext) -> Bool {
+        guard let spec = specs[directive.key] else { return false } // reported by the reader
+        if spec.contexts.contains(context) { return true }
+        let label = spec.isSection ? "<\(spec.name)>" : spec.name
+        if context == .serverConfig {
+            errors.append(directive.error("\(label) not allowed here: it belongs inside \(allowedList(spec.contexts))").diagnostics[0])
+        } else {
+            errors.append(directive.error("\(label) cannot occur within \(context.sectionName) section: it is allowed in \(allowedList(spec.contexts))").diagnostics[0])
+        }
+        return false
+    }
+
+    private func allowedList(_ contexts: DirectiveContext) -> String {
+        var names: [String] = []
+        if contexts.contains(.serverConfig) { names.append("server config") }
+        if contexts.contains(.virtualHost) { names.append("<VirtualHost>") }
+        if contexts.contains(.directory) { names.append("<Directory>") }
+        if contexts.contains(.location) { names.append("<Location>") }
+        if contexts.contains(.files) { names.append("<Files>") }
+        return names.joined(separator: ", ")
+    }
+
+    private mutating func apply(_ directive: Directive, server: inout ConfigVector, directory: inout ConfigVector,
+                                context: DirectiveContext) {
+        guard check(directive, in: context), let spec = specs[directive.key] else { return }
+        if !spec.arguments.accepts(directive.arguments.count) {
+            errors.append(directive.error("\(spec.name) \(spec.arguments.phrase), \(spec.help)").diagnostics[0])
+            return
+        }
+        var scope = DirectiveScope(server: server, directory: directory, context: context, serverRoot: serverRoot)
+        do {
+            try spec.apply(directive, &scope)
+        } catch {
+            errors += error.diagnostics
+            return
+        }
+        warnings += scope.warnings
+        server = scope.server
+        directory = scope.directory
+        if spec.isSection, let children = directive.children {
+            // A section of a module other than the core's scoping ones (`<Limit>`, `<Proxy>`):
+            // its directives apply in the enclosing scope.
+            for child in children { apply(child, server: &server, directory: &directory, context: context) }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+/// The core's per-server record: what `<VirtualHost>` may override, plus the
+/// process-wide settings read from the main server. Unset fields fall back to the
+/// enclosing server and then to Apache 2.4's compiled-in defaults.
+public struct CoreServerConfig: ModuleConfig {
+    public var serverName: String?
+    public var serverAliases: [String] = []
+    public var serverAdmin: String?
+    public var documentRoot: String?
+    public var timeoutMs: Int?
+    public var keepAlive: Bool?
+    public var keepAliveTimeoutMs: Int?
+    public var maxKeepAliveRequests: Int?
+    public var limitRequestLine: Int?
+    public var limitRequestFieldSize: Int?
+    public var limitRequestFields: Int?
+    public var errorLog: String?
+    public var logLevel: LogLevelSetting?
+    public var hostnameLookups: Bool?
+    public var traceEnable: Bool?
+    // Process-wide: only the main server's values count.
+    public var pidFile: String?
+    public var defaultRuntimeDir: String?
+    public var serverTokens: String?
+
+    public init() {}
+
+    public func merged(with child: CoreServerConfig) -> CoreServerConfig {
+        var out = child
+        out.serverName = child.serverName ?? serverName
+        out.serverAdmin = child.serverAdmin ?? serverAdmin
+        out.documentRoot = child.documentRoot ?? documentRoot
+        out.timeoutMs = child.timeoutMs ?? timeoutMs
+        out.keepAlive = child.keepAlive ?? keepAlive
+        out.keepAliveTimeoutMs = child.keepAliveTimeoutMs ?? keepAliveTimeoutMs
+        out.maxKeepAliveRequests = child.maxKeepAliveRequests ?? maxKeepAliveRequests
+        out.limitRequestLine = child.limitRequestLine ?? limitRequestLine
+        out.limitRequestFieldSize = child.limitRequestFieldSize ?? limitRequestFieldSize
+        out.limitRequestFields = child.limitRequestFields ?? limitRequestFields
+        out.errorLog = child.errorLog ?? errorLog
+        out.logLevel = child.logLevel ?? logLevel
+        out.hostnameLookups = child.hostnameLookups ?? hostnameLookups
+        out.traceEnable = child.traceEnable ?? traceEnable
+        out.pidFile = pidFile
+        out.defaultRuntimeDir = defaultRuntimeDir
+        out.serverTokens = serverTokens
+        return out
+    }
+
+    // Apache 2.4's defaults (httpd.h, http_core.c, mpm_common.c).
+    public var timeout: Int { timeoutMs ?? 60_000 }
+    public var keepAliveEnabled: Bool { keepAlive ?? true }
+    public var keepAliveTimeout: Int { keepAliveTimeoutMs ?? 5_000 }
+    public var keepAliveRequests: Int { maxKeepAliveRequests ?? 100 }
+    public var requestLineLimit: Int { limitRequestLine ?? 8190 }
+    public var requestFieldSizeLimit: Int { limitRequestFieldSize ?? 8190 }
+    public var requestFieldsLimit: Int { limitRequestFields ?? 100 }
+    public var errorLogPath: String { errorLog ?? "logs/error_log" }
+    public var logLevels: LogLevelSetting { logLevel ?? LogLevelSetting() }
+    public var pidFilePath: String { pidFile ?? "logs/httpd.pid" }
+    public var traceEnabled: Bool { traceEnable ?? true }
+}
+
+/// The core's per-directory record (Apache's `core_dir_config`).
+public struct CoreDirConfig: ModuleConfig {
+    public var options: OptionsSetting?
+    public var allowOverrideNone: Bool?
+    public var handler: String?
+    public var limitRequestBody: Int?
+    public var enableSendfile: Bool?
+    public var enableMMAP: Bool?
+    public var serverSignature: String?
+
+    public init() {}
+
+    public func merged(with child: CoreDirConfig) -> CoreDirConfig {
+        var out = CoreDirConfig()
+        switch (options, child.options) {
+        case (let parent?, let child?): out.options = parent.merged(with: child)
+        case (let parent, let child): out.options = child ?? parent
+        }
+        out.allowOverrideNone = child.allowOverrideNone ?? allowOverrideNone
+        out.handler = child.handler ?? handler
+        out.limitRequestBody = child.limitRequestBody ?? limitRequestBody
+        out.enableSendfile = child.enableSendfile ?? enableSendfile
+        out.enableMMAP = child.enableMMAP ?? enableMMAP
+        out.serverSignature = child.serverSignature ?? serverSignature
+        return out
+    }
+
+    /// Apache 2.4's default is `FollowSymLinks` alone.
+    public var effectiveOptions: DirectoryOptions { options?.resolved(over: .followSymLinks) ?? .followSymLinks }
+    /// 0 means unlimited, Apache's default.
+    public var requestBodyLimit: Int { limitRequestBody ?? 0 }
+    /// Apache 2.4 ships with `EnableSendfile Off` compiled in; Debian's config does not change it.
+    public var sendfile: Bool { enableSendfile ?? false }
+}
+
+/// `User` and `Group` (Apache's mod_unixd): whom the children run as when started as root.
+public struct UnixdConfig: ModuleConfig {
+    public var user: String?
+    public var group: String?
+    public init() {}
+    public func merged(with child: UnixdConfig) -> UnixdConfig { self }
+}
+
+/// `Listen` and `ListenBacklog`: the sockets the master binds for every child.
+public struct ListenConfig: ModuleConfig {
+    public var listens: [ListenAddress] = []
+    public var listenBacklog: Int?
+    public init() {}
+    public func merged(with child: ListenConfig) -> ListenConfig { self }
+    /// Apache's `DEFAULT_LISTENBACKLOG`.
+    public var backlog: Int { listenBacklog ?? 511 }
+}

@@ -1,0 +1,25 @@
+/// What a module tells the configuration reader about itself, as Apache's `module`
+/// struct does: its names and its directive table. SkepConfig knows no module; the
+/// program hands the reader the list of modules it was built with.
+public struct ModuleDescriptor: Sendable {
+    /// The name `LoadModule` and `<IfModule>` use: `status_module`.
+    public var name: String
+    /// The source-file name `<IfModule mod_status.c>` uses.
+    public var sourceName: String
+    /// Compiled in and always active, as `core_module` or Debian's `log_config_module`;
+    /// otherwise active only after `LoadModule`.
+    public var isStatic: Bool
+    public var directives: [DirectiveSpec]
+
+    public init(name: String, sourceName: String, isStatic: Bool = false, directives: [DirectiveSpec] = []) {
+        self.name = name
+        self.sourceName = sourceName
+        self.isStatic = isStatic
+        self.directives = directives
+    }
+
+    /// `true` when `identifier` names this module in either of Apache's forms.
+    public func isNamed(_ identifier: String) -> Bool {
+        identifier == name || identifier == sourceName
+    }
+}

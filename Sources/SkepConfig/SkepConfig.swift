@@ -1,1 +1,0 @@
-// SkepConfig: filled in by its issue.

@@ -1,0 +1,21 @@
+import SkepConfig
+
+/// The MPM directives as written (nil when absent), before Apache's start-up adjustments.
+public struct MPMConfig: ModuleConfig {
+    public var startServers: Int?
+    public var minSpareServers: Int?
+    public var maxSpareServers: Int?
+    public var minSpareThreads: Int?
+    public var maxSpareThreads: Int?
+    public var serverLimit: Int?
+    public var threadLimit: Int?
+    public var threadsPerChild: Int?
+    public var maxRequestWorkers: Int?
+    public var maxConnectionsPerChild: Int?
+    public var asyncRequestWorkerFactor: Double?
+    public var gracefulShutdownTimeoutSeconds: Int?
+
+    public init() {}
+    /// Process-wide: a virtual host cannot change them.
+    public func merged(with child: MPMConfig) -> MPMConfig { self }
+}

@@ -1,0 +1,207 @@
+import SkepConfig
+
+/// Which process model runs the children.
+public enum MPMKind: String, Sendable, CaseIterable {
+    case prefork, worker, event
+
+    public var moduleName: String { "mpm_\(rawValue)_module" }
+    public var isThreaded: Bool { self != .prefork }
+}
+
+/// The MPM sizing in effect after Apache 2.4's start-up adjustments
+/// (`prefork_check_config`, `worker_check_config`, `event_check_config` and their
+/// `*_run` fix-ups, with one listen bucket). Every adjustment is recorded with the
+/// warning Apache prints, so `-t` and `--explain` can say it instead of doing it silently.
+public struct MPMSettings: Sendable, Equatable {
+    public var kind: MPMKind
+    public var startServers: Int
+    public var serverLimit: Int
+    /// Threads per child the scoreboard is sized for; 1 under prefork.
+    public var threadLimit: Int
+    /// Worker threads per child; 1 under prefork.
+    public var threadsPerChild: Int
+    public var maxRequestWorkers: Int
+    /// The most children alive at once (Apache's `ap_daemons_limit`/`active_daemons_limit`).
+    public var maxChildren: Int
+    /// Prefork: idle processes; worker and event: idle threads across all children.
+    public var minSpare: Int
+    public var maxSpare: Int
+    public var maxConnectionsPerChild: Int
+    public var asyncRequestWorkerFactor: Double
+    public var gracefulShutdownTimeoutSeconds: Int
+    /// Apache's start-up warnings for each value it changed, in the order it checks them.
+    public var adjustments: [String]
+
+    /// The Apache compiled-in limits that directives cannot exceed.
+    public static func maxServerLimit(_ kind: MPMKind) -> Int { kind == .prefork ? 200_000 : 20_000 }
+    public static func maxThreadLimit(_ kind: MPMKind) -> Int { kind == .event ? 100_000 : 20_000 }
+
+    /// The one MPM the configuration loads, or an error naming what is wrong.
+    public static func kind(of config: ServerConfig) throws(ConfigError) -> MPMKind {
+        let loaded = config.loadedModules.filter { module in MPMKind.allCases.contains { $0.moduleName == module.name } }
+        guard let first = loaded.first else {
+            throw ConfigError(nil, "\(config.configFile): No MPM loaded: load exactly one of mpm_prefork_module, mpm_worker_module or mpm_event_module with LoadModule")
+        }
+        if loaded.count > 1 {
+            let list = loaded.map { "\($0.name) (\($0.location))" }.joined(separator: " and ")
+            throw ConfigError(loaded[1].location, "More than one MPM loaded: \(list); load exactly one")
+        }
+        return MPMKind.allCases.first { $0.moduleName == first.name }!
+    }
+
+    public init(_ config: ServerConfig) throws(ConfigError) {
+        self.init(kind: try Self.kind(of: config), config[MPMConfig.self])
+    }
+
+    public init(kind: MPMKind, _ c: MPMConfig) {
+        self.kind = kind
+        self.maxConnectionsPerChild = max(0, c.maxConnectionsPerChild ?? 0)
+        self.asyncRequestWorkerFactor = c.asyncRequestWorkerFactor ?? 2
+        self.gracefulShutdownTimeoutSeconds = max(0, c.gracefulShutdownTimeoutSeconds ?? 0)
+        self.adjustments = []
+        switch kind {
+        case .prefork:
+            self.threadLimit = 1
+            self.threadsPerChild = 1
+            self.serverLimit = 0; self.startServers = 0; self.maxRequestWorkers = 0
+            self.maxChildren = 0; self.minSpare = 0; self.maxSpare = 0
+            adjustPrefork(c)
+        case .worker, .event:
+            self.threadLimit = 0; self.threadsPerChild = 0
+            self.serverLimit = 0; self.startServers = 0; self.maxRequestWorkers = 0
+            self.maxChildren = 0; self.minSpare = 0; self.maxSpare = 0
+            adjustThreaded(c)
+        }
+    }
+
+    private mutating func adjustPrefork(_ c: MPMConfig) {
+        var serverLimit = c.serverLimit ?? 256
+        let limit = Self.maxServerLimit(.prefork)
+        if serverLimit > limit {
+            adjustments.append("ServerLimit of \(serverLimit) exceeds compile-time limit of \(limit) servers, decreasing to \(limit).")
+            serverLimit = limit
+        } else if serverLimit < 1 {
+            adjustments.append("ServerLimit of \(serverLimit) not allowed, increasing to 1.")
+            serverLimit = 1
+        }
+        var workers = c.maxRequestWorkers ?? 256
+        if workers > serverLimit {
+            adjustments.append("MaxRequestWorkers of \(workers) exceeds ServerLimit value of \(serverLimit) servers, decreasing MaxRequestWorkers to \(serverLimit). To increase, please see the ServerLimit directive.")
+            workers = serverLimit
+        } else if workers < 1 {
+            adjustments.append("MaxRequestWorkers of \(workers) not allowed, increasing to 1.")
+            workers = 1
+        }
+        var start = c.startServers ?? 5
+        if start < 1 {
+            adjustments.append("StartServers of \(start) not allowed, increasing to 1.")
+            start = 1
+        }
+        var minSpare = c.minSpareServers ?? 5
+        if minSpare < 1 {
+            adjustments.append("MinSpareServers of \(minSpare) not allowed, increasing to 1.")
+            minSpare = 1
+        }
+        var maxSpare = c.maxSpareServers ?? 10
+        if maxSpare < minSpare + 1 {
+            adjustments.append("MaxSpareServers of \(maxSpare) is less than MinSpareServers + 1, increasing to \(minSpare + 1) (Apache does this silently).")
+            maxSpare = minSpare + 1
+        }
+        if start > workers {
+            adjustments.append("StartServers of \(start) exceeds MaxRequestWorkers of \(workers), starting \(workers) (Apache does this silently).")
+            start = workers
+        }
+        self.serverLimit = serverLimit
+        self.maxRequestWorkers = workers
+        self.maxChildren = workers
+        self.startServers = start
+        self.minSpare = minSpare
+        self.maxSpare = maxSpare
+    }
+
+    private mutating func adjustThreaded(_ c: MPMConfig) {
+        var serverLimit = c.serverLimit ?? 16
+        let serverMax = Self.maxServerLimit(kind)
+        if serverLimit > serverMax {
+            adjustments.append("ServerLimit of \(serverLimit) exceeds compile-time limit of \(serverMax) servers, decreasing to \(serverMax).")
+            serverLimit = serverMax
+        } else if serverLimit < 1 {
+            adjustments.append("ServerLimit of \(serverLimit) not allowed, increasing to 1.")
+            serverLimit = 1
+        }
+        var threadLimit = c.threadLimit ?? 64
+        let threadMax = Self.maxThreadLimit(kind)
+        if threadLimit > threadMax {
+            adjustments.append("ThreadLimit of \(threadLimit) exceeds compile-time limit of \(threadMax) threads, decreasing to \(threadMax).")
+            threadLimit = threadMax
+        } else if threadLimit < 1 {
+            adjustments.append("ThreadLimit of \(threadLimit) not allowed, increasing to 1.")
+            threadLimit = 1
+        }
+        var perChild = c.threadsPerChild ?? 25
+        if perChild > threadLimit {
+            adjustments.append("ThreadsPerChild of \(perChild) exceeds ThreadLimit of \(threadLimit) threads, decreasing to \(threadLimit). To increase, please see the ThreadLimit directive.")
+            perChild = threadLimit
+        } else if perChild < 1 {
+            adjustments.append("ThreadsPerChild of \(perChild) not allowed, increasing to 1.")
+            perChild = 1
+        }
+        // Apache computes the default from the compiled-in ServerLimit and ThreadsPerChild.
+        var workers = c.maxRequestWorkers ?? 16 * 25
+        if workers < perChild {
+            adjustments.append("MaxRequestWorkers of \(workers) is less than ThreadsPerChild of \(perChild), increasing to \(perChild). MaxRequestWorkers must be at least as large as the number of threads in a single server.")
+            workers = perChild
+        }
+        var children = workers / perChild
+        if workers % perChild != 0 {
+            let rounded = children * perChild
+            adjustments.append("MaxRequestWorkers of \(workers) is not an integer multiple of ThreadsPerChild of \(perChild), decreasing to nearest multiple \(rounded), for a maximum of \(children) servers.")
+            workers = rounded
+        }
+        if children > serverLimit {
+            adjustments.append("MaxRequestWorkers of \(workers) would require \(children) servers and would exceed ServerLimit of \(serverLimit), decreasing to \(serverLimit * perChild). To increase, please see the ServerLimit directive.")
+            children = serverLimit
+            workers = serverLimit * perChild
+        }
+        var start = c.startServers ?? 3
+        if start < 1 {
+            adjustments.append("StartServers of \(start) not allowed, increasing to 1.")
+            start = 1
+        }
+        var minSpare = c.minSpareThreads ?? 3 * 25
+        if minSpare < 1 {
+            adjustments.append("MinSpareThreads of \(minSpare) not allowed, increasing to 1 to avoid almost certain server failure. Please read the documentation.")
+            minSpare = 1
+        }
+        var maxSpare = c.maxSpareThreads ?? 10 * 25
+        if maxSpare < minSpare + perChild + 1 {
+            adjustments.append("MaxSpareThreads of \(maxSpare) is less than MinSpareThreads + ThreadsPerChild + 1, increasing to \(minSpare + perChild + 1) (Apache does this silently).")
+            maxSpare = minSpare + perChild + 1
+        }
+        if start > children {
+            adjustments.append("StartServers of \(start) exceeds the \(children) children MaxRequestWorkers allows, starting \(children) (Apache does this silently).")
+            start = children
+        }
+        self.serverLimit = serverLimit
+        self.threadLimit = threadLimit
+        self.threadsPerChild = perChild
+        self.maxRequestWorkers = workers
+        self.maxChildren = children
+        self.startServers = start
+        self.minSpare = minSpare
+        self.maxSpare = maxSpare
+    }
+
+    /// Apache's event MPM accept limit for one child (`connections_above_limit`): it
+    /// accepts while its connections are fewer than `ThreadsPerChild + factor x idle
+    /// workers`, the factor truncated to a whole number; at most this when all are idle.
+    public var apacheConnectionsPerChild: Int {
+        threadsPerChild + Int(asyncRequestWorkerFactor) * threadsPerChild
+    }
+
+    /// The whole server's connection ceiling as Apache's figure: children x per-child limit
+    /// for event, one connection per worker otherwise.
+    public var apacheConnectionCeiling: Int {
+        kind == .event ? maxChildren * apacheConnectionsPerChild : maxRequestWorkers
+    }
+}

@@ -1,1 +1,0 @@
-// SkepMPM: filled in by its issue.

@@ -1,1 +1,0 @@
-// SkepServer: filled in by its issue.

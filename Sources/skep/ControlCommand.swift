@@ -1,0 +1,133 @@
+import SkepConfig
+import SkepMPM
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `skep -k ACTION`: find the running master through its PidFile, signal it, and wait
+/// until it has acted, where `apachectl` returns before anything happened. Exit status
+/// 0 when the action is done, 1 when the master is not running or did not act in time.
+struct ControlCommand {
+    var action: ControlAction
+    var config: ServerConfig
+    var arguments: [String]
+
+    /// The signals Apache's master reacts to.
+    var signal: Int32 {
+        switch action {
+        case .start: 0
+        case .stop: SIGTERM
+        case .restart: SIGHUP
+        case .graceful: SIGUSR1
+        case .gracefulStop: SIGWINCH
+        }
+    }
+
+    var pidFile: String { Reports.rooted(config[CoreServerConfig.self].pidFilePath, config) }
+
+    func run() -> Int32 {
+        let running = runningMaster()
+        if action == .start {
+            if let pid = running {
+                print("skep (pid \(pid)) already running")
+                return 0
+            }
+            return start()
+        }
+        guard let pid = running else {
+            Reports.printError("skep is not running: no live process in PidFile \(pidFile)")
+            return 1
+        }
+        let before = pidFileStamp()
+        guard kill(pid, signal) == 0 else {
+            Reports.printError("skep: could not signal pid \(pid): \(String(cString: strerror(errno)))")
+            return 1
+        }
+        switch action {
+        case .stop, .gracefulStop:
+            let grace = action == .gracefulStop ? config[MPMConfig.self].gracefulShutdownTimeoutSeconds ?? 0 : 0
+            if waitUntil(seconds: 15 + grace, { kill(pid, 0) != 0 && errno == ESRCH }) {
+                print("skep (pid \(pid)) stopped")
+                return 0
+            }
+            Reports.printError("skep (pid \(pid)) did not stop within \(15 + grace) s")
+            return 1
+        default:
+            // The master rewrites its PidFile once the new generation is serving.
+            if waitUntil(seconds: 30, { pidFileStamp() != before }) {
+                print("skep (pid \(pid)) \(action == .graceful ? "gracefully restarted" : "restarted")")
+                return 0
+            }
+            Reports.printError("skep (pid \(pid)) was signalled but did not report a new generation within 30 s")
+            return 1
+        }
+    }
+
+    /// The pid in PidFile when that process is alive.
+    func runningMaster() -> pid_t? {
+        guard let file = fopen(pidFile, "r") else { return nil }
+        defer { fclose(file) }
+        var pid: Int32 = 0
+        guard fscanf_pid(file, &pid), pid > 0 else { return nil }
+        if kill(pid, 0) == 0 || errno == EPERM { return pid }
+        return nil
+    }
+
+    private func fscanf_pid(_ file: UnsafeMutablePointer<FILE>, _ pid: inout Int32) -> Bool {
+        var buffer = [CChar](repeating: 0, count: 32)
+        guard fgets(&buffer, 32, file) != nil else { return false }
+        let text = String(cString: buffer).filter { $0.isNumber }
+        guard let value = Int32(text) else { return false }
+        pid = value
+        return true
+    }
+
+    /// The PidFile's modification time in nanoseconds: it changes when the master rewrites it.
+    private func pidFileStamp() -> Int? {
+        var st = stat()
+        guard stat(pidFile, &st) == 0 else { return nil }
+        return st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec
+    }
+
+    /// Starts a detached master (new session, stdio on /dev/null) running the same
+    /// command line without `-k start`, and waits for its PidFile.
+    private func start() -> Int32 {
+        var args = arguments
+        if let k = args.firstIndex(of: "-k"), k + 1 < args.count { args.removeSubrange(k...(k + 1)) }
+        let exe = "/proc/self/exe"
+        var real = [CChar](repeating: 0, count: 4096)
+        let n = readlink(exe, &real, real.count - 1)
+        let path = n > 0 ? String(cString: real) : args[0]
+        fflush(nil)
+        let child = fork()
+        if child == 0 {
+            setsid()
+            let null = open("/dev/null", O_RDWR)
+            if null >= 0 { dup2(null, 0); dup2(null, 1); dup2(null, 2) }
+            var cargs = args.map { strdup($0) }
+            cargs[0] = strdup(path)
+            cargs.append(nil)
+            execv(path, cargs)
+            _exit(127)
+        }
+        guard child > 0 else {
+            Reports.printError("skep: could not start: \(String(cString: strerror(errno)))")
+            return 1
+        }
+        if waitUntil(seconds: 15, { runningMaster() != nil }) {
+            print("skep (pid \(runningMaster() ?? child)) started")
+            return 0
+        }
+        Reports.printError("skep did not write its PidFile \(pidFile) within 15 s; see the error log")
+        return 1
+    }
+
+    private func waitUntil(seconds: Int, _ condition: () -> Bool) -> Bool {
+        let steps = seconds * 20
+        for _ in 0..<steps {
+            if condition() { return true }
+            usleep(50_000)
+        }
+        return condition()
+    }
+}
