@@ -4,7 +4,7 @@ import Testing
 
 /// Tests of the end-to-end harness itself, validated against Debian's Apache (which
 /// reads the same configs skep will) and against canned responses.
-@Suite(.tags(.harness))
+@Suite(.tags(.harness), .timeLimit(.minutes(2)))
 struct HarnessTests {
     static let hello = "Hello from the harness\n"
 
@@ -151,6 +151,27 @@ struct HarnessTests {
     }
 
     @Test(.tags(.apache), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"))
+    func childrenOrphanedByADeadMasterAreStillKilled() throws {
+        let config = try apacheConfig(.prefork)
+        defer { config.root.remove() }
+        let server = try ServerProcess.start(.apache, config: config)
+        defer { server.stop() }
+        try server.waitUntilReady()
+        let children = try Deadline.waitForValue("prefork children") {
+            let pids = server.children()
+            return pids.isEmpty ? nil : pids
+        }
+        let recorded = children.compactMap(ProcessTree.entry)
+        server.signal(SIGKILL)  // the master dies; its children are reparented
+        try server.waitForExit()
+        #expect(recorded.allSatisfy(ProcessTree.isAlive), "the orphans still run")
+
+        let report = server.stop()
+        #expect(Set(report.leftovers).isSuperset(of: children), "\(report)")
+        #expect(!recorded.contains(where: ProcessTree.isAlive), "stop() killed the orphans")
+    }
+
+    @Test(.tags(.apache), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"))
     func singleProcessModeHasNoChildren() throws {
         try withServer(.apache, config: apacheConfig(), mode: .singleProcess) { server in
             #expect(server.children().isEmpty)
@@ -198,6 +219,30 @@ struct HarnessTests {
             }
         }
         #expect(roots.allSatisfy { !FileManager.default.fileExists(atPath: $0) })
+    }
+
+    @Test(.tags(.apache), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"))
+    func differentialComparisonOfTwoApaches() throws {
+        // Two Apaches with the same config agree; the comparison sees a real change.
+        var a = try apacheConfig()
+        var b = try apacheConfig()
+        a.extra = "Alias /x \"@DOCROOT@/hello.txt\""
+        b.extra = a.extra
+        try withServer(.apache, config: a) { first in
+            try withServer(.apache, config: b) { second in
+                let request = "GET /x HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
+                    + "GET / HTTP/1.1\r\n\r\n"
+                let (one, two) = try Differential.exchange(request, skep: first, apache: second, expecting: 4)
+                #expect(one.responses.map(\.status) == [200, 404, 400])
+                #expect(one.connection == .closed)
+                #expect(Differential.differences(one, two).isEmpty, "\(Differential.differences(one, two))")
+
+                var changed = two
+                changed.responses[0].headers.append(HTTPHeader(name: "X-Extra", value: "1"))
+                changed.connection = .open
+                #expect(Differential.differences(one, changed).count == 2)
+            }
+        }
     }
 
     @Test func cannedInterimTrailersAndUntilClose() throws {

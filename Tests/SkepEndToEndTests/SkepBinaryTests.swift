@@ -3,6 +3,12 @@ import Testing
 /// The contract of the `skep` binary, checked from the outside.
 @Suite(.tags(.skepBinary))
 struct SkepBinaryTests {
+    /// The harness finds the built `skep` next to the test bundle (or via SKEP_BIN).
+    @Test func binaryIsFound() throws {
+        let path = try ServerBinary.skepPath()
+        #expect(path.hasSuffix("/skep"))
+    }
+
     @Test(.disabled("until skep -t lands"))
     func configtestSyntaxOK() throws {
         let config = try TestConfig()

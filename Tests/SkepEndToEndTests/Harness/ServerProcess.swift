@@ -218,8 +218,9 @@ final class ServerProcess {
     func diagnostics(lines: Int = 30) -> String {
         let tail = errorLog().split(separator: "\n", omittingEmptySubsequences: false).suffix(lines)
             .joined(separator: "\n")
+        let out = stdout()
         return """
-            command: \(commandLine)
+            command: \(commandLine)\(out.isEmpty ? "" : "\n--- stdout ---\n" + out)
             --- stderr ---
             \(stderr())
             --- error log (last \(lines) lines) ---
