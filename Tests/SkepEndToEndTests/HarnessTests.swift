@@ -172,6 +172,21 @@ struct HarnessTests {
     }
 
     @Test(.tags(.apache), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"))
+    func controlStopSignalsTheMasterThroughThePidFile() throws {
+        let config = try apacheConfig()
+        defer { config.root.remove() }
+        let server = try ServerProcess.start(.apache, config: config)
+        defer { server.stop() }
+        try server.waitUntilReady()
+        let result = try server.control("stop")
+        #expect(result.succeeded, "\(result.statusText): \(result.stderr)")
+        let exit = try server.waitForExit()
+        #expect(exit == Subprocess.Exit(waitStatus: 0))
+        #expect(server.stop().leftovers.isEmpty)
+        #expect(server.errorLog().contains("caught SIGTERM, shutting down"))
+    }
+
+    @Test(.tags(.apache), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"))
     func singleProcessModeHasNoChildren() throws {
         try withServer(.apache, config: apacheConfig(), mode: .singleProcess) { server in
             #expect(server.children().isEmpty)

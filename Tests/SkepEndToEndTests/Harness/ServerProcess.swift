@@ -50,6 +50,19 @@ final class ServerProcess {
             environment: ServerBinary.environment(environment))
     }
 
+    /// The config file the server was started with (rendered for its kind).
+    var configPath: String { config.configPath(for: kind) }
+
+    /// Runs the same binary as `BIN -k COMMAND -f CONF` (stop, graceful, restart,
+    /// graceful-stop): it signals the running master found through the PidFile.
+    @discardableResult
+    func control(_ command: String, timeout: Duration = .seconds(30)) throws -> Subprocess.Result {
+        recordDescendants()
+        return try Subprocess.run(
+            executable, ["-k", command, "-f", configPath],
+            environment: ServerBinary.environment(), timeout: timeout)
+    }
+
     /// Starts `executable` with `arguments` (the low-level entry point).
     init(kind: ServerKind, config: TestConfig, executable: String, arguments: [String], environment: [String: String]) throws {
         self.kind = kind
