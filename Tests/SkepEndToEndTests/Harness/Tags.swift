@@ -1,0 +1,10 @@
+import Testing
+
+extension Tag {
+    /// Needs Debian's Apache (/usr/sbin/apache2).
+    @Tag static var apache: Self
+    /// Starts the real skep binary.
+    @Tag static var skepBinary: Self
+    /// Tests of the harness itself.
+    @Tag static var harness: Self
+}
