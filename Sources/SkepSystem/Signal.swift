@@ -65,8 +65,9 @@ public struct Signal: RawRepresentable, Hashable, Sendable, CustomStringConverti
     /// glibc's `strsignal` text: `"Segmentation fault"`, `"Terminated"`.
     public var description: String {
         if rawValue > 0 && Int(rawValue) < Self.descriptions.count { return Self.descriptions[Int(rawValue)] }
-        // glibc numbers real-time signals from the kernel's SIGRTMIN (32).
-        if rawValue >= 32 && rawValue <= Int32(__libc_current_sigrtmax()) { return "Real-time signal \(rawValue - 32)" }
+        // glibc numbers real-time signals from its own SIGRTMIN (34: NPTL keeps 32 and 33).
+        let rtmin = Int32(__libc_current_sigrtmin()), rtmax = Int32(__libc_current_sigrtmax())
+        if rawValue >= rtmin && rawValue <= rtmax { return "Real-time signal \(rawValue - rtmin)" }
         return "Unknown signal \(rawValue)"
     }
 
