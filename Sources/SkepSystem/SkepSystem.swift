@@ -1,1 +1,0 @@
-// SkepSystem: filled in by its issue.

@@ -1,0 +1,104 @@
+import Glibc
+@testable import SkepSystem
+
+/// A plain pthread running a closure (no Dispatch, no Swift concurrency).
+final class TestThread: @unchecked Sendable {
+    private var thread = pthread_t()
+    private let body: () -> Void
+
+    init(_ body: @escaping () -> Void) {
+        self.body = body
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let result = pthread_create(&thread, nil, { context in
+            let me = Unmanaged<TestThread>.fromOpaque(context!).takeRetainedValue()
+            me.body()
+            return nil
+        }, context)
+        precondition(result == 0, "pthread_create failed")
+    }
+
+    func join() {
+        pthread_join(thread, nil)
+    }
+}
+
+/// A value written by one thread and read by another after `join` (join orders them).
+final class Box<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// A connected loopback pair: (client, server-side accepted socket).
+func connectedPair(ipv6: Bool = false) throws -> (client: Socket, server: Socket, listener: ListeningSocket) {
+    let address = ipv6 ? SocketAddress.loopbackIPv6(port: 0) : SocketAddress.loopbackIPv4(port: 0)
+    let listener = try ListeningSocket.listen(on: address)
+    let bound = try listener.localAddress
+    let client = try Socket.connect(to: bound)
+    guard let (server, _) = try listener.accept() else { fatalError("accept returned nil on a blocking listener") }
+    return (client, server, listener)
+}
+
+/// Creates a temporary file holding `bytes`; returns its path.
+func makeTemporaryFile(_ bytes: [UInt8]) throws -> String {
+    var template = Array("/tmp/skep-system-test-XXXXXX".utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    if fd == -1 { throw SystemError("mkstemp") }
+    let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    let file = File(descriptor: Descriptor(rawValue: fd))
+    defer { file.close() }
+    try bytes.withUnsafeBytes { try file.writeAll($0) }
+    return path
+}
+
+/// Makes a temporary directory; returns its path.
+func makeTemporaryDirectory() throws -> String {
+    var template = Array("/tmp/skep-system-dir-XXXXXX".utf8CString)
+    let result = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    if result == nil { throw SystemError("mkdtemp") }
+    return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+}
+
+/// Deterministic test payload.
+func pattern(count: Int, seed: UInt8 = 0) -> [UInt8] {
+    (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &+ $0 / 251) }
+}
+
+/// Reads from a blocking socket until EOF (or `limit` bytes), with a per-read timeout.
+func readAll(_ socket: Socket, limit: Int = .max, timeoutMilliseconds: Int = 10_000) throws -> [UInt8] {
+    var result: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while result.count < limit {
+        let ready = try socket.wait(for: .readable, timeoutMilliseconds: timeoutMilliseconds)
+        if ready.isEmpty { throw SystemError(code: ETIMEDOUT, "readAll") }
+        let outcome = try buffer.withUnsafeMutableBytes { try socket.read(into: $0) }
+        switch outcome {
+        case .transferred(0): return result
+        case .transferred(let n): result += buffer[0..<n]
+        case .wouldBlock: continue
+        }
+    }
+    return result
+}
+
+/// Writes all of `bytes` to a blocking socket.
+func writeAll(_ socket: Socket, _ bytes: [UInt8]) throws {
+    var offset = 0
+    while offset < bytes.count {
+        let outcome = try bytes.withUnsafeBytes { try socket.write(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+        if case .transferred(let n) = outcome { offset += n } else {
+            _ = try socket.wait(for: .writable, timeoutMilliseconds: 10_000)
+        }
+    }
+}
+
+/// Waits for a forked child with a deadline; SIGKILLs it and returns nil if it overruns.
+func waitForChild(_ pid: ProcessID, timeoutMilliseconds: Int = 10_000) throws -> ExitStatus? {
+    let deadline = SystemClock.monotonicNanoseconds() + UInt64(timeoutMilliseconds) * 1_000_000
+    while SystemClock.monotonicNanoseconds() < deadline {
+        if let status = try Process.reap(pid) { return status }
+        SystemClock.sleep(milliseconds: 1)
+    }
+    try? Signal.kill.send(to: pid)
+    _ = try? Process.wait(for: pid)
+    return nil
+}
