@@ -1,1 +1,0 @@
-// SkepHTTP: filled in by its issue.

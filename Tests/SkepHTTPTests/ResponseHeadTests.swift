@@ -1,0 +1,76 @@
+import Testing
+@testable import SkepHTTP
+
+@Suite struct ResponseHeadTests {
+    let date = Array("Sun, 22 Nov 2026 23:10:03 GMT".utf8)
+    let server = Array("Apache/2.4.71 (Debian)".utf8)
+
+    @Test func staticFileOrderAsApache() {
+        // Apache 2.4.71 for GET / HTTP/1.0 with Connection: keep-alive, byte for byte.
+        var r = ResponseHead(status: .ok, contentLength: 6, connection: .keepAlive(timeout: 5, max: 100))
+        r.addDate("Last-Modified", HTTPDate(secondsSince1970: 1_795_388_996))
+        r.add("ETag", "\"6-660e5935beb0d\"")
+        r.add("Accept-Ranges", "bytes")
+        r.setContentType("text/html")
+        var out: [UInt8] = []
+        r.write(into: &out, date: date, server: server)
+        #expect(String(decoding: out, as: UTF8.self) == """
+            HTTP/1.1 200 OK\r
+            Date: Sun, 22 Nov 2026 23:10:03 GMT\r
+            Server: Apache/2.4.71 (Debian)\r
+            Last-Modified: Sun, 22 Nov 2026 23:09:56 GMT\r
+            ETag: "6-660e5935beb0d"\r
+            Accept-Ranges: bytes\r
+            Content-Length: 6\r
+            Keep-Alive: timeout=5, max=100\r
+            Connection: Keep-Alive\r
+            Content-Type: text/html\r
+            \r
+
+            """)
+    }
+
+    @Test func closeAndNone() {
+        var r = ResponseHead(status: .badRequest, contentLength: 266, connection: .close)
+        r.setContentType("text/html; charset=iso-8859-1")
+        var out: [UInt8] = []
+        r.write(into: &out, date: nil, server: nil)
+        #expect(String(decoding: out, as: UTF8.self)
+            == "HTTP/1.1 400 Bad Request\r\nContent-Length: 266\r\nConnection: close\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n")
+        r.reset(status: .notModified)
+        out.removeAll()
+        r.write(into: &out, date: nil, server: nil)
+        #expect(String(decoding: out, as: UTF8.self) == "HTTP/1.1 304 Not Modified\r\n\r\n")
+        r.connection = .keepAlive(timeout: 5, max: nil)
+        r.add(name: "X-Custom", value: "v")
+        out.removeAll()
+        r.write(into: &out, date: nil, server: nil)
+        #expect(String(decoding: out, as: UTF8.self)
+            == "HTTP/1.1 304 Not Modified\r\nX-Custom: v\r\nKeep-Alive: timeout=5\r\nConnection: Keep-Alive\r\n\r\n")
+    }
+
+    @Test func connectionChoiceAsApache() throws {
+        func h(_ s: String) -> RequestHead { head(parseAll(s).0)! }
+        let h11 = h("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        let h11ka = h("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
+        let h10 = h("GET / HTTP/1.0\r\n\r\n")
+        let h10ka = h("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        #expect(ConnectionHeader.apache(for: h11, keepAlive: true, timeout: 5, remaining: 100) == ConnectionHeader.none)
+        #expect(ConnectionHeader.apache(for: h11ka, keepAlive: true, timeout: 5, remaining: 99) == .keepAlive(timeout: 5, max: 99))
+        #expect(ConnectionHeader.apache(for: h10, keepAlive: true, timeout: 5, remaining: 100) == .close)
+        #expect(ConnectionHeader.apache(for: h10ka, keepAlive: true, timeout: 5, remaining: 100) == .keepAlive(timeout: 5, max: 100))
+        #expect(ConnectionHeader.apache(for: h11, keepAlive: false, timeout: 5, remaining: 100) == .close)
+    }
+
+    @Test func decimals() {
+        for n: Int64 in [0, 7, 10, 999, 1_000_000, Int64.max, -5, Int64.min] {
+            var b: [UInt8] = []
+            ResponseHead.appendDecimal(n, to: &b)
+            #expect(String(decoding: b, as: UTF8.self) == String(n))
+        }
+    }
+
+    @Test func continueResponse() {
+        #expect(String(decoding: ResponseHead.continueResponse, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n")
+    }
+}
