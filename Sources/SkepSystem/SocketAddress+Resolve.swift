@@ -1,3 +1,4 @@
+import CSkepSystem
 import Glibc
 
 extension SocketAddress {
