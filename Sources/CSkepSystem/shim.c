@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <linux/sockios.h>
+#include <pthread.h>
 
 int cskep_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) { return accept4(fd, addr, len, flags); }
 int cskep_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
@@ -42,3 +43,5 @@ void *cskep_mmap_shared_anonymous(size_t size) {
     return mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 }
 int cskep_is_map_failed(void *p) { return p == MAP_FAILED; }
+int cskep_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
+int cskep_get_thread_name(char *buffer, size_t length) { return pthread_getname_np(pthread_self(), buffer, length); }

@@ -158,10 +158,11 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
                 return addr >> 24 == 127
             case .inet6:
                 let offset = MemoryLayout<sockaddr_in6>.offset(of: \sockaddr_in6.sin6_addr)!
-                let bytes = Array(raw[offset..<offset + 16])
-                if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
-                let mapped = bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff
-                return mapped && bytes[12] == 127
+                let high = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                let low = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+                if high == 0 && low == 1 { return true }
+                // ::ffff:127.x.y.z
+                return high == 0 && low >> 32 == 0xffff && (low >> 24) & 0xff == 127
             case .unix:
                 return true
             }

@@ -1,5 +1,7 @@
 import Glibc
-import SystemPackage
+/// Re-exported so that callers can write `error.errno == .noSuchFileOrDirectory` without
+/// importing swift-system themselves.
+@_exported import struct SystemPackage.Errno
 
 /// The one error type every SkepSystem wrapper throws: the failing call's name and its `errno`.
 ///

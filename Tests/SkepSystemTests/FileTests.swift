@@ -33,6 +33,9 @@ import Testing
         #expect {
             try File.openForReading("/nonexistent/skep/file")
         } throws: { ($0 as? SystemError)?.code == ENOENT && ($0 as? SystemError)?.call == "open" }
+        #expect {
+            try FileSystem.status("/nonexistent/skep")
+        } throws: { ($0 as? SystemError)?.errno == .noSuchFileOrDirectory }
         #expect(try FileSystem.statusIfExists("/nonexistent/skep") == nil)
         #expect(!FileSystem.exists("/nonexistent/skep"))
         #expect(FileSystem.exists("/"))

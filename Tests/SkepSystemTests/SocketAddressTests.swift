@@ -56,3 +56,22 @@ import Testing
         #expect(SocketAddress(unixPath: String(repeating: "x", count: 200)) == nil)
     }
 }
+
+@Suite struct SocketAddressResolveTests {
+    @Test func numericNeedsNoResolver() throws {
+        #expect(try SocketAddress.resolve(host: "127.0.0.1", port: 80) == [.loopbackIPv4(port: 80)])
+        #expect(try SocketAddress.resolve(host: "::1", port: 81) == [.loopbackIPv6(port: 81)])
+    }
+
+    @Test func localhostResolvesToLoopback() throws {
+        let addresses = try SocketAddress.resolve(host: "localhost", port: 8080)
+        #expect(!addresses.isEmpty)
+        #expect(addresses.allSatisfy { $0.isLoopback && $0.port == 8080 })
+    }
+
+    @Test func unknownNameIsEmpty() throws {
+        // Without a reachable DNS server the resolver may fail (EAI_AGAIN) instead: either
+        // way no address comes back.
+        #expect((try? SocketAddress.resolve(host: "no-such-host.invalid", port: 80))?.isEmpty ?? true)
+    }
+}

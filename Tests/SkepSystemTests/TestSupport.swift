@@ -1,25 +1,13 @@
 import Glibc
 @testable import SkepSystem
 
-/// A plain pthread running a closure (no Dispatch, no Swift concurrency).
-final class TestThread: @unchecked Sendable {
-    private var thread = pthread_t()
-    private let body: () -> Void
-
-    init(_ body: @escaping () -> Void) {
-        self.body = body
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(&thread, nil, { context in
-            let me = Unmanaged<TestThread>.fromOpaque(context!).takeRetainedValue()
-            me.body()
-            return nil
-        }, context)
-        precondition(result == 0, "pthread_create failed")
+/// A test thread: `PosixThread` that must start.
+struct TestThread {
+    let thread: PosixThread
+    init(_ body: @escaping @Sendable () -> Void) {
+        thread = try! PosixThread.spawn(name: "skep-test", body)
     }
-
-    func join() {
-        pthread_join(thread, nil)
-    }
+    func join() { thread.join() }
 }
 
 /// A value written by one thread and read by another after `join` (join orders them).

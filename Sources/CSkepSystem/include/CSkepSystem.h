@@ -39,4 +39,7 @@ int cskep_open(const char *path, int flags, unsigned int mode);
 /// MAP_FAILED check helper.
 void *cskep_mmap_shared_anonymous(size_t size);
 int cskep_is_map_failed(void *p);
+/// pthread_setname_np on the calling thread (names show in ps -L, top -H, perf).
+int cskep_set_thread_name(const char *name);
+int cskep_get_thread_name(char *buffer, size_t length);
 #endif
