@@ -36,6 +36,7 @@ let package = Package(
         .testTarget(name: "SkepHTTPTests", dependencies: ["SkepHTTP"]),
         .testTarget(name: "SkepSystemTests", dependencies: ["SkepSystem"]),
         .testTarget(name: "SkepMPMTests", dependencies: ["SkepMPM", "SkepConfig"]),
+        .testTarget(name: "SkepServerTests", dependencies: ["SkepServer", "SkepConfig", "SkepHTTP", "SkepSystem"]),
         .testTarget(name: "SkepEndToEndTests", dependencies: ["SkepSystem"]),
     ],
     swiftLanguageModes: [.v6]

@@ -99,8 +99,17 @@ public struct ConfigProcessor {
                 apply(child, server: &server, directory: &vector, context: context)
             }
         }
-        return DirectorySection(kind: kind, pattern: pattern, isRegex: regex, location: directive.location,
-                                config: vector, nested: nested)
+        var compiled: SectionPattern?
+        if regex {
+            do {
+                compiled = try SectionPattern(regex: pattern)
+            } catch {
+                errors.append(directive.error("Regular expression could not be compiled").diagnostics[0])
+                return nil
+            }
+        }
+        return DirectorySection(kind: kind, pattern: pattern, isRegex: regex, regex: compiled,
+                                location: directive.location, config: vector, nested: nested)
     }
 
     private func serverRootRelativeDirectory(_ path: String) -> String {

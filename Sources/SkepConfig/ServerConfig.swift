@@ -52,6 +52,8 @@ public struct DirectorySection: Sendable {
     public var pattern: String
     /// True for the `Match` forms and for `~` written before the pattern.
     public var isRegex: Bool
+    /// The compiled pattern when `isRegex`.
+    public var regex: SectionPattern?
     public var location: SourceLocation
     public var config: ConfigVector
     /// `<Files>` sections nested in this `<Directory>`: they apply only below it.

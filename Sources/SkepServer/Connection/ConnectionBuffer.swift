@@ -1,0 +1,57 @@
+/// The bytes of one connection: received but not yet consumed, in one growable block
+/// that is reused across the connection's keep-alive requests. The parser's ranges are
+/// offsets from `start`, so the head is never copied (DESIGN.md section 4).
+public struct ConnectionBuffer {
+    public private(set) var storage: UnsafeMutableRawBufferPointer
+    /// First byte not yet consumed.
+    public private(set) var start = 0
+    /// One past the last byte received.
+    public private(set) var end = 0
+    let maximum: Int
+
+    public init(capacity: Int = 8192, maximum: Int = 1 << 20) {
+        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
+        self.maximum = maximum
+    }
+
+    public func deallocate() { storage.deallocate() }
+
+    public var isEmpty: Bool { start == end }
+    public var count: Int { end - start }
+
+    /// The received, unconsumed bytes.
+    public var unconsumed: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: storage[start..<end]) }
+
+    /// Space to read into, making room first: consumed bytes are dropped and the block
+    /// grows (doubling, up to `maximum`) when it is full. Empty when it cannot grow.
+    public mutating func readSpace() -> UnsafeMutableRawBufferPointer {
+        if start == end {
+            start = 0
+            end = 0
+        }
+        if end == storage.count {
+            if start > 0 {
+                let n = end - start
+                storage.baseAddress!.copyMemory(from: storage.baseAddress! + start, byteCount: n)
+                start = 0
+                end = n
+            } else if storage.count < maximum {
+                let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: min(storage.count * 2, maximum), alignment: 8)
+                bigger.baseAddress!.copyMemory(from: storage.baseAddress!, byteCount: end)
+                storage.deallocate()
+                storage = bigger
+            }
+        }
+        return UnsafeMutableRawBufferPointer(rebasing: storage[end...])
+    }
+
+    public mutating func didRead(_ n: Int) { end += n }
+
+    public mutating func consume(_ n: Int) {
+        start += n
+        if start == end {
+            start = 0
+            end = 0
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import SkepSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a response puts on the wire: the serialized head and the body parts, with how
+/// much of them has been written. Every MPM writes it the same way; a write that stops
+/// at `EAGAIN` resumes where it stopped (the event MPM's write completion).
+public struct ResponseOutput {
+    public enum Part {
+        case bytes([UInt8])
+        /// A range of an open file, sent with sendfile(2) or read and written.
+        case file(Descriptor, offset: Int64, length: Int64)
+    }
+
+    public var head: [UInt8] = []
+    public var parts: [Part] = []
+    /// Files this output owns, closed by `reset`.
+    var files: [Descriptor] = []
+    var headWritten = 0
+    var partIndex = 0
+    var partWritten: Int64 = 0
+    /// Head and body bytes written so far (Apache's `%O` less the TLS framing).
+    public private(set) var bytesWritten: Int64 = 0
+    /// Body bytes written (`%B`).
+    public private(set) var bodyBytesWritten: Int64 = 0
+    public var useSendfile = true
+    var copyBuffer: UnsafeMutableRawBufferPointer?
+
+    public init() {}
+
+    public var isComplete: Bool { headWritten == head.count && partIndex == parts.count }
+
+    public mutating func reset() {
+        for file in files { file.close() }
+        files.removeAll(keepingCapacity: true)
+        head.removeAll(keepingCapacity: true)
+        parts.removeAll(keepingCapacity: true)
+        headWritten = 0
+        partIndex = 0
+        partWritten = 0
+        bytesWritten = 0
+        bodyBytesWritten = 0
+    }
+
+    /// Closes owned files and the copy buffer; the output is not used again.
+    public mutating func release() {
+        reset()
+        copyBuffer?.deallocate()
+        copyBuffer = nil
+    }
+
+    mutating func own(_ file: Descriptor) { files.append(file) }
+
+    public enum Progress { case done, wouldBlock }
+
+    /// Writes as much as the socket takes. On a non-blocking socket it returns
+    /// `.wouldBlock` when the send buffer is full; call again when it is writable.
+    public mutating func write(to socket: Socket) throws -> Progress {
+        while !isComplete {
+            if headWritten < head.count {
+                // The head and a small body go out in one writev.
+                let result: IOResult = try head.withUnsafeBytes { headBytes in
+                    let rest = UnsafeRawBufferPointer(rebasing: headBytes[headWritten...])
+                    if partIndex < parts.count, case .bytes(let body) = parts[partIndex], partWritten == 0 {
+                        return try body.withUnsafeBytes { try socket.writev([rest, $0]) }
+                    }
+                    return try socket.write(rest)
+                }
+                guard case .transferred(var n) = result else { return .wouldBlock }
+                bytesWritten += Int64(n)
+                let headPart = min(n, head.count - headWritten)
+                headWritten += headPart
+                n -= headPart
+                if n > 0 { advanceBody(n) }
+                continue
+            }
+            switch parts[partIndex] {
+            case .bytes(let bytes):
+                let result = try bytes.withUnsafeBytes { try socket.write(UnsafeRawBufferPointer(rebasing: $0[Int(partWritten)...])) }
+                guard case .transferred(let n) = result else { return .wouldBlock }
+                bytesWritten += Int64(n)
+                advanceBody(n)
+            case .file(let fd, let offset, let length):
+                let remaining = length - partWritten
+                if useSendfile {
+                    let result = try socket.sendfile(from: fd, offset: offset + partWritten, count: Int(min(remaining, 1 << 30)))
+                    guard case .transferred(let n) = result else { return .wouldBlock }
+                    if n == 0 { throw SystemError(errno: .ioError, call: "sendfile (file shrank)") }
+                    bytesWritten += Int64(n)
+                    advanceBody(n)
+                } else {
+                    if copyBuffer == nil { copyBuffer = .allocate(byteCount: 65536, alignment: 8) }
+                    let chunk = UnsafeMutableRawBufferPointer(rebasing: copyBuffer![..<Int(min(remaining, 65536))])
+                    let got = pread(fd.rawValue, chunk.baseAddress, chunk.count, off_t(offset + partWritten))
+                    if got <= 0 { throw SystemError(errno: .ioError, call: "pread (file shrank)") }
+                    let result = try socket.write(UnsafeRawBufferPointer(rebasing: chunk[..<got]))
+                    guard case .transferred(let n) = result else { return .wouldBlock }
+                    bytesWritten += Int64(n)
+                    advanceBody(n)
+                }
+            }
+        }
+        return .done
+    }
+
+    private mutating func advanceBody(_ count: Int) {
+        var n = Int64(count)
+        bodyBytesWritten += n
+        while n > 0, partIndex < parts.count {
+            let length: Int64
+            switch parts[partIndex] {
+            case .bytes(let b): length = Int64(b.count)
+            case .file(_, _, let l): length = l
+            }
+            let take = min(n, length - partWritten)
+            partWritten += take
+            n -= take
+            if partWritten == length {
+                partIndex += 1
+                partWritten = 0
+            }
+        }
+        // Skip empty parts so `isComplete` holds as soon as everything is out.
+        while partIndex < parts.count, partLength(partIndex) == 0 { partIndex += 1 }
+    }
+
+    private func partLength(_ i: Int) -> Int64 {
+        switch parts[i] {
+        case .bytes(let b): return Int64(b.count)
+        case .file(_, _, let l): return l
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import SkepConfig
+import SkepHTTP
+
+/// What a hook answers, as Apache's `DECLINED`/`OK`/status codes.
+public enum HookResult {
+    /// Not this module's business; the next module is asked.
+    case declined
+    /// Done with this phase; later modules of the phase are not asked.
+    case handled
+    /// Stop processing and send this response (a redirect, say).
+    case respond(Response)
+    /// Stop processing and answer with this error status.
+    case fail(HTTPStatus)
+}
+
+/// A handler: builds the response for a request whose handler name it owns.
+public typealias Handler = @Sendable (_ request: Request, _ server: ServerContext) throws -> Response
+
+/// A request-handling module, shaped like an Apache module: a descriptor with its
+/// directive table (read by the configuration reader), and an instance made for each
+/// configuration generation that joins the request phases it cares about. Phases run
+/// in Apache's order: translate, access check, fixups, handler, log.
+public protocol HTTPModule: Sendable {
+    static var descriptor: ModuleDescriptor { get }
+    /// Builds the module's run-time state (tables, open log files) for one generation.
+    init(config: ServerConfig) throws
+    /// Apache's `translate_name`: map the URL to a file or answer it.
+    func translate(_ request: Request, _ server: ServerContext) -> HookResult
+    /// Apache's `access_checker`/`auth_checker`.
+    func checkAccess(_ request: Request, _ server: ServerContext) -> HookResult
+    /// Apache's `type_checker` and `fixups`.
+    func fixup(_ request: Request, _ server: ServerContext) -> HookResult
+    /// The handlers this module provides, by name.
+    var handlers: [String: Handler] { get }
+    /// Apache's `log_transaction`.
+    func log(_ transaction: Transaction)
+}
+
+extension HTTPModule {
+    public func translate(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
+    public func checkAccess(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
+    public func fixup(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
+    public var handlers: [String: Handler] { [:] }
+    public func log(_ transaction: Transaction) {}
+}

@@ -1,0 +1,75 @@
+import SkepConfig
+import SkepHTTP
+import SkepSystem
+
+/// One request as the modules see it, Apache's `request_rec`: the parsed head (still in
+/// the connection's buffer), where it came from, and what the mapping phases decided.
+/// Valid only while the request is being handled.
+public final class Request {
+    public let head: RequestHead
+    /// The head's bytes; the ranges in `head` index into it.
+    public let bytes: UnsafeRawBufferPointer
+    public let client: SocketAddress
+    public let local: SocketAddress
+    /// The server (main or virtual host) the request was routed to.
+    public internal(set) var server: VirtualHost
+    /// When the request head was complete, for `%t`, `%D`, `%T`.
+    public let received: Timestamp
+    public let receivedMonotonicNanoseconds: UInt64
+    /// 1 for the first request on the connection (`%k` counts the ones after it).
+    public let sequence: Int
+
+    /// The URL path after percent-decoding and normalisation (Apache's `r->uri`).
+    public internal(set) var uri: String = "/"
+    /// The file the URL maps to, once translated (Apache's `r->filename`).
+    public var filename: String?
+    /// The part of the URL after the file, when `AcceptPathInfo` allows it.
+    public var pathInfo: String = ""
+    /// The per-directory configuration merged for this request.
+    public internal(set) var directory: ConfigVector
+    /// The handler chosen by `SetHandler`, `AddHandler` or the default.
+    public var handler: String?
+    public var contentType: String?
+    public var contentLanguage: String?
+    public var contentEncoding: String?
+    /// Variables for `%{NAME}e` and handlers (Apache's `subprocess_env`).
+    public var environment: [String: String] = [:]
+    /// The authenticated user (`%u`), when a module set one.
+    public var user: String?
+    /// The status that was originally answered before an internal redirect (ErrorDocument).
+    public var originalStatus: HTTPStatus?
+
+    init(head: RequestHead, bytes: UnsafeRawBufferPointer, client: SocketAddress, local: SocketAddress,
+         server: VirtualHost, sequence: Int) {
+        self.head = head
+        self.bytes = bytes
+        self.client = client
+        self.local = local
+        self.server = server
+        self.directory = server.defaults
+        self.received = SystemClock.now()
+        self.receivedMonotonicNanoseconds = SystemClock.monotonicNanoseconds()
+        self.sequence = sequence
+    }
+
+    public var method: String { head.method(in: bytes) }
+    public var isHead: Bool { head.method == .head }
+    /// The target as sent, still encoded (`%U%q` is the decoded path and the query).
+    public var target: String { head.target(in: bytes) }
+    public var query: String? { head.query(in: bytes) }
+    /// The request line as sent (`%r`).
+    public var requestLine: String {
+        if head.version == .http09 { return "\(method) \(target)" }
+        return "\(method) \(target) \(head.version)"
+    }
+    public var protocolName: String { head.version.description }
+    public func header(_ name: String) -> String? { head.firstValue(of: name, in: bytes) }
+    public func headerValues(_ name: String) -> [String] { head.values(of: name, in: bytes) }
+    /// The host the client asked for, lowercased, without port.
+    public var hostName: String? { head.host(in: bytes) }
+
+    /// A module's per-directory record for this request.
+    public func config<C: ModuleConfig>(_ type: C.Type) -> C { directory[type] }
+    /// A module's per-server record for this request's server.
+    public func serverConfig<C: ModuleConfig>(_ type: C.Type) -> C { server.server[type] }
+}

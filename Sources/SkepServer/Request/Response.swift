@@ -1,0 +1,64 @@
+import SkepHTTP
+import SkepSystem
+
+/// What a handler answers: a status, header fields in order, and a body. The
+/// connection adds `Date`, `Server`, `Content-Length` and the connection headers.
+public struct Response {
+    public enum Body {
+        case empty
+        case bytes([UInt8])
+        /// A range of an open file the response owns (closed after it is sent).
+        case file(Descriptor, offset: Int64, length: Int64)
+        /// Several parts, as `multipart/byteranges` needs.
+        case parts([ResponseOutput.Part], owning: [Descriptor])
+    }
+
+    public var status: HTTPStatus
+    public var headers: [(name: String, value: String)]
+    public var body: Body
+    /// False for answers that must not carry a body (`304`, `204`, HEAD) even though
+    /// their `Content-Length` describes one.
+    public var sendsBody = true
+
+    public init(status: HTTPStatus, headers: [(name: String, value: String)] = [], body: Body = .empty) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public var contentLength: Int64 {
+        switch body {
+        case .empty: return 0
+        case .bytes(let b): return Int64(b.count)
+        case .file(_, _, let length): return length
+        case .parts(let parts, _):
+            return parts.reduce(0) { sum, part in
+                switch part {
+                case .bytes(let b): return sum + Int64(b.count)
+                case .file(_, _, let l): return sum + l
+                }
+            }
+        }
+    }
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    public mutating func setHeader(_ name: String, _ value: String) {
+        if let i = headers.firstIndex(where: { $0.name.lowercased() == name.lowercased() }) {
+            headers[i].value = value
+        } else {
+            headers.append((name, value))
+        }
+    }
+
+    /// Closes any file the body owns; for responses replaced before they were sent.
+    public func discard() {
+        switch body {
+        case .file(let fd, _, _): fd.close()
+        case .parts(_, let owned): owned.forEach { $0.close() }
+        default: break
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import SkepConfig
+import SkepHTTP
+import SkepSystem
+
+/// Everything a configuration generation needs at run time: the processed configuration,
+/// the active modules' instances, the handlers by name, the logs. Built once per
+/// (re)start and shared read-only by every connection of the generation.
+public final class ServerContext: @unchecked Sendable {
+    public let config: ServerConfig
+    public let modules: [any HTTPModule]
+    public let handlers: [String: Handler]
+    public let errorLog: ErrorLog
+    /// The `Server` field's value, by ServerTokens (nil never: Apache always sends one).
+    public let serverBanner: String
+
+    /// Skep's name and version as `ServerTokens` shapes them.
+    public static let product = "Skep"
+    public static let version = "0.1.0"
+
+    public init(config: ServerConfig, moduleTypes: [any HTTPModule.Type], extraHandlers: [String: Handler] = [:]) throws {
+        self.config = config
+        var modules: [any HTTPModule] = []
+        for type in moduleTypes where config.isActive(type.descriptor.name) {
+            modules.append(try type.init(config: config))
+        }
+        self.modules = modules
+        var handlers = extraHandlers
+        for module in modules { handlers.merge(module.handlers) { first, _ in first } }
+        self.handlers = handlers
+        let core = config[CoreServerConfig.self]
+        let path = Self.serverRootRelative(core.errorLogPath, config)
+        self.errorLog = ErrorLog(file: try LogFile(path: path), levels: core.logLevels)
+        self.serverBanner = Self.banner(core.serverTokens)
+    }
+
+    static func banner(_ tokens: String?) -> String {
+        let parts = version.split(separator: ".")
+        switch tokens ?? "Full" {
+        case "Prod", "ProductOnly": return product
+        case "Major": return "\(product)/\(parts[0])"
+        case "Minor": return "\(product)/\(parts[0]).\(parts[1])"
+        case "Min", "Minimal": return "\(product)/\(version)"
+        default: return "\(product)/\(version) (Unix)"
+        }
+    }
+
+    public static func serverRootRelative(_ path: String, _ config: ServerConfig) -> String {
+        if path.hasPrefix("/") { return path }
+        return config.serverRoot + "/" + path
+    }
+
+    /// The virtual host for a connection's local address and the request's host name,
+    /// as Apache picks it: the vhosts on the address, then by ServerName/ServerAlias,
+    /// else the first of them; the main server when none is on the address.
+    public func selectServer(local: SocketAddress, host: String?) -> VirtualHost {
+        guard !config.virtualHosts.isEmpty else { return config.main }
+        var candidates: [VirtualHost] = []
+        for vhost in config.virtualHosts where vhost.addresses.contains(where: { Self.address($0, matches: local) }) {
+            candidates.append(vhost)
+        }
+        guard let first = candidates.first else { return config.main }
+        guard let host, !host.isEmpty else { return first }
+        let name = host.split(separator: ":").first.map(String.init) ?? host
+        for vhost in candidates {
+            let core = vhost.server[CoreServerConfig.self]
+            if let serverName = core.serverName, Self.hostPart(serverName).lowercased() == name { return vhost }
+            for alias in core.serverAliases where Wildcard.matches(pattern: alias.lowercased(), name) { return vhost }
+        }
+        return first
+    }
+
+    static func hostPart(_ serverName: String) -> String {
+        var s = Substring(serverName)
+        for scheme in ["http://", "https://"] where s.lowercased().hasPrefix(scheme) { s = s.dropFirst(scheme.count) }
+        if s.hasPrefix("[") { return String(s) }
+        return String(s.split(separator: ":").first ?? s)
+    }
+
+    static func address(_ text: String, matches local: SocketAddress) -> Bool {
+        guard let listen = ListenAddress(parsing: text.hasPrefix("_default_") ? "*" + text.dropFirst(9) : text)
+                ?? (text == "*" || text == "_default_" ? ListenAddress(host: nil, port: Int(local.port)) : nil) else {
+            return false
+        }
+        if listen.port != Int(local.port) && !text.hasSuffix(":*") { return false }
+        guard let host = listen.host else { return true }
+        return host == local.host
+    }
+}
