@@ -233,6 +233,10 @@ func parseIncrementally(_ bytes: [UInt8], splits: [Int]) -> RequestParser.Result
         #expect(status(parseAll("GET http://other/ HTTP/1.1\r\n\r\n").0) == 400)
         #expect(head(parseAll("GET http://x/ HTTP/1.0\r\n\r\n").0) != nil)
         #expect(status(parseAll("GET http:/x/ HTTP/1.1\r\nHost: x\r\n\r\n").0) == 400)
+        // Apache ignores the Host value when the target has a host: these are 200.
+        let (r3, b3) = parseAll("GET http://x/ HTTP/1.1\r\nHost: a b\r\n\r\n")
+        #expect(head(r3)?.host(in: b3) == "x")
+        #expect(head(parseAll("GET http://x/ HTTP/1.1\r\nHost:\r\n\r\n").0) != nil)
         #expect(status(parseAll("GET http://x..y/ HTTP/1.1\r\nHost: x\r\n\r\n").0) == 400)
     }
 
@@ -379,6 +383,8 @@ func parseIncrementally(_ bytes: [UInt8], splits: [Int]) -> RequestParser.Result
         #expect(head(parseAll("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n").0)?.expectation == .continue100)
         #expect(head(parseAll("GET / HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n").0)?.expectation == .unsupported)
         #expect(head(parseAll("GET / HTTP/1.1\r\nHost: x\r\nExpect:\r\n\r\n").0)?.expectation == Expectation.none)
+        // Apache answers 417 to an unknown expectation from HTTP/1.0 clients too.
+        #expect(head(parseAll("GET / HTTP/1.0\r\nExpect: foo\r\n\r\n").0)?.expectation == .unsupported)
         // Apache ignores 100-continue from HTTP/1.0 clients.
         #expect(head(parseAll("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n").0)?.expectation == Expectation.none)
     }
