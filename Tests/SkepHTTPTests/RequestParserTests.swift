@@ -257,6 +257,21 @@ func parseIncrementally(_ bytes: [UInt8], splits: [Int]) -> RequestParser.Result
         #expect(status(parseAll("GET example.com:443 HTTP/1.1\r\nHost: x\r\n\r\n").0) == 400)
     }
 
+    @Test func moreApacheAnswers() {
+        // Measured on Apache 2.4.71.
+        #expect(status(parseAll("CONNECT http://x:443/ HTTP/1.1\r\nHost: x\r\n\r\n").0) == 400)
+        let (r, b) = parseAll("CONNECT [::1]:443 HTTP/1.1\r\nHost: x\r\n\r\n")  // 405 in Apache
+        #expect(head(r)?.host(in: b) == "[::1]")
+        #expect(head(r)?.port == 443)
+        #expect(head(parseAll("OPTIONS * HTTP/1.0\r\n\r\n").0)?.targetForm == .asterisk)
+        #expect(status(parseAll("GET *\r\n").0) == 400)
+        #expect(head(parseAll("GET http://x/\r\n").0)?.version == .http09)  // served as 0.9
+        var u = Array("GET / HTTP/1.1\r\nHost: x\r\nF".utf8) + [0xC3, 0xA9] + Array(": 1\r\n\r\n".utf8)
+        #expect(status(parseBytes(u)) == 400)  // non-token header name
+        u = Array("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, close\r\n\r\n".utf8)
+        #expect(head(parseBytes(u))?.keepAlive == false)
+    }
+
     // MARK: leading empty lines
 
     @Test func leadingEmptyLines() {
