@@ -29,7 +29,8 @@
 /// - headers: whitespace before the colon, a missing colon, an empty or non-token name,
 ///   NUL, bare CR or another control character (DEL included) in a value are a 400;
 /// - HTTP/1.1 without `Host`, with two `Host` fields (even identical) or with a
-///   malformed host is a 400 (also with an absolute-form target); HTTP/1.0 needs none;
+///   malformed host is a 400; with an absolute-form target HTTP/1.1 still needs a `Host`
+///   field but its value is ignored (`Host: a b` passes); HTTP/1.0 needs none;
 /// - `Content-Length` must be digits only (leading zeros allowed, no sign, not empty,
 ///   at most 2^63-1): otherwise 400; two `Content-Length` fields are a 400 even when equal
 ///   (Apache merges them into `3, 3`, which is not a number);
@@ -419,7 +420,12 @@ public struct RequestParser: Sendable {
         let v = head.version
         // Host
         if hostCount > 1 { return fail(.badRequest, "more than one Host header") }
-        if let hf = hostField {
+        if head.targetForm == .absolute {
+            // Apache takes the host from an absolute-form target and then ignores the
+            // Host field's value (an empty or malformed one passes), but an HTTP/1.1
+            // request must still carry one.
+            if hostField == nil && v >= .http11 { return fail(.badRequest, "HTTP/1.1 request without Host header") }
+        } else if let hf = hostField {
             if hf.isEmpty {
                 if v >= .http11 && head.hostRange == nil { return fail(.badRequest, "empty Host header") }
             } else {

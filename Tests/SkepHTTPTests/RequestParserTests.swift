@@ -233,6 +233,10 @@ func parseIncrementally(_ bytes: [UInt8], splits: [Int]) -> RequestParser.Result
         #expect(status(parseAll("GET http://other/ HTTP/1.1\r\n\r\n").0) == 400)
         #expect(head(parseAll("GET http://x/ HTTP/1.0\r\n\r\n").0) != nil)
         #expect(status(parseAll("GET http:/x/ HTTP/1.1\r\nHost: x\r\n\r\n").0) == 400)
+        // Apache ignores the Host value when the target has a host: these are 200.
+        let (r3, b3) = parseAll("GET http://x/ HTTP/1.1\r\nHost: a b\r\n\r\n")
+        #expect(head(r3)?.host(in: b3) == "x")
+        #expect(head(parseAll("GET http://x/ HTTP/1.1\r\nHost:\r\n\r\n").0) != nil)
         #expect(status(parseAll("GET http://x..y/ HTTP/1.1\r\nHost: x\r\n\r\n").0) == 400)
     }
 
@@ -251,6 +255,21 @@ func parseIncrementally(_ bytes: [UInt8], splits: [Int]) -> RequestParser.Result
         #expect(status(parseAll("CONNECT / HTTP/1.1\r\nHost: x\r\n\r\n").0) == 400)
         #expect(status(parseAll("CONNECT example.com HTTP/1.1\r\nHost: x\r\n\r\n").0) == 400)
         #expect(status(parseAll("GET example.com:443 HTTP/1.1\r\nHost: x\r\n\r\n").0) == 400)
+    }
+
+    @Test func moreApacheAnswers() {
+        // Measured on Apache 2.4.71.
+        #expect(status(parseAll("CONNECT http://x:443/ HTTP/1.1\r\nHost: x\r\n\r\n").0) == 400)
+        let (r, b) = parseAll("CONNECT [::1]:443 HTTP/1.1\r\nHost: x\r\n\r\n")  // 405 in Apache
+        #expect(head(r)?.host(in: b) == "[::1]")
+        #expect(head(r)?.port == 443)
+        #expect(head(parseAll("OPTIONS * HTTP/1.0\r\n\r\n").0)?.targetForm == .asterisk)
+        #expect(status(parseAll("GET *\r\n").0) == 400)
+        #expect(head(parseAll("GET http://x/\r\n").0)?.version == .http09)  // served as 0.9
+        var u = Array("GET / HTTP/1.1\r\nHost: x\r\nF".utf8) + [0xC3, 0xA9] + Array(": 1\r\n\r\n".utf8)
+        #expect(status(parseBytes(u)) == 400)  // non-token header name
+        u = Array("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, close\r\n\r\n".utf8)
+        #expect(head(parseBytes(u))?.keepAlive == false)
     }
 
     // MARK: leading empty lines
@@ -379,6 +398,8 @@ func parseIncrementally(_ bytes: [UInt8], splits: [Int]) -> RequestParser.Result
         #expect(head(parseAll("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n").0)?.expectation == .continue100)
         #expect(head(parseAll("GET / HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n").0)?.expectation == .unsupported)
         #expect(head(parseAll("GET / HTTP/1.1\r\nHost: x\r\nExpect:\r\n\r\n").0)?.expectation == Expectation.none)
+        // Apache answers 417 to an unknown expectation from HTTP/1.0 clients too.
+        #expect(head(parseAll("GET / HTTP/1.0\r\nExpect: foo\r\n\r\n").0)?.expectation == .unsupported)
         // Apache ignores 100-continue from HTTP/1.0 clients.
         #expect(head(parseAll("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n").0)?.expectation == Expectation.none)
     }
