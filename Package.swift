@@ -37,7 +37,7 @@ let package = Package(
         .testTarget(name: "SkepSystemTests", dependencies: ["SkepSystem"]),
         .testTarget(name: "SkepMPMTests", dependencies: ["SkepMPM", "SkepConfig"]),
         .testTarget(name: "SkepServerTests", dependencies: ["SkepServer", "SkepConfig", "SkepHTTP", "SkepSystem"]),
-        .testTarget(name: "SkepEndToEndTests", dependencies: ["SkepSystem"]),
+        .testTarget(name: "SkepEndToEndTests", dependencies: ["skep"]),
     ],
     swiftLanguageModes: [.v6]
 )

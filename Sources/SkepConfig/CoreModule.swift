@@ -116,6 +116,35 @@ public enum CoreModule {
         },
         dir("EnableSendfile", .flag, "On to send files with sendfile(2)") { d, c throws(ConfigError) in c.enableSendfile = try d.flag() },
         dir("EnableMMAP", .flag, "accepted; Skep reads or sends files without mapping them") { d, c throws(ConfigError) in c.enableMMAP = try d.flag() },
+        dir("ErrorDocument", .take2, "an error code and a local URL, a full URL or a message") { d, c throws(ConfigError) in
+            let code = try d.integer(0, in: 400...599)
+            c.errorDocuments[code] = d.arguments[1]
+        },
+        dir("FileETag", .iterate, "INode, MTime, Size, Digest, All or None, each with an optional + or -") { d, c throws(ConfigError) in
+            var components = c.fileETag ?? .default
+            var absolute: ETagComponents = []
+            var sawAbsolute = false
+            for word in d.arguments {
+                var name = Substring(word.lowercased())
+                let sign = name.first == "+" || name.first == "-" ? name.removeFirst() : nil
+                let part: ETagComponents
+                switch name {
+                case "inode": part = .inode
+                case "mtime": part = .mtime
+                case "size": part = .size
+                case "digest": part = .digest
+                case "all": part = [.inode, .mtime, .size]
+                case "none": part = []
+                default: throw d.error("FileETag: unknown component '\(word)'")
+                }
+                switch sign {
+                case "+": components.formUnion(part)
+                case "-": components.subtract(part)
+                default: absolute.formUnion(part); sawAbsolute = true
+                }
+            }
+            c.fileETag = sawAbsolute ? absolute : components
+        },
         dir("ServerSignature", .take1, "On, Off or EMail") { d, c throws(ConfigError) in
             c.serverSignature = try d.choice(0, ["On", "Off", "EMail"])
         },

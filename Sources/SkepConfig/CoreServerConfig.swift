@@ -69,6 +69,10 @@ public struct CoreDirConfig: ModuleConfig {
     public var enableSendfile: Bool?
     public var enableMMAP: Bool?
     public var serverSignature: String?
+    /// `ErrorDocument` by status code: a local URL, a full URL (redirect) or text.
+    public var errorDocuments: [Int: String] = [:]
+    /// `FileETag` components; nil means Apache 2.4's default, `MTime Size`.
+    public var fileETag: ETagComponents?
 
     public init() {}
 
@@ -84,6 +88,8 @@ public struct CoreDirConfig: ModuleConfig {
         out.enableSendfile = child.enableSendfile ?? enableSendfile
         out.enableMMAP = child.enableMMAP ?? enableMMAP
         out.serverSignature = child.serverSignature ?? serverSignature
+        out.errorDocuments = errorDocuments.merging(child.errorDocuments) { _, new in new }
+        out.fileETag = child.fileETag ?? fileETag
         return out
     }
 
@@ -93,6 +99,18 @@ public struct CoreDirConfig: ModuleConfig {
     public var requestBodyLimit: Int { limitRequestBody ?? 0 }
     /// Apache 2.4 ships with `EnableSendfile Off` compiled in; Debian's config does not change it.
     public var sendfile: Bool { enableSendfile ?? false }
+}
+
+/// What `FileETag` puts into a file's entity tag.
+public struct ETagComponents: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let inode = ETagComponents(rawValue: 1)
+    public static let mtime = ETagComponents(rawValue: 2)
+    public static let size = ETagComponents(rawValue: 4)
+    public static let digest = ETagComponents(rawValue: 8)
+    /// Apache 2.4's default.
+    public static let `default`: ETagComponents = [.mtime, .size]
 }
 
 /// `User` and `Group` (Apache's mod_unixd): whom the children run as when started as root.

@@ -1,9 +1,15 @@
 import SkepConfig
 
-/// The modules of SkepServer: the request-handling modules Apache users know
-/// (mod_mime, mod_dir, mod_alias, mod_log_config, mod_status...). Each is one file
-/// that declares its directives, its records and its hooks; this list is what the
-/// configuration reader and `skep -M` see.
+/// The modules of SkepServer: the request-handling modules Apache users know. Each is
+/// one file that declares its directives, its records and its hooks; this list is what
+/// the configuration reader, `skep -M` and the request phases see, in hook order.
 public enum ServerModules {
-    public static var all: [ModuleDescriptor] { [] }
+    public static let types: [any HTTPModule.Type] = [
+        AuthzCoreModule.self,
+        AuthzHostModule.self,
+        DirModule.self,
+        ReqtimeoutModule.self,
+    ]
+
+    public static var all: [ModuleDescriptor] { types.map { $0.descriptor } }
 }

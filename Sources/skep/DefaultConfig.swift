@@ -15,6 +15,10 @@ enum DefaultConfig {
         PidFile "\(tempDirectory)/skep-8080.pid"
         ErrorLog /dev/stderr
         LogLevel info
+        LoadModule authz_core_module modules/mod_authz_core.so
+        LoadModule dir_module modules/mod_dir.so
+        LoadModule reqtimeout_module modules/mod_reqtimeout.so
+        DirectoryIndex index.html
         """
     }
 }

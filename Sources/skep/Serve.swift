@@ -1,11 +1,32 @@
+import ArgumentParser
 import SkepConfig
 import SkepMPM
+import SkepServer
+import SkepSystem
 
 /// Runs the server the configuration describes.
 enum Serve {
     static func run(config: ServerConfig, mpm: MPMSettings, loader: ConfigLoader, singleProcess: Bool) throws {
-        Reports.printError("skep: serving lands with the HTTP engine")
-        throw ExitCodeError()
+        let context: ServerContext
+        let listeners: [ListeningSocket]
+        do {
+            context = try ServerContext(config: config, moduleTypes: ServerModules.types)
+            listeners = try Listeners.bind(config)
+        } catch let error as ConfigError {
+            Reports.printError(error.description)
+            throw ExitCode(1)
+        } catch {
+            Reports.printError("skep: \(error)")
+            throw ExitCode(1)
+        }
+        if config.configFile == DefaultConfig.name {
+            let root = config[CoreServerConfig.self].documentRoot ?? config.serverRoot
+            Reports.printError("skep: no -f given: serving \(root) on http://\(config[ListenConfig.self].listens.map(\.description).joined(separator: ", ")) with the embedded default configuration")
+        }
+        if !singleProcess {
+            Reports.printError("skep: the \(mpm.kind.rawValue) MPM is not built yet; serving in single-process mode (-X)")
+        }
+        let status = try SingleProcess(context: context, listeners: listeners).run()
+        if status != 0 { throw ExitCode(status) }
     }
 }
-struct ExitCodeError: Error {}

@@ -47,6 +47,20 @@ public struct ConnectionBuffer {
 
     public mutating func didRead(_ n: Int) { end += n }
 
+    /// Puts bytes read past the end of a request body back, for the next request.
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        var remaining = bytes
+        while !remaining.isEmpty {
+            let space = readSpace()
+            let n = min(space.count, remaining.count)
+            guard n > 0 else { return }
+            space.baseAddress!.copyMemory(from: remaining.baseAddress!, byteCount: n)
+            didRead(n)
+            remaining = UnsafeRawBufferPointer(rebasing: remaining[n...])
+        }
+    }
+
     public mutating func consume(_ n: Int) {
         start += n
         if start == end {

@@ -19,8 +19,10 @@ public final class ErrorLog: @unchecked Sendable {
     /// check before building an expensive message.
     public func allows(_ level: LogLevel, module: String) -> Bool { levels.allows(level, module: module) }
 
-    public func log(_ level: LogLevel, module: String, client: SocketAddress? = nil, _ message: String) {
-        guard levels.allows(level, module: module) else { return }
+    /// Writes `message` when `level` is allowed for `module`; `always` writes it whatever
+    /// the LogLevel, as Apache does for its start and stop notices.
+    public func log(_ level: LogLevel, module: String, client: SocketAddress? = nil, always: Bool = false, _ message: String) {
+        guard always || levels.allows(level, module: module) else { return }
         var line = "[\(Self.timestamp())] [\(module):\(level.name)] [pid \(getpid()):tid \(Self.threadID())] "
         if let client { line += "[client \(client.host):\(client.port)] " }
         line += message

@@ -38,10 +38,17 @@ public final class Request {
     public var user: String?
     /// The status that was originally answered before an internal redirect (ErrorDocument).
     public var originalStatus: HTTPStatus?
+    /// The request body, read on demand (`read(into:)` until 0).
+    public internal(set) var body: BodyReader?
+    /// For an internal redirect: the URL path processed instead of the one in the head.
+    public private(set) var internalPath: String?
+    /// Bytes of the head in `bytes` (the request line and fields, with the blank line).
+    public let headLength: Int
 
-    init(head: RequestHead, bytes: UnsafeRawBufferPointer, client: SocketAddress, local: SocketAddress,
+    init(head: RequestHead, bytes: UnsafeRawBufferPointer, headLength: Int, client: SocketAddress, local: SocketAddress,
          server: VirtualHost, sequence: Int) {
         self.head = head
+        self.headLength = headLength
         self.bytes = bytes
         self.client = client
         self.local = local
@@ -50,6 +57,18 @@ public final class Request {
         self.received = SystemClock.now()
         self.receivedMonotonicNanoseconds = SystemClock.monotonicNanoseconds()
         self.sequence = sequence
+    }
+
+    /// A new request for `path` with this one's head and connection: Apache's internal
+    /// redirect, as `ErrorDocument` and `DirectoryIndex` use.
+    public func redirected(to path: String) -> Request? {
+        guard path.hasPrefix("/") else { return nil }
+        let r = Request(head: head, bytes: bytes, headLength: headLength, client: client, local: local,
+                        server: server, sequence: sequence)
+        r.internalPath = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
+        r.environment = environment
+        r.body = body
+        return r
     }
 
     public var method: String { head.method(in: bytes) }

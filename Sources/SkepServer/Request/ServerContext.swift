@@ -12,6 +12,7 @@ public final class ServerContext: @unchecked Sendable {
     public let errorLog: ErrorLog
     /// The `Server` field's value, by ServerTokens (nil never: Apache always sends one).
     public let serverBanner: String
+    public let serverBannerBytes: [UInt8]
 
     /// Skep's name and version as `ServerTokens` shapes them.
     public static let product = "Skep"
@@ -31,6 +32,7 @@ public final class ServerContext: @unchecked Sendable {
         let path = Self.serverRootRelative(core.errorLogPath, config)
         self.errorLog = ErrorLog(file: try LogFile(path: path), levels: core.logLevels)
         self.serverBanner = Self.banner(core.serverTokens)
+        self.serverBannerBytes = Array(serverBanner.utf8)
     }
 
     static func banner(_ tokens: String?) -> String {

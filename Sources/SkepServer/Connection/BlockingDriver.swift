@@ -1,0 +1,112 @@
+import SkepSystem
+
+/// Runs a connection to its end on the calling thread with a non-blocking socket and
+/// `poll` for every wait, so each wait has its timeout: what `-X`, prefork and worker
+/// do (one thread holds the connection for its whole life).
+public struct BlockingDriver {
+    /// Apache's lingering close: read for at most 2 s at a time, 30 s in all.
+    static let lingerReadMilliseconds = 2_000
+    static let lingerTotalMilliseconds: UInt64 = 30_000
+
+    public let socket: Socket
+    /// When this descriptor becomes readable (a signal, a stop request), the connection
+    /// is closed at its next wait.
+    public let interrupt: Descriptor?
+
+    public init(socket: Socket, interrupt: Descriptor? = nil) {
+        self.socket = socket
+        self.interrupt = interrupt
+    }
+
+    public func serve(_ connection: HTTPConnection) {
+        defer { socket.close() }
+        var action = connection.start()
+        while true {
+            switch action {
+            case .read(let timeout):
+                switch wait(for: .readable, timeoutMilliseconds: timeout) {
+                case .interrupted: return
+                case .timedOut:
+                    action = connection.didTimeout()
+                case .ready:
+                    let space = connection.readSpace()
+                    guard let result = try? socket.read(into: space) else { return }
+                    guard case .transferred(let n) = result else { continue }
+                    action = connection.didRead(n)
+                }
+            case .process:
+                action = connection.process(io: SocketIO(driver: self))
+            case .write:
+                action = write(connection)
+            case .close:
+                return
+            case .lingeringClose:
+                linger()
+                return
+            }
+        }
+    }
+
+    func write(_ connection: HTTPConnection) -> HTTPConnection.Action {
+        while true {
+            do {
+                if try connection.output.write(to: socket) == .done { return connection.didWrite() }
+            } catch {
+                return connection.didFailWrite()
+            }
+            switch wait(for: .writable, timeoutMilliseconds: connection.core.timeout) {
+            case .ready: continue
+            case .timedOut, .interrupted: return connection.didFailWrite()
+            }
+        }
+    }
+
+    func linger() {
+        try? socket.shutdownWrite()
+        let deadline = SystemClock.monotonicMilliseconds() + Self.lingerTotalMilliseconds
+        let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
+        defer { sink.deallocate() }
+        while SystemClock.monotonicMilliseconds() < deadline {
+            guard wait(for: .readable, timeoutMilliseconds: Self.lingerReadMilliseconds) == .ready,
+                  let result = try? socket.read(into: sink) else { return }
+            if case .transferred(0) = result { return }
+        }
+    }
+
+    enum WaitResult { case ready, timedOut, interrupted }
+
+    func wait(for events: PollEvents, timeoutMilliseconds: Int) -> WaitResult {
+        var entries = [Poll.Entry(socket.descriptor, events: events)]
+        if let interrupt { entries.append(Poll.Entry(interrupt, events: .readable)) }
+        guard let ready = try? Poll.wait(&entries, timeoutMilliseconds: max(0, timeoutMilliseconds)) else { return .interrupted }
+        if entries.count > 1, !entries[1].returnedEvents.isEmpty { return .interrupted }
+        return ready == 0 ? .timedOut : .ready
+    }
+
+    /// Body reads for handlers, with the same waits.
+    struct SocketIO: ConnectionIO {
+        let driver: BlockingDriver
+
+        func read(into buffer: UnsafeMutableRawBufferPointer, timeoutMilliseconds: Int) throws -> Int? {
+            while true {
+                switch driver.wait(for: .readable, timeoutMilliseconds: timeoutMilliseconds) {
+                case .timedOut: return nil
+                case .interrupted: return 0
+                case .ready:
+                    if case .transferred(let n) = try driver.socket.read(into: buffer) { return n }
+                }
+            }
+        }
+
+        func write(_ bytes: UnsafeRawBufferPointer, timeoutMilliseconds: Int) throws {
+            var offset = 0
+            while offset < bytes.count {
+                if case .transferred(let n) = try driver.socket.write(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
+                    offset += n
+                } else if driver.wait(for: .writable, timeoutMilliseconds: timeoutMilliseconds) != .ready {
+                    throw BodyError.timeout
+                }
+            }
+        }
+    }
+}

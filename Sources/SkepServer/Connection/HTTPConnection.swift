@@ -1,0 +1,266 @@
+import SkepConfig
+import SkepHTTP
+import SkepSystem
+
+/// One HTTP/1.1 connection as an explicit state machine: the I/O layer (any MPM) reads
+/// into `readSpace()`, reports with `didRead`/`didTimeout`/`didWrite`, and performs the
+/// action each call returns. The machine never blocks except where a handler reads a
+/// request body, which it does through `BodyReader` on the thread that runs `process`.
+public final class HTTPConnection {
+    public enum Action: Equatable {
+        /// Read more bytes, waiting at most this long.
+        case read(timeoutMilliseconds: Int)
+        /// A complete head is in the buffer: run `process` (on a worker thread, for event).
+        case process
+        /// Write `output` until it is complete, then call `didWrite`.
+        case write
+        case close
+        /// Shut down the write side, drain what the client still sends for a while, close
+        /// (Apache's lingering close, so the client reads the response before any reset).
+        case lingeringClose
+    }
+
+    /// Where the connection is, for the scoreboard and the event MPM's queues.
+    public enum Phase: Sendable, Equatable {
+        /// No byte of the next request yet: Apache's `K` (keep-alive) or, first, `R`.
+        case waitingForRequest
+        case readingHead
+        case processing
+        case writing
+        case closing
+    }
+
+    public let context: ServerContext
+    public let client: SocketAddress
+    public let local: SocketAddress
+    public private(set) var phase: Phase = .waitingForRequest
+    public var output = ResponseOutput()
+    public private(set) var requestsServed = 0
+    /// Set by the MPM when the child is stopping: the current response is the last.
+    public var shuttingDown = false
+
+    var buffer: ConnectionBuffer
+    var parser: RequestParser
+    var pending: (head: RequestHead, length: Int)?
+    var closeAfterWrite = false
+    var lastRequest: Request?
+    var lastResponse: (status: HTTPStatus, headers: [(name: String, value: String)])?
+    var bodyBytesReceived: Int64 = 0
+    let core: CoreServerConfig
+    let timeouts: RequestTimeouts
+    var headStartedMilliseconds: UInt64 = 0
+    /// Formats `Date` at most once a second; one per connection keeps threads apart.
+    let dateCache = HTTPDateCache()
+
+    public init(context: ServerContext, client: SocketAddress, local: SocketAddress) {
+        self.context = context
+        self.client = client
+        self.local = local
+        let core = context.config.main.server[CoreServerConfig.self]
+        self.core = core
+        self.timeouts = RequestTimeouts(context.config)
+        self.buffer = ConnectionBuffer()
+        self.parser = RequestParser(limits: HTTPLimits(
+            requestLine: core.requestLineLimit, requestFieldSize: core.requestFieldSizeLimit,
+            requestFields: core.requestFieldsLimit))
+    }
+
+    deinit {
+        output.release()
+        buffer.deallocate()
+    }
+
+    /// The first action for a new connection.
+    public func start() -> Action {
+        headStartedMilliseconds = SystemClock.monotonicMilliseconds()
+        return .read(timeoutMilliseconds: timeouts.headTimeout(core))
+    }
+
+    /// Where the next read goes.
+    public func readSpace() -> UnsafeMutableRawBufferPointer { buffer.readSpace() }
+
+    /// `count` bytes arrived in `readSpace()`; 0 means the client closed its side.
+    public func didRead(_ count: Int) -> Action {
+        guard count > 0 else { return .close }
+        if phase == .waitingForRequest {
+            phase = .readingHead
+            headStartedMilliseconds = SystemClock.monotonicMilliseconds()
+        }
+        buffer.didRead(count)
+        return parseNext()
+    }
+
+    /// The read deadline passed: a half-read head gets Apache's 408, an idle connection is closed.
+    public func didTimeout() -> Action {
+        guard phase == .readingHead, !buffer.isEmpty else { return .close }
+        context.errorLog.log(.info, module: "reqtimeout", client: client, "AH01382: Request header read timeout")
+        return respondWithoutRequest(.requestTimeout)
+    }
+
+    /// The remaining time to read the head, for the event MPM's timer queues.
+    public func readTimeout() -> Int {
+        phase == .waitingForRequest && requestsServed > 0 ? core.keepAliveTimeout : timeouts.headTimeout(core)
+    }
+
+    func parseNext() -> Action {
+        if buffer.isEmpty {
+            phase = .waitingForRequest
+            return .read(timeoutMilliseconds: requestsServed > 0 ? core.keepAliveTimeout : timeouts.headTimeout(core))
+        }
+        if phase == .waitingForRequest {
+            phase = .readingHead
+            headStartedMilliseconds = SystemClock.monotonicMilliseconds()
+        }
+        switch parser.parse(buffer.unconsumed) {
+        case .needMore:
+            if buffer.count >= buffer.maximum { return respondWithoutRequest(.badRequest) }
+            let elapsed = Int(SystemClock.monotonicMilliseconds() - headStartedMilliseconds)
+            let remaining = timeouts.headTimeout(core, received: buffer.count) - elapsed
+            if remaining <= 0 { return didTimeout() }
+            return .read(timeoutMilliseconds: remaining)
+        case .error(let status, let reason):
+            context.errorLog.log(.info, module: "core", client: client, "AH00566: request failed: \(reason)")
+            return respondWithoutRequest(status)
+        case .headComplete(let head, let consumed):
+            pending = (head, consumed)
+            phase = .processing
+            return .process
+        }
+    }
+
+    /// Answers a request that could not be parsed: the error page, then close.
+    func respondWithoutRequest(_ status: HTTPStatus) -> Action {
+        phase = .writing
+        closeAfterWrite = true
+        lastRequest = nil
+        let body = ErrorPages.body(status, method: "GET", signature: nil)
+        var head = ResponseHead(status: status, contentLength: Int64(body.utf8.count), connection: .close)
+        head.setContentType("text/html; charset=iso-8859-1")
+        output.reset()
+        head.write(into: &output.head, date: dateCache.value(at: SystemClock.now().seconds), server: context.serverBannerBytes)
+        output.parts.append(.bytes(Array(body.utf8)))
+        lastResponse = (status, [])
+        return .write
+    }
+
+    /// Runs the pending request through the modules and prepares the response. `io`
+    /// reads request bodies on the calling thread.
+    public func process(io: some ConnectionIO) -> Action {
+        guard let (head, length) = pending else { return .close }
+        let bytes = buffer.unconsumed
+        let host = head.host(in: bytes)
+        let server = context.selectServer(local: local, host: host)
+        let request = Request(head: head, bytes: bytes, headLength: length, client: client, local: local,
+                              server: server, sequence: requestsServed + 1)
+        let body = BodyReader(connection: self, io: io, head: head)
+        request.body = body
+        var response: Response
+        let limit = server.defaults[CoreDirConfig.self].requestBodyLimit
+        if case .length(let n) = head.framing, limit > 0, n > Int64(limit) {
+            response = RequestProcessor(context: context).error(.requestEntityTooLarge, request)
+            body.abandon()
+        } else {
+            response = RequestProcessor(context: context).process(request)
+        }
+        // Apache discards an unread body so the connection can carry the next request; a
+        // client still waiting for `100 Continue` is answered and the connection closed.
+        if !body.isFinished {
+            if head.expectsContinue && !body.continueSent {
+                body.abandon()
+            } else if !body.discard(limit: limit) {
+                body.abandon()
+            }
+        }
+        bodyBytesReceived = body.received
+        buffer.consume(length + body.consumedFromBuffer)
+        if !body.abandoned { buffer.append(body.leftover) }
+        return prepare(response, for: request, keepAliveAllowed: !body.abandoned)
+    }
+
+    /// Serializes the head, decides keep-alive as Apache's `ap_set_keepalive`, and hands the body to `output`.
+    func prepare(_ response: Response, for request: Request, keepAliveAllowed: Bool) -> Action {
+        let head = request.head
+        requestsServed += 1
+        let maxRequests = core.keepAliveRequests
+        let remaining = maxRequests == 0 ? nil : maxRequests - (requestsServed - 1)
+        let keepAlive = keepAliveAllowed && core.keepAliveEnabled && !shuttingDown
+            && head.version != .http09 && !Self.dropsConnection(response.status)
+            && (remaining.map { $0 > 0 } ?? true)
+        let connection = ConnectionHeader.apache(for: head, keepAlive: keepAlive, timeout: core.keepAliveTimeout / 1000, remaining: remaining)
+        closeAfterWrite = connection == .close || !keepAlive || !head.keepAlive
+
+        output.reset()
+        output.useSendfile = request.config(CoreDirConfig.self).sendfile
+        if head.version != .http09 {
+            var responseHead = ResponseHead(status: response.status, connection: connection)
+            var contentType: String?
+            for field in response.headers {
+                if field.name.lowercased() == "content-type" { contentType = field.value; continue }
+                responseHead.add(name: field.name, value: field.value)
+            }
+            let noBodyStatus = response.status.code == 304 || response.status.code == 204 || response.status.code < 200
+            if !noBodyStatus { responseHead.contentLength = response.contentLength }
+            if let contentType { responseHead.setContentType(contentType) }
+            responseHead.write(into: &output.head, date: dateCache.value(at: SystemClock.now().seconds), server: context.serverBannerBytes)
+        }
+        let sendBody = response.sendsBody && !request.isHead && response.status.code != 304 && response.status.code != 204
+        switch response.body {
+        case .empty:
+            break
+        case .bytes(let bytes):
+            if sendBody { output.parts.append(.bytes(bytes)) }
+        case .file(let fd, let offset, let length):
+            output.own(fd)
+            if sendBody { output.parts.append(.file(fd, offset: offset, length: length)) }
+        case .parts(let parts, let owned):
+            owned.forEach { output.own($0) }
+            if sendBody { output.parts = parts }
+        }
+        lastRequest = request
+        lastResponse = (response.status, response.headers)
+        phase = .writing
+        pending = nil
+        return .write
+    }
+
+    /// Apache's `ap_status_drops_connection`: answers after which the connection is not reused.
+    static func dropsConnection(_ status: HTTPStatus) -> Bool {
+        [400, 408, 411, 413, 414, 417, 500, 503, 501].contains(status.code)
+    }
+
+    /// The response is on the wire: log it, then wait for the next request or close.
+    public func didWrite() -> Action {
+        logTransaction(aborted: false)
+        output.reset()
+        parser.reset()
+        if closeAfterWrite {
+            phase = .closing
+            return .lingeringClose
+        }
+        headStartedMilliseconds = SystemClock.monotonicMilliseconds()
+        phase = .waitingForRequest
+        return parseNext()
+    }
+
+    /// The write failed (the client went away): log what was sent and close.
+    public func didFailWrite() -> Action {
+        logTransaction(aborted: true)
+        output.reset()
+        phase = .closing
+        return .close
+    }
+
+    func logTransaction(aborted: Bool) {
+        guard let request = lastRequest, let response = lastResponse else { return }
+        let now = SystemClock.monotonicNanoseconds()
+        let transaction = Transaction(
+            request: request, status: response.status, responseHeaders: response.headers,
+            bodyBytes: output.bodyBytesWritten, bytesSent: output.bytesWritten,
+            bytesReceived: Int64(request.headLength) + bodyBytesReceived,
+            durationMicroseconds: Int64((now - request.receivedMonotonicNanoseconds) / 1000),
+            keepAlive: !closeAfterWrite, aborted: aborted)
+        for module in context.modules { module.log(transaction) }
+        lastRequest = nil
+        lastResponse = nil
+    }
+}

@@ -1,0 +1,98 @@
+import SkepConfig
+import SkepHTTP
+import SkepSystem
+
+/// Apache's mod_dir: `DirectorySlash` redirects `/dir` to `/dir/`, `DirectoryIndex`
+/// answers `/dir/` with its index file through an internal redirect, and
+/// `FallbackResource` answers URLs that map to no file.
+public struct DirModule: HTTPModule {
+    public static let descriptor = ModuleDescriptor(name: "dir_module", sourceName: "mod_dir.c", directives: [
+        DirectiveSpec("DirectoryIndex", .iterate, .anywhere, help: "file names to look for in a directory, or disabled") { d, scope throws(ConfigError) in
+            if d.arguments.count == 1 && d.arguments[0].lowercased() == "disabled" {
+                scope.directory[DirConfig.self].indexes = []
+            } else {
+                scope.directory[DirConfig.self].indexes = d.arguments
+            }
+        },
+        DirectiveSpec("DirectorySlash", .flag, .anywhere, help: "On to redirect /dir to /dir/") { d, scope throws(ConfigError) in
+            scope.directory[DirConfig.self].slash = try d.flag()
+        },
+        DirectiveSpec("FallbackResource", .take1, .anywhere, help: "a local URL for requests that map to no file, or disabled") { d, scope throws(ConfigError) in
+            scope.directory[DirConfig.self].fallback = d.arguments[0].lowercased() == "disabled" ? "" : d.arguments[0]
+        },
+        .accepted("DirectoryCheckHandler", .flag, .anywhere, help: "whether mod_dir looks at directories other handlers own",
+                  note: "accepted; Skep's mod_dir always looks at directories the default handler would serve"),
+    ])
+
+    public init(config: ServerConfig) {}
+
+    public func fixup(_ r: Request, _ server: ServerContext) -> HookResult {
+        guard r.handler == nil || r.handler == StaticFiles.directoryType, let filename = r.filename,
+              r.head.method == .get || r.head.method == .head || r.head.method == .post else { return .declined }
+        let dir = r.config(DirConfig.self)
+        guard let status = try? FileSystem.statusIfExists(filename) else {
+            if let fallback = dir.fallback, !fallback.isEmpty, r.originalStatus == nil, r.internalPath != fallback,
+               let target = r.redirected(to: fallback) {
+                return .respond(RequestProcessor(context: server).process(target))
+            }
+            return .declined
+        }
+        guard status.isDirectory else { return .declined }
+        if !r.uri.hasSuffix("/") {
+            guard dir.slash ?? true else { return .declined }
+            var location = "http://\(r.header("Host") ?? hostWithPort(r, server))\(percentEncodePath(r.uri))/"
+            if let query = r.query { location += "?" + query }
+            return .respond(RequestProcessor(context: server).error(.movedPermanently, r, location: location))
+        }
+        for index in dir.indexes ?? ["index.html"] {
+            let candidate = index.hasPrefix("/") ? nil : filename + (filename.hasSuffix("/") ? "" : "/") + index
+            guard let candidate, let st = try? FileSystem.statusIfExists(candidate), !st.isDirectory else { continue }
+            var path = r.uri + index
+            if let query = r.query { path += "?" + query }
+            guard let target = r.redirected(to: path) else { continue }
+            return .respond(RequestProcessor(context: server).process(target))
+        }
+        return .declined
+    }
+
+    func hostWithPort(_ r: Request, _ server: ServerContext) -> String {
+        let name = r.serverConfig(CoreServerConfig.self).serverName.map { ServerContext.hostPart($0) } ?? r.local.host
+        return r.local.port == 80 ? name : "\(name):\(r.local.port)"
+    }
+
+    /// Apache escapes the path it puts into a redirect (`ap_escape_uri`).
+    func percentEncodePath(_ path: String) -> String {
+        var out = ""
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                if "/-_.~!$&'()*+,;=:@".utf8.contains(byte) {
+                    out.unicodeScalars.append(Unicode.Scalar(byte))
+                } else {
+                    let hex = Array("0123456789ABCDEF".utf8)
+                    out += "%"
+                    out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte >> 4)]))
+                    out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte & 15)]))
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// mod_dir's per-directory record.
+public struct DirConfig: ModuleConfig {
+    public var indexes: [String]?
+    public var slash: Bool?
+    public var fallback: String?
+    public init() {}
+    public func merged(with child: DirConfig) -> DirConfig {
+        var out = DirConfig()
+        out.indexes = child.indexes ?? indexes
+        out.slash = child.slash ?? slash
+        out.fallback = child.fallback ?? fallback
+        return out
+    }
+}

@@ -1,0 +1,170 @@
+import SkepConfig
+import SkepHTTP
+import SkepSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Apache's core `default_handler`: serves the mapped file with `ETag`, `Last-Modified`,
+/// conditional requests (`ap_meets_conditions`), byte ranges (the byterange filter) and
+/// HEAD, and answers directories that no module claimed.
+public enum StaticFiles {
+    /// The handler name Apache gives a directory (its content type).
+    public static let directoryType = "httpd/unix-directory"
+
+    public static func handle(_ r: Request, _ context: ServerContext) -> Response {
+        let processor = RequestProcessor(context: context)
+        switch r.head.method {
+        case .get, .head:
+            break
+        case .options:
+            var response = Response(status: .ok, headers: [("Allow", "POST,OPTIONS,HEAD,GET")])
+            response.sendsBody = false
+            return response
+        case .post, .put, .delete, .connect, .patch:
+            return processor.error(.methodNotAllowed, r, allow: "POST,OPTIONS,HEAD,GET")
+        default:
+            // Apache answers a method it does not know with 501.
+            return processor.error(isKnownMethod(r.method) ? .methodNotAllowed : .notImplemented, r,
+                                   allow: "POST,OPTIONS,HEAD,GET")
+        }
+        guard let filename = r.filename, let status = try? FileSystem.statusIfExists(filename) else {
+            return processor.error(.notFound, r)
+        }
+        if status.isDirectory {
+            // A directory no DirectoryIndex or autoindex answered.
+            let autoindex = context.config.isActive("autoindex_module")
+            return processor.error(autoindex ? .forbidden : .notFound, r)
+        }
+        guard status.isRegularFile else { return processor.error(.forbidden, r) }
+        // The default handler takes no path info (`AcceptPathInfo Default`).
+        if !r.pathInfo.isEmpty { return processor.error(.notFound, r) }
+
+        let file: File
+        do {
+            file = try File.openForReading(filename)
+        } catch {
+            context.errorLog.log(.error, module: "core", client: r.client,
+                                 "AH00132: file permissions deny server access: \(filename)")
+            return processor.error(.forbidden, r)
+        }
+        let dir = r.config(CoreDirConfig.self)
+        let etag = entityTag(status, components: dir.fileETag ?? .default)
+        let lastModified = HTTPDate(secondsSince1970: status.modificationTime.seconds)
+        var headers: [(name: String, value: String)] = [("Last-Modified", lastModified.description)]
+        if let etag { headers.append(("ETag", etag.description)) }
+
+        if let failure = Conditional.evaluate(r, etag: etag, lastModified: lastModified) {
+            file.close()
+            if failure == .notModified {
+                var response = Response(status: .notModified, headers: etag.map { [("ETag", $0.description)] } ?? [])
+                response.sendsBody = false
+                return response
+            }
+            return processor.error(failure, r)
+        }
+
+        headers.append(("Accept-Ranges", "bytes"))
+        let size = status.size
+        var response: Response
+        switch ranges(r, size: size, etag: etag, lastModified: lastModified) {
+        case .ignored:
+            response = Response(status: .ok, headers: headers, body: .file(file.descriptor, offset: 0, length: size))
+            if let type = r.contentType { response.headers.append(("Content-Type", type)) }
+        case .unsatisfiable:
+            file.close()
+            var error = processor.error(.rangeNotSatisfiable, r)
+            error.headers.insert(("Content-Range", "bytes */\(size)"), at: 0)
+            return error
+        case .ranges(let list) where list.count == 1:
+            let range = list[0]
+            headers.append(("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"))
+            response = Response(status: .partialContent, headers: headers,
+                                body: .file(file.descriptor, offset: range.lowerBound, length: range.upperBound - range.lowerBound + 1))
+            if let type = r.contentType { response.headers.append(("Content-Type", type)) }
+        case .ranges(let list):
+            let boundary = multipartBoundary(status)
+            var parts: [ResponseOutput.Part] = []
+            for (index, range) in list.enumerated() {
+                var head = index == 0 ? "\r\n" : ""
+                head += "--\(boundary)\r\n"
+                if let type = r.contentType { head += "Content-Type: \(type)\r\n" }
+                head += "Content-Range: bytes \(range.lowerBound)-\(range.upperBound)/\(size)\r\n\r\n"
+                parts.append(.bytes(Array(head.utf8)))
+                parts.append(.file(file.descriptor, offset: range.lowerBound, length: range.upperBound - range.lowerBound + 1))
+                parts.append(.bytes(Array("\r\n".utf8)))
+            }
+            parts.append(.bytes(Array("--\(boundary)--\r\n".utf8)))
+            headers.append(("Content-Type", "multipart/byteranges; boundary=\(boundary)"))
+            response = Response(status: .partialContent, headers: headers, body: .parts(parts, owning: [file.descriptor]))
+        }
+        return response
+    }
+
+    /// Methods Apache registers; others are "not implemented" (501) rather than "not allowed".
+    static func isKnownMethod(_ method: String) -> Bool {
+        ["GET", "PUT", "POST", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "PROPFIND", "PROPPATCH",
+         "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "VERSION-CONTROL", "CHECKOUT", "UNCHECKOUT", "CHECKIN",
+         "UPDATE", "LABEL", "REPORT", "MKWORKSPACE", "MKACTIVITY", "BASELINE-CONTROL", "MERGE", "HEAD"].contains(method)
+    }
+
+    /// Apache's `ap_make_etag`: hex fields joined by `-`, in the order inode, size, mtime
+    /// (microseconds); nil for `FileETag None`.
+    static func entityTag(_ status: FileStatus, components: ETagComponents) -> EntityTag? {
+        var fields: [String] = []
+        if components.contains(.inode) { fields.append(String(status.inode, radix: 16)) }
+        if components.contains(.size) { fields.append(String(status.size, radix: 16)) }
+        if components.contains(.mtime) { fields.append(String(status.modificationTime.microseconds, radix: 16)) }
+        guard !fields.isEmpty else { return nil }
+        return EntityTag(fields.joined(separator: "-"))
+    }
+
+    /// The ranges to send: none for anything but GET, or when `If-Range` no longer matches.
+    static func ranges(_ r: Request, size: Int64, etag: EntityTag?, lastModified: HTTPDate) -> ByteRanges {
+        guard r.head.method == .get, let header = r.header("Range") else { return .ignored }
+        if let ifRange = r.header("If-Range") {
+            if ifRange.hasPrefix("\"") || ifRange.hasPrefix("W/") {
+                guard let etag, let tag = EntityTag(parsing: ifRange), tag.matches(etag, .strong) else { return .ignored }
+            } else {
+                guard let date = HTTPDate(ifRange), date == lastModified else { return .ignored }
+            }
+        }
+        return ByteRanges.evaluate(header, size: size)
+    }
+
+    /// A boundary that differs between files and changes, as Apache's (hex of time and inode).
+    static func multipartBoundary(_ status: FileStatus) -> String {
+        String(UInt64(bitPattern: status.modificationTime.microseconds) ^ status.inode &* 0x9E37_79B9_7F4A_7C15, radix: 16)
+    }
+}
+
+/// Apache's `ap_meets_conditions`, in RFC 7232's order.
+enum Conditional {
+    /// nil when the request may proceed; `.notModified` or `.preconditionFailed` otherwise.
+    static func evaluate(_ r: Request, etag: EntityTag?, lastModified: HTTPDate) -> HTTPStatus? {
+        let getOrHead = r.head.method == .get || r.head.method == .head
+        if let ifMatch = r.header("If-Match") {
+            if ifMatch.trimmingBlanks != "*" {
+                guard let etag, etag.isMatched(byList: ifMatch, .strong) else { return .preconditionFailed }
+            }
+        } else if let since = r.header("If-Unmodified-Since"), let date = HTTPDate(since), lastModified > date {
+            return .preconditionFailed
+        }
+        if let ifNoneMatch = r.header("If-None-Match") {
+            let matched = ifNoneMatch.trimmingBlanks == "*" || (etag.map { $0.isMatched(byList: ifNoneMatch, .weak) } ?? false)
+            if matched { return getOrHead ? .notModified : .preconditionFailed }
+        } else if getOrHead, let since = r.header("If-Modified-Since"), let date = HTTPDate(since), lastModified <= date {
+            return .notModified
+        }
+        return nil
+    }
+}
+
+extension String {
+    var trimmingBlanks: String {
+        var s = Substring(self)
+        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
+        while s.last == " " || s.last == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,199 @@
+import SkepConfig
+import SkepHTTP
+import SkepSystem
+
+/// Runs one request through Apache's phases: URI resolution, translate (modules, then
+/// DocumentRoot), the per-directory walk, access checks, fixups, the handler, and the
+/// error document when the answer is an error. Knows nothing of sockets or MPMs.
+public struct RequestProcessor {
+    public let context: ServerContext
+
+    public init(context: ServerContext) { self.context = context }
+
+    public func process(_ r: Request) -> Response {
+        var response = run(r)
+        if response.status.code >= 400 || (response.status.code >= 300 && response.status.code < 400 && response.contentLength == 0 && response.header("Location") != nil) {
+            response = errorDocument(for: response, r)
+        }
+        return response
+    }
+
+    private func run(_ r: Request) -> Response {
+        switch r.head.targetForm {
+        case .asterisk:
+            // `OPTIONS *` asks about the server itself (Apache answers with the methods it allows).
+            guard r.head.method == .options else { return error(.badRequest, r) }
+            var response = Response(status: .ok, headers: [("Allow", "GET,POST,OPTIONS,HEAD")])
+            response.sendsBody = false
+            return response
+        case .authority:
+            return error(.badRequest, r)
+        default:
+            break
+        }
+        if r.head.method == .trace {
+            return trace(r)
+        }
+
+        let rawPath: [UInt8]
+        if let redirectPath = r.internalPath {
+            rawPath = Array(redirectPath.utf8)
+        } else if r.head.pathRange.isEmpty {
+            rawPath = [UInt8(ascii: "/")]
+        } else {
+            rawPath = Array(UnsafeRawBufferPointer(rebasing: r.bytes[r.head.pathRange]))
+        }
+        guard rawPath.first == UInt8(ascii: "/") else { return error(.badRequest, r) }
+        switch RequestPath.resolve(rawPath, encodedSlashes: .off) {
+        case .failure(let failure):
+            return error(failure.status, r)
+        case .success(let path):
+            r.uri = path.string
+        }
+
+        // Translate: modules first (Alias, Redirect), then DocumentRoot.
+        for module in context.modules {
+            switch module.translate(r, context) {
+            case .declined: continue
+            case .handled: break
+            case .respond(let response): return response
+            case .fail(let status): return error(status, r)
+            }
+            break
+        }
+        if r.filename == nil {
+            let root = r.serverConfig(CoreServerConfig.self).documentRoot ?? context.config.serverRoot + "/htdocs"
+            r.filename = root + r.uri
+        }
+
+        // Map to storage: find the file, and any path info beyond it.
+        var status = mapToStorage(r)
+        r.directory = SectionWalk.merge(server: r.server, filename: r.filename, isDirectory: status?.isDirectory ?? false, uri: r.uri)
+        if let stat = status, !symlinkAllowed(r, stat) {
+            return error(.forbidden, r)
+        }
+
+        for module in context.modules {
+            switch module.checkAccess(r, context) {
+            case .declined, .handled: continue
+            case .respond(let response): return response
+            case .fail(let status): return error(status, r)
+            }
+        }
+
+        if let handler = r.config(CoreDirConfig.self).handler, !handler.isEmpty { r.handler = handler }
+        for module in context.modules {
+            switch module.fixup(r, context) {
+            case .declined, .handled: continue
+            case .respond(let response): return response
+            case .fail(let status): return error(status, r)
+            }
+        }
+        if r.handler == nil {
+            status = r.filename.flatMap { try? FileSystem.statusIfExists($0) }
+            r.handler = status?.isDirectory == true ? StaticFiles.directoryType : "default-handler"
+        }
+
+        // As Apache's core, whatever no module claims goes to the default handler, which
+        // serves the file (an `AddHandler cgi-script` without mod_cgi serves the script's text).
+        let name = r.handler ?? "default-handler"
+        if let handler = context.handlers[name] {
+            do {
+                return try handler(r, context)
+            } catch {
+                context.errorLog.log(.error, module: "core", client: r.client, "handler \(name) failed for \(r.filename ?? r.uri): \(error)")
+                return self.error(.internalServerError, r)
+            }
+        }
+        return StaticFiles.handle(r, context)
+    }
+
+    /// Apache's `ap_directory_walk` file lookup: the longest existing prefix of the
+    /// filename, with what follows it kept as path info.
+    private func mapToStorage(_ r: Request) -> FileStatus? {
+        guard let filename = r.filename else { return nil }
+        if let st = try? FileSystem.statusIfExists(filename) { return st }
+        var prefix = Substring(filename)
+        while let slash = prefix.lastIndex(of: "/"), slash > prefix.startIndex {
+            prefix = prefix[..<slash]
+            if let st = try? FileSystem.statusIfExists(String(prefix)) {
+                if st.isRegularFile {
+                    r.pathInfo = String(filename[slash...])
+                    r.filename = String(prefix)
+                    return st
+                }
+                return nil
+            }
+        }
+        return nil
+    }
+
+    /// `Options FollowSymLinks` and `SymLinksIfOwnerMatch` for the file itself.
+    private func symlinkAllowed(_ r: Request, _ target: FileStatus) -> Bool {
+        let options = r.config(CoreDirConfig.self).effectiveOptions
+        if options.contains(.followSymLinks) { return true }
+        guard let filename = r.filename, let link = try? FileSystem.status(filename, followSymlinks: false), link.isSymbolicLink else {
+            return true
+        }
+        return options.contains(.symLinksIfOwnerMatch) && link.userID == target.userID
+    }
+
+    private func trace(_ r: Request) -> Response {
+        guard context.config.main.server[CoreServerConfig.self].traceEnabled else {
+            return error(.methodNotAllowed, r, allow: "GET,POST,OPTIONS,HEAD")
+        }
+        // Apache echoes the request head as received.
+        let head = Array(UnsafeRawBufferPointer(rebasing: r.bytes[0..<r.headLength]))
+        return Response(status: .ok, headers: [("Content-Type", "message/http")], body: .bytes(head))
+    }
+
+    /// Apache's error response for `status`, with its HTML body.
+    public func error(_ status: HTTPStatus, _ r: Request, allow: String? = nil, location: String? = nil) -> Response {
+        Self.errorResponse(status, r, context, allow: allow, location: location)
+    }
+
+    static func errorResponse(_ status: HTTPStatus, _ r: Request, _ context: ServerContext, allow: String? = nil, location: String? = nil) -> Response {
+        var headers: [(name: String, value: String)] = []
+        if let location { headers.append(("Location", location)) }
+        if let allow { headers.append(("Allow", allow)) }
+        let body = ErrorPages.body(status, method: r.method, location: location, signature: signature(r, context))
+        headers.append(("Content-Type", "text/html; charset=iso-8859-1"))
+        return Response(status: status, headers: headers, body: .bytes(Array(body.utf8)))
+    }
+
+    /// `ServerSignature On`: the `<address>` line under error pages.
+    static func signature(_ r: Request, _ context: ServerContext) -> String? {
+        guard let setting = r.config(CoreDirConfig.self).serverSignature, setting != "Off" else { return nil }
+        let core = r.serverConfig(CoreServerConfig.self)
+        let name = core.serverName.map { ServerContext.hostPart($0) } ?? r.hostName ?? "localhost"
+        return "<address>\(context.serverBanner) Server at \(ErrorPages.escape(name)) Port \(r.local.port)</address>\n"
+    }
+
+    /// `ErrorDocument`: a local URL answered in place of the error (its status kept), a
+    /// full URL as a 302 redirect, or a text message.
+    private func errorDocument(for response: Response, _ r: Request) -> Response {
+        guard let document = r.config(CoreDirConfig.self).errorDocuments[response.status.code], r.originalStatus == nil else {
+            return response
+        }
+        if document.hasPrefix("http://") || document.hasPrefix("https://") {
+            response.discard()
+            return error(.found, r, location: document)
+        }
+        if document.hasPrefix("/") {
+            guard let target = r.redirected(to: document) else { return response }
+            target.originalStatus = response.status
+            var answer = process(target)
+            if answer.status == .ok {
+                response.discard()
+                answer.status = response.status
+                return answer
+            }
+            answer.discard()
+            return response
+        }
+        response.discard()
+        var text = document
+        if text.hasPrefix("\"") { text.removeFirst() }
+        return Response(status: response.status, headers: [("Content-Type", "text/html; charset=iso-8859-1")], body: .bytes(Array(text.utf8)))
+    }
+}
