@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+import SkepConfig
+import SkepMPM
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fresh directory under NSTemporaryDirectory, removed when the value goes away.
+final class TempDir {
+    let path: String
+
+    init() throws {
+        let base = NSTemporaryDirectory() + "skep-mpm-tests-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        if let real = realpath(base, nil) {
+            path = String(cString: real)
+            free(real)
+        } else {
+            path = base
+        }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    @discardableResult
+    func write(_ relative: String, _ text: String) throws -> String {
+        let full = path + "/" + relative
+        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: full, atomically: false, encoding: .utf8)
+        return full
+    }
+}
+
+/// The error `body` throws, or nil when it succeeds.
+func captureError<T>(_ body: () throws -> T) -> ConfigError? {
+    do {
+        _ = try body()
+        return nil
+    } catch let error as ConfigError {
+        return error
+    } catch {
+        Issue.record("unexpected error type: \(error)")
+        return nil
+    }
+}
+
+/// Loads configuration text as `mpm.conf` with every built-in module.
+func load(_ text: String, defines: [String] = []) throws(ConfigError) -> (config: ServerConfig, mpm: MPMSettings) {
+    try ConfigLoader(source: .text(text, name: "mpm.conf"), serverRoot: "/", defines: defines, modules: BuiltinModules.all).load()
+}
+
+func loadModule(_ kind: MPMKind) -> String {
+    "LoadModule \(kind.moduleName) /usr/lib/apache2/modules/mod_mpm_\(kind.rawValue).so"
+}
+
+/// Debian's apache2.conf core directives, with its envvars written as Defines.
+func debianCore(serverRoot: String) -> String {
+    """
+    Define APACHE_RUN_USER www-data
+    Define APACHE_RUN_GROUP www-data
+    Define APACHE_PID_FILE /var/run/apache2/apache2.pid
+    Define APACHE_RUN_DIR /var/run/apache2
+    Define APACHE_LOCK_DIR /var/lock/apache2
+    Define APACHE_LOG_DIR /var/log/apache2
+    ServerRoot "\(serverRoot)"
+    DefaultRuntimeDir ${APACHE_RUN_DIR}
+    PidFile ${APACHE_PID_FILE}
+    Timeout 300
+    KeepAlive On
+    MaxKeepAliveRequests 100
+    KeepAliveTimeout 5
+    User ${APACHE_RUN_USER}
+    Group ${APACHE_RUN_GROUP}
+    HostnameLookups Off
+    ErrorLog ${APACHE_LOG_DIR}/error.log
+    LogLevel warn
+    Mutex file:${APACHE_LOCK_DIR} default
+    Listen 80
+    AccessFileName .htaccess
+    """
+}
+
+func stockBlock(_ kind: MPMKind) -> String {
+    switch kind {
+    case .prefork: DebianStock.prefork
+    case .worker: DebianStock.worker
+    case .event: DebianStock.event
+    }
+}
