@@ -200,17 +200,28 @@ public struct RequestParser: Sendable {
 
     /// Finds the CRLF ending the line that starts at `lineStart`, from `scanned` on.
     /// Refuses NUL, bare CR and bare LF anywhere, and lines over `maxContent` bytes.
+    ///
+    /// The scan reads eight bytes at a time and drops to byte steps only around bytes
+    /// <= 0x0D (SWAR "has byte less than" test); it never reads past the bytes given, nor
+    /// further than the line limit allows, so a long line costs no more than its limit.
     @inline(__always)
     mutating func scanLine(_ p: UnsafeRawBufferPointer, maxContent: Int, tooLong: HTTPStatus,
                            what: StaticString) -> LineScan
     {
         let count = p.count
-        let limitEnd = lineStart + maxContent  // index the CR may be at, at the latest
+        let limitEnd = lineStart + maxContent  // the CR may be at this index, at the latest
+        let regionEnd = min(count, limitEnd + 1)
         var i = scanned
-        while i < count {
-            let b = p[i]
+        guard i < regionEnd, let base = p.baseAddress else { return .needMore }
+        while i < regionEnd {
+            while i + 8 <= regionEnd {
+                let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                if (w &- 0x0E0E_0E0E_0E0E_0E0E) & ~w & 0x8080_8080_8080_8080 != 0 { break }
+                i += 8
+            }
+            guard i < regionEnd else { break }
+            let b = base.load(fromByteOffset: i, as: UInt8.self)
             if b > 0x0D {
-                if i >= limitEnd { _ = fail(tooLong, "\(what) too long"); return .error }
                 i += 1
                 continue
             }
@@ -220,7 +231,10 @@ public struct RequestParser: Sendable {
                     scanned = i
                     return .needMore
                 }
-                guard p[i + 1] == 0x0A else { _ = fail(.badRequest, "bare CR in \(what)"); return .error }
+                guard base.load(fromByteOffset: i + 1, as: UInt8.self) == 0x0A else {
+                    _ = fail(.badRequest, "bare CR in \(what)")
+                    return .error
+                }
                 scanned = i + 2
                 return .line(end: i)
             case 0x0A:
@@ -229,10 +243,13 @@ public struct RequestParser: Sendable {
             case 0x00:
                 _ = fail(.badRequest, "NUL in \(what)")
                 return .error
-            default:
-                if i >= limitEnd { _ = fail(tooLong, "\(what) too long"); return .error }
+            default:  // HT, VT, FF and other controls: judged with the whole line
                 i += 1
             }
+        }
+        if i > limitEnd {  // a content byte where only the CR could be
+            _ = fail(tooLong, "\(what) too long")
+            return .error
         }
         scanned = i
         return .needMore
@@ -371,6 +388,9 @@ public struct RequestParser: Sendable {
         var valueEnd = end
         while valueEnd > i, ByteClass.isBlank(p[valueEnd - 1]) { valueEnd -= 1 }
         var k = i
+        if let base = p.baseAddress {
+            while k + 8 <= valueEnd, ByteClass.eightPlainValueBytes(base, k) { k += 8 }
+        }
         while k < valueEnd {
             guard ByteClass.isFieldValue(p[k]) else { return fail(.badRequest, "control character in header value") }
             k += 1

@@ -37,7 +37,7 @@ public struct ResponseHead: Sendable {
     /// splitting is a bug in the caller).
     @inlinable
     public mutating func add(_ name: StaticString, _ value: String) {
-        headerBytes.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        headerBytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         headerBytes.append(0x3A)
         headerBytes.append(0x20)
         var v = value
@@ -60,7 +60,7 @@ public struct ResponseHead: Sendable {
 
     /// Adds a header whose value is already bytes (e.g. a formatted `HTTPDate`).
     public mutating func add(_ name: StaticString, bytes: some Collection<UInt8>) {
-        headerBytes.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        headerBytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         headerBytes.append(0x3A)
         headerBytes.append(0x20)
         for b in bytes { precondition(b != 0x0D && b != 0x0A, "CR/LF in header value"); headerBytes.append(b) }
@@ -70,7 +70,7 @@ public struct ResponseHead: Sendable {
 
     /// Adds `Last-Modified: <IMF-fixdate>`.
     public mutating func addDate(_ name: StaticString, _ date: HTTPDate) {
-        headerBytes.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        headerBytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         headerBytes.append(0x3A)
         headerBytes.append(0x20)
         date.append(to: &headerBytes)
@@ -97,57 +97,63 @@ public struct ResponseHead: Sendable {
     ///   - server: the `Server` value (e.g. `Apache/2.4.71 (Debian)` per `ServerTokens`),
     ///     omitted when nil.
     public func write(into buffer: inout [UInt8], date: [UInt8]?, server: [UInt8]?) {
-        buffer.append(contentsOf: "HTTP/1.1 ".utf8)
+        Self.appendStatic("HTTP/1.1 ", to: &buffer)
         status.appendStatusText(to: &buffer)
-        buffer.append(0x0D); buffer.append(0x0A)
+        Self.appendStatic("\r\n", to: &buffer)
         if let date {
-            buffer.append(contentsOf: "Date: ".utf8)
+            Self.appendStatic("Date: ", to: &buffer)
             buffer.append(contentsOf: date)
-            buffer.append(0x0D); buffer.append(0x0A)
+            Self.appendStatic("\r\n", to: &buffer)
         }
         if let server {
-            buffer.append(contentsOf: "Server: ".utf8)
+            Self.appendStatic("Server: ", to: &buffer)
             buffer.append(contentsOf: server)
-            buffer.append(0x0D); buffer.append(0x0A)
+            Self.appendStatic("\r\n", to: &buffer)
         }
         buffer.append(contentsOf: headerBytes)
         if let n = contentLength {
-            buffer.append(contentsOf: "Content-Length: ".utf8)
+            Self.appendStatic("Content-Length: ", to: &buffer)
             Self.appendDecimal(n, to: &buffer)
-            buffer.append(0x0D); buffer.append(0x0A)
+            Self.appendStatic("\r\n", to: &buffer)
         }
         switch connection {
         case .none:
             break
         case .keepAlive(let timeout, let max):
-            buffer.append(contentsOf: "Keep-Alive: timeout=".utf8)
+            Self.appendStatic("Keep-Alive: timeout=", to: &buffer)
             Self.appendDecimal(Int64(timeout), to: &buffer)
             if let max {
-                buffer.append(contentsOf: ", max=".utf8)
+                Self.appendStatic(", max=", to: &buffer)
                 Self.appendDecimal(Int64(max), to: &buffer)
             }
-            buffer.append(contentsOf: "\r\nConnection: Keep-Alive\r\n".utf8)
+            Self.appendStatic("\r\nConnection: Keep-Alive\r\n", to: &buffer)
         case .close:
-            buffer.append(contentsOf: "Connection: close\r\n".utf8)
+            Self.appendStatic("Connection: close\r\n", to: &buffer)
         }
         if !contentTypeBytes.isEmpty {
-            buffer.append(contentsOf: "Content-Type: ".utf8)
+            Self.appendStatic("Content-Type: ", to: &buffer)
             buffer.append(contentsOf: contentTypeBytes)
-            buffer.append(0x0D); buffer.append(0x0A)
+            Self.appendStatic("\r\n", to: &buffer)
         }
-        buffer.append(0x0D); buffer.append(0x0A)
+        Self.appendStatic("\r\n", to: &buffer)
     }
 
     /// The interim response sent before reading a body when the client sent
     /// `Expect: 100-continue` (Apache: `HTTP/1.1 100 Continue` and an empty line).
     public static let continueResponse: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
+    /// Appends a literal with one copy (no per-byte appends, no String machinery).
+    @inlinable @inline(__always)
+    public static func appendStatic(_ s: StaticString, to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
     /// Appends the decimal digits of `n` without building a String.
     @inlinable
     public static func appendDecimal(_ n: Int64, to buffer: inout [UInt8]) {
         if n < 0 {
             buffer.append(0x2D)
-            if n == .min { buffer.append(contentsOf: "9223372036854775808".utf8); return }
+            if n == .min { Self.appendStatic("9223372036854775808", to: &buffer); return }
             appendDecimal(-n, to: &buffer)
             return
         }
