@@ -97,45 +97,115 @@ public struct ResponseHead: Sendable {
     ///   - server: the `Server` value (e.g. `Apache/2.4.71 (Debian)` per `ServerTokens`),
     ///     omitted when nil.
     public func write(into buffer: inout [UInt8], date: [UInt8]?, server: [UInt8]?) {
-        Self.appendStatic("HTTP/1.1 ", to: &buffer)
-        status.appendStatusText(to: &buffer)
-        Self.appendStatic("\r\n", to: &buffer)
-        if let date {
-            Self.appendStatic("Date: ", to: &buffer)
-            buffer.append(contentsOf: date)
-            Self.appendStatic("\r\n", to: &buffer)
-        }
-        if let server {
-            Self.appendStatic("Server: ", to: &buffer)
-            buffer.append(contentsOf: server)
-            Self.appendStatic("\r\n", to: &buffer)
-        }
-        buffer.append(contentsOf: headerBytes)
-        if let n = contentLength {
-            Self.appendStatic("Content-Length: ", to: &buffer)
-            Self.appendDecimal(n, to: &buffer)
-            Self.appendStatic("\r\n", to: &buffer)
-        }
-        switch connection {
-        case .none:
-            break
-        case .keepAlive(let timeout, let max):
-            Self.appendStatic("Keep-Alive: timeout=", to: &buffer)
-            Self.appendDecimal(Int64(timeout), to: &buffer)
-            if let max {
-                Self.appendStatic(", max=", to: &buffer)
-                Self.appendDecimal(Int64(max), to: &buffer)
+        // 256 bytes cover every fixed part at its longest (209 bytes with 19-digit numbers).
+        // One growth of the buffer, then plain stores: the head is written with a cursor
+        // into the reserved bytes and the unused tail is cut off again.
+        let upper = 256 + headerBytes.count + contentTypeBytes.count + (date?.count ?? 0) + (server?.count ?? 0)
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: upper))
+        let used = buffer.withUnsafeMutableBufferPointer { whole -> Int in
+            var w = Cursor(base: whole.baseAddress! + start)
+            w.put("HTTP/1.1 ")
+            w.putStatus(status)
+            w.put("\r\n")
+            if let date {
+                w.put("Date: ")
+                w.put(date)
+                w.put("\r\n")
             }
-            Self.appendStatic("\r\nConnection: Keep-Alive\r\n", to: &buffer)
-        case .close:
-            Self.appendStatic("Connection: close\r\n", to: &buffer)
+            if let server {
+                w.put("Server: ")
+                w.put(server)
+                w.put("\r\n")
+            }
+            w.put(headerBytes)
+            if let n = contentLength {
+                w.put("Content-Length: ")
+                w.putDecimal(n)
+                w.put("\r\n")
+            }
+            switch connection {
+            case .none:
+                break
+            case .keepAlive(let timeout, let max):
+                w.put("Keep-Alive: timeout=")
+                w.putDecimal(Int64(timeout))
+                if let max {
+                    w.put(", max=")
+                    w.putDecimal(Int64(max))
+                }
+                w.put("\r\nConnection: Keep-Alive\r\n")
+            case .close:
+                w.put("Connection: close\r\n")
+            }
+            if !contentTypeBytes.isEmpty {
+                w.put("Content-Type: ")
+                w.put(contentTypeBytes)
+                w.put("\r\n")
+            }
+            w.put("\r\n")
+            return w.written
         }
-        if !contentTypeBytes.isEmpty {
-            Self.appendStatic("Content-Type: ", to: &buffer)
-            buffer.append(contentsOf: contentTypeBytes)
-            Self.appendStatic("\r\n", to: &buffer)
+        buffer.removeLast(upper - used)
+    }
+
+    /// A write cursor into memory reserved by `write`.
+    @usableFromInline
+    struct Cursor {
+        let base: UnsafeMutablePointer<UInt8>
+        var written = 0
+
+        @inline(__always)
+        mutating func put(_ s: StaticString) {
+            (base + written).update(from: s.utf8Start, count: s.utf8CodeUnitCount)
+            written += s.utf8CodeUnitCount
         }
-        Self.appendStatic("\r\n", to: &buffer)
+
+        @inline(__always)
+        mutating func put(_ b: [UInt8]) {
+            b.withUnsafeBufferPointer { p in
+                if let a = p.baseAddress { (base + written).update(from: a, count: p.count) }
+            }
+            written += b.count
+        }
+
+        @inline(__always)
+        mutating func putStatus(_ s: HTTPStatus) {
+            let c = s.code
+            if c >= 100 && c <= 999 {
+                base[written] = UInt8(truncatingIfNeeded: 0x30 + c / 100)
+                base[written + 1] = UInt8(truncatingIfNeeded: 0x30 + (c / 10) % 10)
+                base[written + 2] = UInt8(truncatingIfNeeded: 0x30 + c % 10)
+                base[written + 3] = 0x20
+                written += 4
+                if let phrase = HTTPStatus.phrase(c) { put(phrase) }
+            } else {
+                var tmp: [UInt8] = []
+                s.appendStatusText(to: &tmp)
+                put(tmp)
+            }
+        }
+
+        @inline(__always)
+        mutating func putDecimal(_ n: Int64) {
+            var tmp: [UInt8] = []
+            if n < 0 || n > 9_999_999_999 {
+                ResponseHead.appendDecimal(n, to: &tmp)
+                put(tmp)
+                return
+            }
+            var digits = 1
+            var v = n
+            while v >= 10 { v /= 10; digits += 1 }
+            v = n
+            var k = written + digits
+            repeat {
+                k -= 1
+                base[k] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+                v /= 10
+            } while v > 0
+            written += digits
+        }
     }
 
     /// The interim response sent before reading a body when the client sent
