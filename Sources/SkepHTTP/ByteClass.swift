@@ -4,15 +4,14 @@
 /// table or range checks.
 @usableFromInline
 enum ByteClass {
-    /// `tchar`: the characters of a method or header-field name token.
+    /// `tchar`: the characters of a method or header-field name token
+    /// (`!#$%&'*+-.^_`|~`, DIGIT, ALPHA), as a 128-bit map.
     @inlinable @inline(__always)
     static func isToken(_ b: UInt8) -> Bool {
-        switch b {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true  // DIGIT ALPHA
-        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E:
-            true  // ! # $ % & ' * + - . ^ _ ` | ~
-        default: false
-        }
+        let lo: UInt64 = 0x03FF_6CFA_0000_0000  // bytes 0-63
+        let hi: UInt64 = 0x57FF_FFFF_C7FF_FFFE  // bytes 64-127
+        let word = b < 64 ? lo : (b < 128 ? hi : 0)
+        return (word >> UInt64(b & 63)) & 1 != 0
     }
 
     /// A byte allowed in a field value: HT, SP, VCHAR, obs-text. Apache 2.4 (strict)
@@ -27,6 +26,19 @@ enum ByteClass {
     @inlinable @inline(__always)
     static func isTargetByte(_ b: UInt8) -> Bool {
         b > 0x20 && b != 0x7F
+    }
+
+    /// Whether the eight bytes at `i` are all allowed in a field value and none is HT,
+    /// so that they need no byte-by-byte look (SWAR: no byte < 0x20, none == 0x7F).
+    @inlinable @inline(__always)
+    static func eightPlainValueBytes(_ base: UnsafeRawPointer, _ i: Int) -> Bool {
+        let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let below20 = (w &- ones &* 0x20) & ~w & high
+        let x = w ^ (ones &* 0x7F)
+        let del = (x &- ones) & ~x & high
+        return below20 | del == 0
     }
 
     @inlinable @inline(__always)
@@ -52,7 +64,7 @@ enum ByteClass {
     }
 
     /// Case-insensitive comparison of `p[range]` with an already lower-case ASCII literal.
-    @inlinable
+    @inlinable @inline(__always)
     static func equalsLowercased(_ p: UnsafeRawBufferPointer, _ range: Range<Int>, _ lit: StaticString) -> Bool {
         guard range.count == lit.utf8CodeUnitCount else { return false }
         let l = lit.utf8Start

@@ -12,7 +12,7 @@ public struct HTTPStatus: Sendable, Hashable, CustomStringConvertible {
     public init(code: Int) { self.code = code }
 
     /// Apache's reason phrase, or nil for a code Apache has no phrase for.
-    public var reasonPhrase: String? { HTTPStatus.phrase(code) }
+    public var reasonPhrase: String? { HTTPStatus.phrase(code).map { $0.description } }
 
     /// `"404 Not Found"`; an unknown code gives just the number and a space, which is
     /// still a valid status line (Apache would substitute "500 Internal Server Error").
@@ -57,7 +57,8 @@ public struct HTTPStatus: Sendable, Hashable, CustomStringConvertible {
     public static let httpVersionNotSupported = HTTPStatus(code: 505)
 
     /// Apache's `status_lines` table.
-    static func phrase(_ code: Int) -> String? {
+    @usableFromInline
+    static func phrase(_ code: Int) -> StaticString? {
         switch code {
         case 100: "Continue"
         case 101: "Switching Protocols"
@@ -135,6 +136,8 @@ public struct HTTPStatus: Sendable, Hashable, CustomStringConvertible {
             buffer.append(contentsOf: String(c).utf8)
         }
         buffer.append(0x20)
-        if let phrase = reasonPhrase { buffer.append(contentsOf: phrase.utf8) }
+        if let phrase = HTTPStatus.phrase(c) {
+            buffer.append(contentsOf: UnsafeBufferPointer(start: phrase.utf8Start, count: phrase.utf8CodeUnitCount))
+        }
     }
 }

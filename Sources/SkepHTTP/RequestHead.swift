@@ -41,6 +41,26 @@ public struct RequestHead: Sendable, Hashable {
 
     public init() {}
 
+    /// Back to the initial state, keeping the field storage (no allocation when the
+    /// storage is not shared).
+    @usableFromInline
+    mutating func clearKeepingCapacity() {
+        methodRange = 0..<0
+        method = .other
+        targetRange = 0..<0
+        targetForm = .origin
+        pathRange = 0..<0
+        queryRange = nil
+        version = .http11
+        fields.removeAll(keepingCapacity: true)
+        hostRange = nil
+        port = nil
+        keepAlive = false
+        clientSentKeepAlive = false
+        expectation = .none
+        framing = .none
+    }
+
     /// Whether the client asked for `100 Continue` before sending its body.
     @inlinable
     public var expectsContinue: Bool { expectation == .continue100 }

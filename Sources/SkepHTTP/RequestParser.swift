@@ -75,7 +75,7 @@ public struct RequestParser: Sendable {
     @usableFromInline var contentLengthField: Range<Int>? = nil
     @usableFromInline var transferEncodingField: Range<Int>? = nil
     @usableFromInline var connectionClose = false
-    @usableFromInline var lastError: Result = .needMore
+    @usableFromInline var lastError: (status: HTTPStatus, reason: String)? = nil
 
     public init(limits: HTTPLimits = HTTPLimits()) {
         self.limits = limits
@@ -97,7 +97,7 @@ public struct RequestParser: Sendable {
         transferEncodingField = nil
         connectionClose = false
         needsClear = true
-        lastError = .needMore
+        lastError = nil
     }
 
     /// Parses `bytes[0..<count]`, continuing where the previous call stopped.
@@ -110,16 +110,13 @@ public struct RequestParser: Sendable {
     public mutating func parse(_ bytes: UnsafeRawBufferPointer) -> Result {
         if needsClear {
             needsClear = false
-            let fields = head.fields
-            head = RequestHead()
-            head.fields = fields
-            head.fields.removeAll(keepingCapacity: true)
+            head.clearKeepingCapacity()
         }
         switch state {
         case .done:
             preconditionFailure("RequestParser.parse called after headComplete without reset()")
         case .failed:
-            return lastError
+            return failure
         default:
             break
         }
@@ -133,15 +130,18 @@ public struct RequestParser: Sendable {
                     if b == 0x0D {
                         guard scanned + 1 < count else { return .needMore }
                         guard bytes[scanned + 1] == 0x0A else {
-                            return fail(.badRequest, "bare CR before the request line")
+                            _ = fail(.badRequest, "bare CR before the request line")
+                            return failure
                         }
                         blankLines += 1
                         if blankLines > limits.blankLines {
-                            return fail(.badRequest, "too many empty lines before the request line")
+                            _ = fail(.badRequest, "too many empty lines before the request line")
+                            return failure
                         }
                         scanned += 2
                     } else if b == 0x0A {
-                        return fail(.badRequest, "bare LF before the request line")
+                        _ = fail(.badRequest, "bare LF before the request line")
+                        return failure
                     } else {
                         break
                     }
@@ -155,9 +155,9 @@ public struct RequestParser: Sendable {
                                 what: "request line")
                 {
                 case .needMore: return .needMore
-                case .error(let r): return r
+                case .error: return failure
                 case .line(let end):
-                    if let r = parseRequestLine(bytes, lineStart..<end) { return r }
+                    if parseRequestLine(bytes, lineStart..<end) { return failure }
                     if head.version == .http09 {
                         state = .done
                         head.keepAlive = false
@@ -172,14 +172,14 @@ public struct RequestParser: Sendable {
                                 what: "header field")
                 {
                 case .needMore: return .needMore
-                case .error(let r): return r
+                case .error: return failure
                 case .line(let end):
                     if end == lineStart {
-                        if let r = finishHead(bytes) { return r }
+                        if finishHead(bytes) { return failure }
                         state = .done
                         return .headComplete(head, consumed: scanned)
                     }
-                    if let r = parseField(bytes, lineStart..<end) { return r }
+                    if parseField(bytes, lineStart..<end) { return failure }
                     lineStart = scanned
                 }
 
@@ -195,22 +195,33 @@ public struct RequestParser: Sendable {
     enum LineScan {
         case needMore
         case line(end: Int)  // index of the CR; `scanned` is past the LF
-        case error(Result)
+        case error  // recorded by `fail`
     }
 
     /// Finds the CRLF ending the line that starts at `lineStart`, from `scanned` on.
     /// Refuses NUL, bare CR and bare LF anywhere, and lines over `maxContent` bytes.
+    ///
+    /// The scan reads eight bytes at a time and drops to byte steps only around bytes
+    /// <= 0x0D (SWAR "has byte less than" test); it never reads past the bytes given, nor
+    /// further than the line limit allows, so a long line costs no more than its limit.
     @inline(__always)
     mutating func scanLine(_ p: UnsafeRawBufferPointer, maxContent: Int, tooLong: HTTPStatus,
                            what: StaticString) -> LineScan
     {
         let count = p.count
-        let limitEnd = lineStart + maxContent  // index the CR may be at, at the latest
+        let limitEnd = lineStart + maxContent  // the CR may be at this index, at the latest
+        let regionEnd = min(count, limitEnd + 1)
         var i = scanned
-        while i < count {
-            let b = p[i]
+        guard i < regionEnd, let base = p.baseAddress else { return .needMore }
+        while i < regionEnd {
+            while i + 8 <= regionEnd {
+                let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                if (w &- 0x0E0E_0E0E_0E0E_0E0E) & ~w & 0x8080_8080_8080_8080 != 0 { break }
+                i += 8
+            }
+            guard i < regionEnd else { break }
+            let b = base.load(fromByteOffset: i, as: UInt8.self)
             if b > 0x0D {
-                if i >= limitEnd { return .error(fail(tooLong, "\(what) too long")) }
                 i += 1
                 continue
             }
@@ -220,32 +231,49 @@ public struct RequestParser: Sendable {
                     scanned = i
                     return .needMore
                 }
-                guard p[i + 1] == 0x0A else { return .error(fail(.badRequest, "bare CR in \(what)")) }
+                guard base.load(fromByteOffset: i + 1, as: UInt8.self) == 0x0A else {
+                    _ = fail(.badRequest, "bare CR in \(what)")
+                    return .error
+                }
                 scanned = i + 2
                 return .line(end: i)
             case 0x0A:
-                return .error(fail(.badRequest, "bare LF in \(what)"))
+                _ = fail(.badRequest, "bare LF in \(what)")
+                return .error
             case 0x00:
-                return .error(fail(.badRequest, "NUL in \(what)"))
-            default:
-                if i >= limitEnd { return .error(fail(tooLong, "\(what) too long")) }
+                _ = fail(.badRequest, "NUL in \(what)")
+                return .error
+            default:  // HT, VT, FF and other controls: judged with the whole line
                 i += 1
             }
+        }
+        if i > limitEnd {  // a content byte where only the CR could be
+            _ = fail(tooLong, "\(what) too long")
+            return .error
         }
         scanned = i
         return .needMore
     }
 
+    /// Records the error; the state machine then stops and `failure` describes it.
+    /// Returns `true` so that checks read `return fail(...)` in `Bool`-returning steps
+    /// (small return values keep the hot path free of large enum copies).
     @usableFromInline
-    mutating func fail(_ status: HTTPStatus, _ reason: String) -> Result {
+    mutating func fail(_ status: HTTPStatus, _ reason: String) -> Bool {
         state = .failed
-        lastError = .error(status, reason: reason)
-        return lastError
+        lastError = (status, reason)
+        return true
+    }
+
+    @usableFromInline
+    var failure: Result {
+        let e = lastError ?? (.badRequest, "parser failed")
+        return .error(e.status, reason: e.reason)
     }
 
     // MARK: - Request line
 
-    mutating func parseRequestLine(_ p: UnsafeRawBufferPointer, _ line: Range<Int>) -> Result? {
+    mutating func parseRequestLine(_ p: UnsafeRawBufferPointer, _ line: Range<Int>) -> Bool {
         var i = line.lowerBound
         let end = line.upperBound
         // Method: a token up to the first SP.
@@ -284,20 +312,20 @@ public struct RequestParser: Sendable {
         return parseTarget(p)
     }
 
-    mutating func parseTarget(_ p: UnsafeRawBufferPointer) -> Result? {
+    mutating func parseTarget(_ p: UnsafeRawBufferPointer) -> Bool {
         let t = head.targetRange
         let first = p[t.lowerBound]
         if first == 0x2F {  // '/'
             if head.method == .connect { return fail(.badRequest, "CONNECT needs an authority-form target") }
             head.targetForm = .origin
             splitPathQuery(p, t)
-            return nil
+            return false
         }
         if t.count == 1 && first == 0x2A {  // '*'
             guard head.method == .options else { return fail(.badRequest, "'*' target with a method other than OPTIONS") }
             head.targetForm = .asterisk
             head.pathRange = t.lowerBound..<t.lowerBound
-            return nil
+            return false
         }
         if head.method == .connect {
             guard let h = HostSyntax.parse(p, t), h.port != nil else {
@@ -307,7 +335,7 @@ public struct RequestParser: Sendable {
             head.hostRange = h.host
             head.port = h.port
             head.pathRange = t.lowerBound..<t.lowerBound
-            return nil
+            return false
         }
         // absolute-form: http:// or https://
         var i = t.lowerBound
@@ -327,7 +355,7 @@ public struct RequestParser: Sendable {
         head.hostRange = h.host
         head.port = h.port
         splitPathQuery(p, j..<t.upperBound)
-        return nil
+        return false
     }
 
     @inline(__always)
@@ -340,7 +368,7 @@ public struct RequestParser: Sendable {
 
     // MARK: - Header fields
 
-    mutating func parseField(_ p: UnsafeRawBufferPointer, _ line: Range<Int>) -> Result? {
+    mutating func parseField(_ p: UnsafeRawBufferPointer, _ line: Range<Int>) -> Bool {
         var i = line.lowerBound
         let end = line.upperBound
         if ByteClass.isBlank(p[i]) {
@@ -360,6 +388,9 @@ public struct RequestParser: Sendable {
         var valueEnd = end
         while valueEnd > i, ByteClass.isBlank(p[valueEnd - 1]) { valueEnd -= 1 }
         var k = i
+        if let base = p.baseAddress {
+            while k + 8 <= valueEnd, ByteClass.eightPlainValueBytes(base, k) { k += 8 }
+        }
         while k < valueEnd {
             guard ByteClass.isFieldValue(p[k]) else { return fail(.badRequest, "control character in header value") }
             k += 1
@@ -370,7 +401,7 @@ public struct RequestParser: Sendable {
         }
         head.fields.append(HeaderField(name: name, value: value))
         interpret(p, name, value)
-        return nil
+        return false
     }
 
     /// Notes the fields the parser itself decides on.
@@ -416,7 +447,7 @@ public struct RequestParser: Sendable {
 
     // MARK: - End of head
 
-    mutating func finishHead(_ p: UnsafeRawBufferPointer) -> Result? {
+    mutating func finishHead(_ p: UnsafeRawBufferPointer) -> Bool {
         let v = head.version
         // Host
         if hostCount > 1 { return fail(.badRequest, "more than one Host header") }
@@ -460,7 +491,7 @@ public struct RequestParser: Sendable {
         } else {
             head.keepAlive = head.clientSentKeepAlive && !connectionClose
         }
-        return nil
+        return false
     }
 
     /// Apache's `ap_is_chunked`/`find_last_token`: the value ends with `chunked`

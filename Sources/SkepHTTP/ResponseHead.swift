@@ -37,7 +37,7 @@ public struct ResponseHead: Sendable {
     /// splitting is a bug in the caller).
     @inlinable
     public mutating func add(_ name: StaticString, _ value: String) {
-        headerBytes.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        headerBytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         headerBytes.append(0x3A)
         headerBytes.append(0x20)
         var v = value
@@ -60,7 +60,7 @@ public struct ResponseHead: Sendable {
 
     /// Adds a header whose value is already bytes (e.g. a formatted `HTTPDate`).
     public mutating func add(_ name: StaticString, bytes: some Collection<UInt8>) {
-        headerBytes.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        headerBytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         headerBytes.append(0x3A)
         headerBytes.append(0x20)
         for b in bytes { precondition(b != 0x0D && b != 0x0A, "CR/LF in header value"); headerBytes.append(b) }
@@ -70,7 +70,7 @@ public struct ResponseHead: Sendable {
 
     /// Adds `Last-Modified: <IMF-fixdate>`.
     public mutating func addDate(_ name: StaticString, _ date: HTTPDate) {
-        headerBytes.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        headerBytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         headerBytes.append(0x3A)
         headerBytes.append(0x20)
         date.append(to: &headerBytes)
@@ -97,57 +97,133 @@ public struct ResponseHead: Sendable {
     ///   - server: the `Server` value (e.g. `Apache/2.4.71 (Debian)` per `ServerTokens`),
     ///     omitted when nil.
     public func write(into buffer: inout [UInt8], date: [UInt8]?, server: [UInt8]?) {
-        buffer.append(contentsOf: "HTTP/1.1 ".utf8)
-        status.appendStatusText(to: &buffer)
-        buffer.append(0x0D); buffer.append(0x0A)
-        if let date {
-            buffer.append(contentsOf: "Date: ".utf8)
-            buffer.append(contentsOf: date)
-            buffer.append(0x0D); buffer.append(0x0A)
-        }
-        if let server {
-            buffer.append(contentsOf: "Server: ".utf8)
-            buffer.append(contentsOf: server)
-            buffer.append(0x0D); buffer.append(0x0A)
-        }
-        buffer.append(contentsOf: headerBytes)
-        if let n = contentLength {
-            buffer.append(contentsOf: "Content-Length: ".utf8)
-            Self.appendDecimal(n, to: &buffer)
-            buffer.append(0x0D); buffer.append(0x0A)
-        }
-        switch connection {
-        case .none:
-            break
-        case .keepAlive(let timeout, let max):
-            buffer.append(contentsOf: "Keep-Alive: timeout=".utf8)
-            Self.appendDecimal(Int64(timeout), to: &buffer)
-            if let max {
-                buffer.append(contentsOf: ", max=".utf8)
-                Self.appendDecimal(Int64(max), to: &buffer)
+        // 256 bytes cover every fixed part at its longest (209 bytes with 19-digit numbers).
+        // One growth of the buffer, then plain stores: the head is written with a cursor
+        // into the reserved bytes and the unused tail is cut off again.
+        let upper = 256 + headerBytes.count + contentTypeBytes.count + (date?.count ?? 0) + (server?.count ?? 0)
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: upper))
+        let used = buffer.withUnsafeMutableBufferPointer { whole -> Int in
+            var w = Cursor(base: whole.baseAddress! + start)
+            w.put("HTTP/1.1 ")
+            w.putStatus(status)
+            w.put("\r\n")
+            if let date {
+                w.put("Date: ")
+                w.put(date)
+                w.put("\r\n")
             }
-            buffer.append(contentsOf: "\r\nConnection: Keep-Alive\r\n".utf8)
-        case .close:
-            buffer.append(contentsOf: "Connection: close\r\n".utf8)
+            if let server {
+                w.put("Server: ")
+                w.put(server)
+                w.put("\r\n")
+            }
+            w.put(headerBytes)
+            if let n = contentLength {
+                w.put("Content-Length: ")
+                w.putDecimal(n)
+                w.put("\r\n")
+            }
+            switch connection {
+            case .none:
+                break
+            case .keepAlive(let timeout, let max):
+                w.put("Keep-Alive: timeout=")
+                w.putDecimal(Int64(timeout))
+                if let max {
+                    w.put(", max=")
+                    w.putDecimal(Int64(max))
+                }
+                w.put("\r\nConnection: Keep-Alive\r\n")
+            case .close:
+                w.put("Connection: close\r\n")
+            }
+            if !contentTypeBytes.isEmpty {
+                w.put("Content-Type: ")
+                w.put(contentTypeBytes)
+                w.put("\r\n")
+            }
+            w.put("\r\n")
+            return w.written
         }
-        if !contentTypeBytes.isEmpty {
-            buffer.append(contentsOf: "Content-Type: ".utf8)
-            buffer.append(contentsOf: contentTypeBytes)
-            buffer.append(0x0D); buffer.append(0x0A)
+        buffer.removeLast(upper - used)
+    }
+
+    /// A write cursor into memory reserved by `write`.
+    @usableFromInline
+    struct Cursor {
+        let base: UnsafeMutablePointer<UInt8>
+        var written = 0
+
+        @inline(__always)
+        mutating func put(_ s: StaticString) {
+            (base + written).update(from: s.utf8Start, count: s.utf8CodeUnitCount)
+            written += s.utf8CodeUnitCount
         }
-        buffer.append(0x0D); buffer.append(0x0A)
+
+        @inline(__always)
+        mutating func put(_ b: [UInt8]) {
+            b.withUnsafeBufferPointer { p in
+                if let a = p.baseAddress { (base + written).update(from: a, count: p.count) }
+            }
+            written += b.count
+        }
+
+        @inline(__always)
+        mutating func putStatus(_ s: HTTPStatus) {
+            let c = s.code
+            if c >= 100 && c <= 999 {
+                base[written] = UInt8(truncatingIfNeeded: 0x30 + c / 100)
+                base[written + 1] = UInt8(truncatingIfNeeded: 0x30 + (c / 10) % 10)
+                base[written + 2] = UInt8(truncatingIfNeeded: 0x30 + c % 10)
+                base[written + 3] = 0x20
+                written += 4
+                if let phrase = HTTPStatus.phrase(c) { put(phrase) }
+            } else {
+                var tmp: [UInt8] = []
+                s.appendStatusText(to: &tmp)
+                put(tmp)
+            }
+        }
+
+        @inline(__always)
+        mutating func putDecimal(_ n: Int64) {
+            var tmp: [UInt8] = []
+            if n < 0 || n > 9_999_999_999 {
+                ResponseHead.appendDecimal(n, to: &tmp)
+                put(tmp)
+                return
+            }
+            var digits = 1
+            var v = n
+            while v >= 10 { v /= 10; digits += 1 }
+            v = n
+            var k = written + digits
+            repeat {
+                k -= 1
+                base[k] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+                v /= 10
+            } while v > 0
+            written += digits
+        }
     }
 
     /// The interim response sent before reading a body when the client sent
     /// `Expect: 100-continue` (Apache: `HTTP/1.1 100 Continue` and an empty line).
     public static let continueResponse: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
+    /// Appends a literal with one copy (no per-byte appends, no String machinery).
+    @inlinable @inline(__always)
+    public static func appendStatic(_ s: StaticString, to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
     /// Appends the decimal digits of `n` without building a String.
     @inlinable
     public static func appendDecimal(_ n: Int64, to buffer: inout [UInt8]) {
         if n < 0 {
             buffer.append(0x2D)
-            if n == .min { buffer.append(contentsOf: "9223372036854775808".utf8); return }
+            if n == .min { Self.appendStatic("9223372036854775808", to: &buffer); return }
             appendDecimal(-n, to: &buffer)
             return
         }

@@ -62,6 +62,24 @@ import Testing
         #expect(ConnectionHeader.apache(for: h11, keepAlive: false, timeout: 5, remaining: 100) == .close)
     }
 
+    @Test func longestFixedParts() {
+        var r = ResponseHead(status: HTTPStatus(code: 511), contentLength: Int64.max,
+                             connection: .keepAlive(timeout: Int(Int64.max), max: Int(Int64.max)))
+        r.setContentType("text/plain")
+        var out: [UInt8] = Array("prefix".utf8)
+        r.write(into: &out, date: date, server: server)
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text.hasPrefix("prefixHTTP/1.1 511 Network Authentication Required\r\n"))
+        #expect(text.contains("Content-Length: 9223372036854775807\r\n"))
+        #expect(text.contains("Keep-Alive: timeout=9223372036854775807, max=9223372036854775807\r\n"))
+        #expect(text.hasSuffix("Content-Type: text/plain\r\n\r\n"))
+        var odd = ResponseHead(status: HTTPStatus(code: 1234), contentLength: 0)
+        odd.add("X", "y")
+        out.removeAll()
+        odd.write(into: &out, date: nil, server: nil)
+        #expect(String(decoding: out, as: UTF8.self) == "HTTP/1.1 1234 \r\nX: y\r\nContent-Length: 0\r\n\r\n")
+    }
+
     @Test func decimals() {
         for n: Int64 in [0, 7, 10, 999, 1_000_000, Int64.max, -5, Int64.min] {
             var b: [UInt8] = []
