@@ -27,9 +27,13 @@ public struct RequestProcessor {
             response.sendsBody = false
             return response
         case .authority:
-            return error(.badRequest, r)
+            // Apache answers CONNECT with 405 and keeps the connection: Skep is no proxy.
+            return error(.methodNotAllowed, r, allow: "GET,POST,OPTIONS,HEAD")
         default:
             break
+        }
+        if r.head.expectation == .unsupported {
+            return error(.expectationFailed, r)
         }
         if r.head.method == .trace {
             return trace(r)
