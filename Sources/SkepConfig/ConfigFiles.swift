@@ -56,16 +56,32 @@ enum ConfigFiles {
         return names.sorted()
     }
 
-    /// Paths matching a shell wildcard in any component, in sorted order.
+    /// Paths matching a shell wildcard in any component. As Apache's
+    /// `process_resource_config_fnmatch`, the matches of each component are sorted on
+    /// their own, so `sites/a/x.conf` comes before `sites/a-b/x.conf`.
     static func glob(_ pattern: String) -> [String] {
-        var g = glob_t()
-        defer { globfree(&g) }
-        guard Glibc.glob(pattern, 0, nil, &g) == 0 else { return [] }
-        var out: [String] = []
-        for i in 0..<Int(g.gl_pathc) {
-            if let p = g.gl_pathv[i] { out.append(String(cString: p)) }
+        let absolute = pattern.hasPrefix("/")
+        let components = pattern.split(separator: "/").map(String.init)
+        var paths = [absolute ? "" : "."]
+        for (index, component) in components.enumerated() {
+            let last = index == components.count - 1
+            var next: [String] = []
+            for base in paths {
+                let directory = base.isEmpty ? "/" : base
+                if hasWildcard(component) {
+                    for name in entries(directory) where !name.hasPrefix(".") || component.hasPrefix(".") {
+                        guard fnmatch(component, name, FNM_PERIOD) == 0 else { continue }
+                        let path = base + "/" + name
+                        if last || kind(path) == .directory { next.append(path) }
+                    }
+                } else {
+                    let path = base + "/" + component
+                    if kind(path) != .missing { next.append(path) }
+                }
+            }
+            paths = next
         }
-        return out.sorted()
+        return paths.map { absolute ? $0 : String($0.dropFirst(2)) }
     }
 
     static func hasWildcard(_ path: String) -> Bool {

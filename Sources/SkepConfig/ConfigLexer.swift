@@ -16,10 +16,11 @@ public enum ConfigLexer {
         var pending = ""
         var pendingStart = 0
         var number = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on scalars: as Characters, "\r\n" is one grapheme and never equals "\n".
+        for raw in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
             number += 1
-            var line = Substring(raw)
-            if line.hasSuffix("\r") { line = line.dropLast() }
+            var line = Substring(String(String.UnicodeScalarView(raw)))
+            if line.unicodeScalars.last == "\r" { line = Substring(String(line.unicodeScalars.dropLast())) }
             if pending.isEmpty { pendingStart = number }
             // Apache joins a line ending in a backslash with the next, whitespace included
             // up to the backslash; blanks after the backslash end the continuation.

@@ -47,7 +47,7 @@ public struct ConfigProcessor {
                 virtualHosts.append(vhost)
             default:
                 if let kind = sectionKind(directive) {
-                    guard check(directive, in: context), let section = makeSection(directive, kind: kind, host: host) else { continue }
+                    guard check(directive, in: context), let section = makeSection(directive, kind: kind, server: &host.server) else { continue }
                     host.sections.append(section)
                 } else {
                     apply(directive, server: &host.server, directory: &host.defaults, context: context)
@@ -68,7 +68,8 @@ public struct ConfigProcessor {
         }
     }
 
-    private mutating func makeSection(_ directive: Directive, kind: DirectorySection.Kind, host: VirtualHost) -> DirectorySection? {
+    /// A per-directory section; per-server directives inside it (LogLevel) still reach `server`.
+    private mutating func makeSection(_ directive: Directive, kind: DirectorySection.Kind, server: inout ConfigVector) -> DirectorySection? {
         var args = directive.arguments
         var regex = [.directoryMatch, .locationMatch, .filesMatch].contains(kind)
         if args.first == "~" && !regex {
@@ -88,13 +89,12 @@ public struct ConfigProcessor {
         case .location, .locationMatch: .location
         case .files, .filesMatch: .files
         }
-        var server = host.server
         var vector = ConfigVector()
         var nested: [DirectorySection] = []
         for child in directive.children ?? [] {
             if let childKind = sectionKind(child) {
                 guard check(child, in: context) else { continue }
-                if let section = makeSection(child, kind: childKind, host: host) { nested.append(section) }
+                if let section = makeSection(child, kind: childKind, server: &server) { nested.append(section) }
             } else {
                 apply(child, server: &server, directory: &vector, context: context)
             }

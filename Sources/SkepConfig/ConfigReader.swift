@@ -305,6 +305,7 @@ public struct ConfigReader {
         let path = directive.arguments[1]
         guard let module = modules.first(where: { $0.name == name }) else {
             missingModules.insert(name)
+            if name.hasSuffix("_module") { missingModules.insert("mod_" + name.dropLast(7) + ".c") }
             gapModules.append(ConfigDiagnostic(.error, directive.location, "module \(name) (\(path))"))
             return
         }

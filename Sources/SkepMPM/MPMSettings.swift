@@ -99,7 +99,7 @@ public struct MPMSettings: Sendable, Equatable {
         }
         var minSpare = c.minSpareServers ?? 5
         if minSpare < 1 {
-            adjustments.append("MinSpareServers of \(minSpare) not allowed, increasing to 1.")
+            adjustments.append("MinSpareServers of \(minSpare) not allowed, increasing to 1 to avoid almost certain server failure. Please read the documentation.")
             minSpare = 1
         }
         var maxSpare = c.maxSpareServers ?? 10

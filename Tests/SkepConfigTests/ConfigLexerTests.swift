@@ -56,10 +56,8 @@ import SkepConfig
     // Bug: Swift treats "\r\n" as one Character, so `split(separator: "\n")` in
     // ConfigLexer.lines never splits a CRLF file: the whole file becomes one logical line.
     @Test func crlfLineEndings() {
-        withKnownIssue("bug: ConfigLexer.lines splits on the Character \"\\n\", which never matches the grapheme \"\\r\\n\"") {
-            expectLines("Timeout 5\r\nKeepAlive On\r\n\r\n# c\r\nServerName x\r\n",
-                        [("Timeout 5", 1), ("KeepAlive On", 2), ("ServerName x", 5)])
-        }
+        expectLines("Timeout 5\r\nKeepAlive On\r\n\r\n# c\r\nServerName x\r\n",
+                    [("Timeout 5", 1), ("KeepAlive On", 2), ("ServerName x", 5)])
     }
 
     @Test func crlfOnlyOnTheLastLineIsStripped() {
@@ -68,9 +66,7 @@ import SkepConfig
     }
 
     @Test func crlfWithContinuation() {
-        withKnownIssue("bug: CRLF lines are not split (see crlfLineEndings)") {
-            expectLines("ServerAlias a \\\r\n  b\r\nTimeout 5\r\n", [("ServerAlias a   b", 1), ("Timeout 5", 3)])
-        }
+        expectLines("ServerAlias a \\\r\n  b\r\nTimeout 5\r\n", [("ServerAlias a   b", 1), ("Timeout 5", 3)])
     }
 
     @Test(arguments: [

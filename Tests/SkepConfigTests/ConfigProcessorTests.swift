@@ -381,9 +381,7 @@ import SkepConfig
         // The warning says the level is applied to the whole server, but makeSection folds
         // the directive into a copy of the server vector that it then drops.
         let config = try processText("<Directory /srv>\nLogLevel debug\n</Directory>")
-        withKnownIssue("bug: ConfigProcessor.makeSection discards server-record changes made inside a section") {
-            #expect(config.main.server[CoreServerConfig.self].logLevels.base == .debug)
-        }
+        #expect(config.main.server[CoreServerConfig.self].logLevels.base == .debug)
     }
 
     // MARK: - The result

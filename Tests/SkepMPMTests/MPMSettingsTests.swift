@@ -277,17 +277,15 @@ import SkepMPM
     @Test func minSpareServersZeroIsRaised() {
         let s = MPMSettings(kind: .prefork, config { $0.minSpareServers = 0 })
         #expect(s.minSpare == 1)
-        #expect(s.adjustments == ["MinSpareServers of 0 not allowed, increasing to 1."])
+        #expect(s.adjustments == ["MinSpareServers of 0 not allowed, increasing to 1 to avoid almost certain server failure. Please read the documentation."])
     }
 
     @Test func minSpareServersWarningMatchesApache() {
         // prefork.c (AH00186) prints "... increasing to 1 to avoid almost certain server
         // failure. Please read the documentation." at start-up, as worker and event do for
-        // MinSpareThreads; Skep's text stops after "increasing to 1.".
+        // MinSpareThreads; Skep's text matches it.
         let s = MPMSettings(kind: .prefork, config { $0.minSpareServers = 0 })
-        withKnownIssue("bug: MPMSettings.adjustPrefork's MinSpareServers warning lacks the rest of Apache's AH00186 text") {
-            #expect(s.adjustments == ["MinSpareServers of 0 not allowed, increasing to 1 to avoid almost certain server failure. Please read the documentation."])
-        }
+        #expect(s.adjustments == ["MinSpareServers of 0 not allowed, increasing to 1 to avoid almost certain server failure. Please read the documentation."])
     }
 
     @Test func preforkStartServersIsCappedByMaxRequestWorkers() {
