@@ -5,9 +5,11 @@ import SkepConfig
 /// the configuration reader, `skep -M` and the request phases see, in hook order.
 public enum ServerModules {
     public static let types: [any HTTPModule.Type] = [
+        AliasModule.self,
         AuthzCoreModule.self,
         AuthzHostModule.self,
         DirModule.self,
+        AutoindexModule.self,
         ReqtimeoutModule.self,
     ]
 

@@ -1,0 +1,177 @@
+import SkepConfig
+import SkepHTTP
+
+/// Apache's mod_alias: `Alias`/`AliasMatch` map URLs outside DocumentRoot, and
+/// `Redirect`/`RedirectMatch`/`RedirectPermanent`/`RedirectTemp` answer with a redirect.
+/// As in Apache, redirects are checked before aliases, each in configuration order.
+public struct AliasModule: HTTPModule {
+    public static let descriptor = ModuleDescriptor(name: "alias_module", sourceName: "mod_alias.c", directives: [
+        DirectiveSpec("Alias", .take2, .server, help: "a URL path and the file-system path it maps to") { d, scope throws(ConfigError) in
+            scope.server[AliasConfig.self].aliases.append(.init(pattern: .prefix(d.arguments[0]), target: scope.serverRootRelative(d.arguments[1])))
+        },
+        DirectiveSpec("AliasMatch", .take2, .server, help: "a regular expression and the path it maps to, with $1...$9") { d, scope throws(ConfigError) in
+            scope.server[AliasConfig.self].aliases.append(.init(pattern: .regex(try compile(d, d.arguments[0])), target: d.arguments[1]))
+        },
+        DirectiveSpec("Redirect", .take123, .anywhere, help: "an optional status, a URL path, and the URL to redirect to") { d, scope throws(ConfigError) in
+            try addRedirect(d, &scope, regex: false, defaultStatus: nil)
+        },
+        DirectiveSpec("RedirectMatch", .take123, .anywhere, help: "an optional status, a regular expression, and the URL") { d, scope throws(ConfigError) in
+            try addRedirect(d, &scope, regex: true, defaultStatus: nil)
+        },
+        DirectiveSpec("RedirectPermanent", .take2, .anywhere, help: "a URL path and the URL to redirect to with 301") { d, scope throws(ConfigError) in
+            try addRedirect(d, &scope, regex: false, defaultStatus: 301)
+        },
+        DirectiveSpec("RedirectTemp", .take2, .anywhere, help: "a URL path and the URL to redirect to with 302") { d, scope throws(ConfigError) in
+            try addRedirect(d, &scope, regex: false, defaultStatus: 302)
+        },
+    ])
+
+    public init(config: ServerConfig) {}
+
+    public func translate(_ r: Request, _ server: ServerContext) -> HookResult {
+        let config = r.serverConfig(AliasConfig.self)
+        if let answer = redirect(r, server, config.redirects) { return answer }
+        for alias in config.aliases {
+            guard let rest = alias.pattern.match(r.uri) else { continue }
+            r.filename = alias.pattern.substitute(alias.target, rest)
+            return .handled
+        }
+        return .declined
+    }
+
+    /// Redirects written inside `<Directory>`/`<Location>` apply once the sections are merged.
+    public func fixup(_ r: Request, _ server: ServerContext) -> HookResult {
+        redirect(r, server, r.config(AliasConfig.self).redirects) ?? .declined
+    }
+
+    func redirect(_ r: Request, _ server: ServerContext, _ redirects: [AliasConfig.Redirect]) -> HookResult? {
+        for redirect in redirects {
+            guard let rest = redirect.pattern.match(r.uri) else { continue }
+            guard let target = redirect.target else { return .fail(HTTPStatus(code: redirect.status)) }
+            var location = redirect.pattern.substitute(target, rest)
+            if let query = r.query, !location.contains("?") { location += "?" + query }
+            return .respond(RequestProcessor(context: server).error(HTTPStatus(code: redirect.status), r, location: location))
+        }
+        return nil
+    }
+
+    static func compile(_ d: Directive, _ pattern: String) throws(ConfigError) -> CompiledRegexPattern {
+        do {
+            return CompiledRegexPattern(try SectionPattern(regex: pattern), source: pattern)
+        } catch {
+            throw d.error("Regular expression could not be compiled: \(pattern)")
+        }
+    }
+
+    static func addRedirect(_ d: Directive, _ scope: inout DirectiveScope, regex: Bool, defaultStatus: Int?) throws(ConfigError) {
+        var args = d.arguments
+        var status = defaultStatus ?? 302
+        if defaultStatus == nil, args.count == 3 || (args.count == 2 && ["gone", "410"].contains(args[0].lowercased())) {
+            switch args[0].lowercased() {
+            case "permanent": status = 301
+            case "temp": status = 302
+            case "seeother": status = 303
+            case "gone": status = 410
+            default:
+                guard let code = Int(args[0]), (300...399).contains(code) || code == 410 else {
+                    throw d.error("\(d.name): '\(args[0])' is not permanent, temp, seeother, gone or a 3xx status")
+                }
+                status = code
+            }
+            args.removeFirst()
+        }
+        let isRedirect = (300...399).contains(status)
+        guard args.count == (isRedirect ? 2 : 1) else {
+            throw d.error(isRedirect ? "\(d.name) to a \(status) needs a URL path and a URL" : "\(d.name) with status \(status) takes no URL")
+        }
+        if isRedirect, !(args[1].contains("://") || args[1].hasPrefix("/")) {
+            throw d.error("\(d.name) to non-URL: \(args[1])")
+        }
+        let pattern: AliasPattern = regex ? .regex(try compile(d, args[0])) : .prefix(args[0])
+        let redirect = AliasConfig.Redirect(pattern: pattern, target: isRedirect ? args[1] : nil, status: status)
+        if scope.context.isDisjoint(with: .server) {
+            scope.directory[AliasConfig.self].redirects.append(redirect)
+        } else {
+            scope.server[AliasConfig.self].redirects.append(redirect)
+        }
+    }
+}
+
+/// A compiled `AliasMatch`/`RedirectMatch` expression and its text.
+public struct CompiledRegexPattern: Sendable {
+    let pattern: SectionPattern
+    let source: String
+    init(_ pattern: SectionPattern, source: String) {
+        self.pattern = pattern
+        self.source = source
+    }
+}
+
+/// How an alias or redirect matches a URL path.
+enum AliasPattern: Sendable {
+    /// A URL-path prefix that matches whole segments (`/icons` matches `/icons/a` not `/iconsx`).
+    case prefix(String)
+    case regex(CompiledRegexPattern)
+
+    /// The rest of the URL after the prefix, or the regex captures; nil when it does not match.
+    func match(_ uri: String) -> [String]? {
+        switch self {
+        case .prefix(let prefix):
+            guard uri.hasPrefix(prefix) else { return nil }
+            let rest = String(uri.dropFirst(prefix.count))
+            if !prefix.hasSuffix("/") && !rest.isEmpty && !rest.hasPrefix("/") { return nil }
+            return [rest]
+        case .regex(let compiled):
+            if case .regex(let regex) = compiled.pattern.kind { return regex.captures(uri) }
+            return compiled.pattern.matches(uri) ? [uri] : nil
+        }
+    }
+
+    /// The target with the match applied: the rest appended for a prefix, `$N` replaced for a regex.
+    func substitute(_ target: String, _ match: [String]) -> String {
+        switch self {
+        case .prefix:
+            return target + match[0]
+        case .regex:
+            var out = ""
+            var chars = Array(target)
+            var i = 0
+            while i < chars.count {
+                if chars[i] == "$", i + 1 < chars.count, let digit = chars[i + 1].wholeNumberValue {
+                    if digit < match.count { out += match[digit] }
+                    i += 2
+                } else if chars[i] == "\\", i + 1 < chars.count, chars[i + 1] == "$" {
+                    out.append("$")
+                    i += 2
+                } else {
+                    out.append(chars[i])
+                    i += 1
+                }
+            }
+            chars.removeAll()
+            return out
+        }
+    }
+}
+
+/// mod_alias's records: aliases and redirects per server, redirects per directory too.
+public struct AliasConfig: ModuleConfig {
+    struct Alias: Sendable {
+        let pattern: AliasPattern
+        let target: String
+    }
+    struct Redirect: Sendable {
+        let pattern: AliasPattern
+        let target: String?
+        let status: Int
+    }
+    var aliases: [Alias] = []
+    var redirects: [Redirect] = []
+    public init() {}
+    public func merged(with child: AliasConfig) -> AliasConfig {
+        var out = AliasConfig()
+        out.aliases = child.aliases + aliases
+        out.redirects = child.redirects + redirects
+        return out
+    }
+}
