@@ -2,15 +2,18 @@ import SkepConfig
 
 /// The modules of SkepServer: the request-handling modules Apache users know. Each is
 /// one file that declares its directives, its records and its hooks; this list is what
-/// the configuration reader, `skep -M` and the request phases see, in hook order.
+/// the configuration reader, `skep -M` and the request phases see, in hook order
+/// (mod_mime is Apache's type_checker, so it runs before mod_dir's fixup).
 public enum ServerModules {
     public static let types: [any HTTPModule.Type] = [
         AliasModule.self,
         AuthzCoreModule.self,
         AuthzHostModule.self,
+        MimeModule.self,
         DirModule.self,
         AutoindexModule.self,
         ReqtimeoutModule.self,
+        LogConfigModule.self,
     ]
 
     public static var all: [ModuleDescriptor] { types.map { $0.descriptor } }

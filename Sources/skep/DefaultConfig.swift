@@ -17,6 +17,9 @@ enum DefaultConfig {
         LogLevel info
         LoadModule authz_core_module modules/mod_authz_core.so
         LoadModule dir_module modules/mod_dir.so
+        LoadModule mime_module modules/mod_mime.so
+        LogFormat "%h %l %u %t \\"%r\\" %>s %b" common
+        CustomLog /dev/stdout common
         LoadModule reqtimeout_module modules/mod_reqtimeout.so
         DirectoryIndex index.html
         """

@@ -11,12 +11,12 @@ import Glibc
 func withRequest<R>(_ bytes: [UInt8], server: VirtualHost, clientPort: UInt16 = 50092, sequence: Int = 1,
                     _ body: (Request) throws -> R) throws -> R {
     var parser = RequestParser()
-    guard case .headComplete(let head, _) = parser.parse(bytes) else {
+    guard case .headComplete(let head, let consumed) = parser.parse(bytes) else {
         Issue.record("request did not parse")
         throw LogFormatError("unparsed")
     }
     return try bytes.withUnsafeBytes { raw in
-        let request = Request(head: head, bytes: raw, client: SocketAddress(ip: "127.0.0.1", port: clientPort)!,
+        let request = Request(head: head, bytes: raw, headLength: consumed, client: SocketAddress(ip: "127.0.0.1", port: clientPort)!,
                               local: SocketAddress(ip: "127.0.0.1", port: 19517)!, server: server, sequence: sequence)
         request.uri = head.path(in: raw)
         return try body(request)

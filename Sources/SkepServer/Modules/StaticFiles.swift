@@ -52,6 +52,8 @@ public enum StaticFiles {
         let etag = entityTag(status, components: dir.fileETag ?? .default)
         let lastModified = HTTPDate(secondsSince1970: status.modificationTime.seconds)
         var headers: [(name: String, value: String)] = [("Last-Modified", lastModified.description)]
+        if let language = r.contentLanguage { headers.append(("Content-Language", language)) }
+        if let encoding = r.contentEncoding { headers.append(("Content-Encoding", encoding)) }
         if let etag { headers.append(("ETag", etag.description)) }
 
         if let failure = Conditional.evaluate(r, etag: etag, lastModified: lastModified) {

@@ -93,14 +93,16 @@ public struct RequestProcessor {
             case .fail(let status): return error(status, r)
             }
         }
+        // As Apache's `ap_invoke_handler`: with no handler set, a directory is offered to
+        // the `httpd/unix-directory` handler (mod_autoindex) and a file to the default one;
+        // `r.handler` stays unset, so `%R` logs `-` as Apache's does.
+        var name = r.handler ?? "default-handler"
         if r.handler == nil {
             status = r.filename.flatMap { try? FileSystem.statusIfExists($0) }
-            r.handler = status?.isDirectory == true ? StaticFiles.directoryType : "default-handler"
+            if status?.isDirectory == true { name = StaticFiles.directoryType }
         }
-
-        // As Apache's core, whatever no module claims goes to the default handler, which
-        // serves the file (an `AddHandler cgi-script` without mod_cgi serves the script's text).
-        let name = r.handler ?? "default-handler"
+        // Whatever no module claims goes to the default handler, which serves the file
+        // (an `AddHandler cgi-script` without mod_cgi serves the script's text).
         if let handler = context.handlers[name] {
             do {
                 return try handler(r, context)
