@@ -9,8 +9,8 @@ public struct BlockingDriver {
     static let lingerTotalMilliseconds: UInt64 = 30_000
 
     public let socket: Socket
-    /// When this descriptor becomes readable (a signal, a stop request), the connection
-    /// is closed at its next wait.
+    /// When this descriptor becomes readable (a graceful stop, a signal), the connection is
+    /// closed while it waits for its next request; a request in progress is finished first.
     public let interrupt: Descriptor?
 
     public init(socket: Socket, interrupt: Descriptor? = nil) {
@@ -24,7 +24,8 @@ public struct BlockingDriver {
         while true {
             switch action {
             case .read(let timeout):
-                switch wait(for: .readable, timeoutMilliseconds: timeout) {
+                let idle = connection.phase == .waitingForRequest
+                switch wait(for: .readable, timeoutMilliseconds: timeout, interruptible: idle) {
                 case .interrupted: return
                 case .timedOut:
                     action = connection.didTimeout()
@@ -54,7 +55,7 @@ public struct BlockingDriver {
             } catch {
                 return connection.didFailWrite()
             }
-            switch wait(for: .writable, timeoutMilliseconds: connection.core.timeout) {
+            switch wait(for: .writable, timeoutMilliseconds: connection.core.timeout, interruptible: false) {
             case .ready: continue
             case .timedOut, .interrupted: return connection.didFailWrite()
             }
@@ -75,9 +76,9 @@ public struct BlockingDriver {
 
     enum WaitResult { case ready, timedOut, interrupted }
 
-    func wait(for events: PollEvents, timeoutMilliseconds: Int) -> WaitResult {
+    func wait(for events: PollEvents, timeoutMilliseconds: Int, interruptible: Bool = true) -> WaitResult {
         var entries = [Poll.Entry(socket.descriptor, events: events)]
-        if let interrupt { entries.append(Poll.Entry(interrupt, events: .readable)) }
+        if interruptible, let interrupt { entries.append(Poll.Entry(interrupt, events: .readable)) }
         guard let ready = try? Poll.wait(&entries, timeoutMilliseconds: max(0, timeoutMilliseconds)) else { return .interrupted }
         if entries.count > 1, !entries[1].returnedEvents.isEmpty { return .interrupted }
         return ready == 0 ? .timedOut : .ready
@@ -89,7 +90,7 @@ public struct BlockingDriver {
 
         func read(into buffer: UnsafeMutableRawBufferPointer, timeoutMilliseconds: Int) throws -> Int? {
             while true {
-                switch driver.wait(for: .readable, timeoutMilliseconds: timeoutMilliseconds) {
+                switch driver.wait(for: .readable, timeoutMilliseconds: timeoutMilliseconds, interruptible: false) {
                 case .timedOut: return nil
                 case .interrupted: return 0
                 case .ready:
@@ -103,7 +104,7 @@ public struct BlockingDriver {
             while offset < bytes.count {
                 if case .transferred(let n) = try driver.socket.write(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
                     offset += n
-                } else if driver.wait(for: .writable, timeoutMilliseconds: timeoutMilliseconds) != .ready {
+                } else if driver.wait(for: .writable, timeoutMilliseconds: timeoutMilliseconds, interruptible: false) != .ready {
                     throw BodyError.timeout
                 }
             }
