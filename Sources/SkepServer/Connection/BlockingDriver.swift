@@ -20,6 +20,8 @@ public struct BlockingDriver {
 
     public func serve(_ connection: HTTPConnection) {
         defer { socket.close() }
+        // As Apache: a head written before a sendfile body must not wait for Nagle.
+        try? socket.setNoDelay(true)
         var action = connection.start()
         while true {
             switch action {
