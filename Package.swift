@@ -37,6 +37,7 @@ let package = Package(
         .testTarget(name: "SkepHTTPTests", dependencies: ["SkepHTTP"]),
         .testTarget(name: "SkepSystemTests", dependencies: ["SkepSystem"]),
         .testTarget(name: "SkepMPMTests", dependencies: ["SkepMPM", "SkepConfig"]),
+        .testTarget(name: "SkepScoreboardTests", dependencies: ["SkepScoreboard", "SkepSystem"]),
         .testTarget(name: "SkepServerTests", dependencies: ["SkepServer", "SkepConfig", "SkepHTTP", "SkepSystem"]),
         .testTarget(name: "SkepEndToEndTests", dependencies: ["skep"]),
     ],

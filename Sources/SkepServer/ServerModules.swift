@@ -14,6 +14,7 @@ public enum ServerModules {
         AutoindexModule.self,
         ReqtimeoutModule.self,
         LogConfigModule.self,
+        StatusModule.self,
     ]
 
     public static var all: [ModuleDescriptor] { types.map { $0.descriptor } }

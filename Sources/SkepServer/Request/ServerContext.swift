@@ -1,5 +1,6 @@
 import SkepConfig
 import SkepHTTP
+import SkepScoreboard
 import SkepSystem
 
 /// Everything a configuration generation needs at run time: the processed configuration,
@@ -13,6 +14,16 @@ public final class ServerContext: @unchecked Sendable {
     /// The `Server` field's value, by ServerTokens (nil never: Apache always sends one).
     public let serverBanner: String
     public let serverBannerBytes: [UInt8]
+    /// The shared scoreboard, set by the MPM before it forks the generation's children
+    /// (nil without one: mod_status then answers 500, as Apache's does in inetd mode).
+    public var scoreboard: Scoreboard?
+    /// The MPM's name as mod_status shows it (`ServerMPM`): `prefork`, `worker`, `event`.
+    /// Set by the MPM before forking.
+    public var mpmName: String = "prefork"
+    /// The MPM generation this context's children belong to (Apache's
+    /// `AP_MPMQ_GENERATION` in a child): 0 at start, +1 per restart. Set by the MPM
+    /// before forking; mod_status counts idle workers of this generation.
+    public var generation: Int = 0
 
     /// Skep's name and version as `ServerTokens` shapes them.
     public static let product = "Skep"

@@ -1,1 +1,0 @@
-// SkepScoreboard: filled in by its issue.
