@@ -23,10 +23,17 @@ enum Serve {
             let root = config[CoreServerConfig.self].documentRoot ?? config.serverRoot
             Reports.printError("skep: no -f given: serving \(root) on http://\(config[ListenConfig.self].listens.map(\.description).joined(separator: ", ")) with the embedded default configuration")
         }
-        if !singleProcess {
-            Reports.printError("skep: the \(mpm.kind.rawValue) MPM is not built yet; serving in single-process mode (-X)")
+        let status: Int32
+        if singleProcess {
+            status = try SingleProcess(context: context, listeners: listeners).run()
+        } else {
+            do {
+                status = try Master(loader: loader, config: config, settings: mpm, context: context, listeners: listeners).run()
+            } catch let error as ConfigError {
+                Reports.printError(error.description)
+                throw ExitCode(1)
+            }
         }
-        let status = try SingleProcess(context: context, listeners: listeners).run()
         if status != 0 { throw ExitCode(status) }
     }
 }

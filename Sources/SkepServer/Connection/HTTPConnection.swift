@@ -1,5 +1,6 @@
 import SkepConfig
 import SkepHTTP
+import SkepScoreboard
 import SkepSystem
 
 /// One HTTP/1.1 connection as an explicit state machine: the I/O layer (any MPM) reads
@@ -28,12 +29,26 @@ public final class HTTPConnection {
         case processing
         case writing
         case closing
+
+        /// The scoreboard character Apache shows for this phase.
+        func workerStatus(requestsServed: Int) -> WorkerStatus {
+            switch self {
+            case .waitingForRequest: return requestsServed > 0 ? .keepAlive : .reading
+            case .readingHead: return .reading
+            case .processing, .writing: return .writing
+            case .closing: return .closing
+            }
+        }
     }
 
     public let context: ServerContext
     public let client: SocketAddress
     public let local: SocketAddress
-    public private(set) var phase: Phase = .waitingForRequest
+    /// The scoreboard slot of the thread (or prefork child) serving this connection.
+    public let score: WorkerScore?
+    public private(set) var phase: Phase = .waitingForRequest {
+        didSet { if phase != oldValue { score?.setStatus(phase.workerStatus(requestsServed: requestsServed)) } }
+    }
     public var output = ResponseOutput()
     public private(set) var requestsServed = 0
     /// Set by the MPM when the child is stopping: the current response is the last.
@@ -52,10 +67,15 @@ public final class HTTPConnection {
     /// Formats `Date` at most once a second; one per connection keeps threads apart.
     let dateCache = HTTPDateCache()
 
-    public init(context: ServerContext, client: SocketAddress, local: SocketAddress) {
+    /// The client's address as the scoreboard shows it, formatted once per connection.
+    let clientText: [UInt8]
+
+    public init(context: ServerContext, client: SocketAddress, local: SocketAddress, score: WorkerScore? = nil) {
         self.context = context
         self.client = client
         self.local = local
+        self.score = score
+        self.clientText = score == nil ? [] : Array(client.host.utf8)
         let core = context.config.main.server[CoreServerConfig.self]
         self.core = core
         self.timeouts = RequestTimeouts(context.config)
@@ -68,10 +88,12 @@ public final class HTTPConnection {
     deinit {
         output.release()
         buffer.deallocate()
+        score?.resetConnection()
     }
 
     /// The first action for a new connection.
     public func start() -> Action {
+        score?.setStatus(.reading)
         headStartedMilliseconds = SystemClock.monotonicMilliseconds()
         return .read(timeoutMilliseconds: timeouts.headTimeout(core))
     }
@@ -152,6 +174,7 @@ public final class HTTPConnection {
         let server = context.selectServer(local: local, host: host)
         let request = Request(head: head, bytes: bytes, headLength: length, client: client, local: local,
                               server: server, sequence: requestsServed + 1)
+        if let score { recordStart(head, bytes, server, score) }
         let body = BodyReader(connection: self, io: io, head: head)
         request.body = body
         var response: Response
@@ -223,6 +246,19 @@ public final class HTTPConnection {
         return .write
     }
 
+    /// Tells the scoreboard who asked what, from the bytes already in the buffer.
+    func recordStart(_ head: RequestHead, _ bytes: UnsafeRawBufferPointer, _ server: VirtualHost, _ score: WorkerScore) {
+        var lineEnd = head.methodRange.lowerBound
+        while lineEnd < bytes.count && bytes[lineEnd] != 0x0D && bytes[lineEnd] != 0x0A { lineEnd += 1 }
+        let line = UnsafeRawBufferPointer(rebasing: bytes[head.methodRange.lowerBound..<lineEnd])
+        var name = server.server[CoreServerConfig.self].serverName ?? ""
+        clientText.withUnsafeBytes { client in
+            name.withUTF8 { vhost in
+                score.beginRequest(client: client, vhost: UnsafeRawBufferPointer(vhost), request: line)
+            }
+        }
+    }
+
     /// Apache's `ap_status_drops_connection`: answers after which the connection is not reused.
     static func dropsConnection(_ status: HTTPStatus) -> Bool {
         [400, 408, 411, 413, 414, 417, 500, 503, 501].contains(status.code)
@@ -259,7 +295,9 @@ public final class HTTPConnection {
             bytesReceived: Int64(request.headLength) + bodyBytesReceived,
             durationMicroseconds: Int64((now - request.receivedMonotonicNanoseconds) / 1000),
             keepAlive: !closeAfterWrite, aborted: aborted)
+        score?.setStatus(.logging)
         for module in context.modules { module.log(transaction) }
+        score?.endRequest(bytes: Int(output.bytesWritten), durationMicroseconds: transaction.durationMicroseconds)
         lastRequest = nil
         lastResponse = nil
     }

@@ -1,0 +1,73 @@
+import SkepConfig
+import SkepScoreboard
+import SkepServer
+import SkepSystem
+
+/// A prefork child: one process, one connection at a time, as Apache's prefork.c. It
+/// waits on the shared listening sockets through its own epoll set with
+/// `EPOLLEXCLUSIVE`, so a new connection wakes one idle child, not all of them.
+struct PreforkChild {
+    let slot: Int
+    let generation: Int
+    let context: ServerContext
+    let listeners: [ListeningSocket]
+    let scoreboard: Scoreboard
+    let settings: MPMSettings
+    let identity: ChildIdentity
+
+    /// Runs in the forked process and never returns.
+    func run() -> Never {
+        let worker = scoreboard.worker(slot, 0)
+        do {
+            try identity.apply()
+            // The master blocked every signal before forking; a child takes TERM and HUP
+            // with their default action (die now) and USR1 (graceful) through a signalfd.
+            let graceful: SignalSet = [.user1]
+            _ = try SignalMask.set(graceful)
+            for signal in [Signal.terminate, .hangup, .interrupt, .windowChange] { try signal.restoreDefault() }
+            try Signal.pipe.ignore()
+            let signals = try SignalFD(signals: graceful, nonBlocking: true)
+            let epoll = try Epoll()
+            for (index, listener) in listeners.enumerated() {
+                try epoll.add(listener.descriptor, events: [.input, .exclusive], data: UInt64(index))
+            }
+            try epoll.add(signals.descriptor, events: .input, data: UInt64.max)
+            let events = EpollEventBuffer(capacity: 8)
+            worker.start(pid: Process.id.rawValue, tid: Process.threadID, generation: generation)
+            var connections = 0
+            while true {
+                let count = try epoll.wait(into: events, timeoutMilliseconds: -1)
+                for event in events.prefix(count) {
+                    if event.data == UInt64.max {
+                        worker.setStatus(.graceful)
+                        Process.exit(0)
+                    }
+                    let listener = listeners[Int(event.data)]
+                    guard let (socket, peer) = try? listener.accept(nonBlocking: true) else { continue }
+                    let local = (try? socket.localAddress) ?? peer
+                    let connection = HTTPConnection(context: context, client: peer, local: local, score: worker)
+                    BlockingDriver(socket: socket, interrupt: signals.descriptor).serve(connection)
+                    worker.setStatus(.ready)
+                    connections += 1
+                    if (try? signals.descriptor.wait(for: .readable, timeoutMilliseconds: 0))?.isEmpty == false {
+                        Process.exit(0)
+                    }
+                    if settings.maxConnectionsPerChild > 0 && connections >= settings.maxConnectionsPerChild {
+                        worker.setStatus(.graceful)
+                        Process.exit(0)
+                    }
+                    break
+                }
+            }
+        } catch {
+            context.errorLog.log(.emerg, module: "mpm_prefork", "child \(Process.id) could not start: \(error)")
+            Process.exit(ChildExit.startupFailure)
+        }
+    }
+}
+
+/// Exit codes a child uses to tell the master why it ended.
+enum ChildExit {
+    /// The child could not set itself up (privileges, epoll): the master backs off.
+    static let startupFailure: Int32 = 3
+}

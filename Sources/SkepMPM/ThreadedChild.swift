@@ -1,0 +1,113 @@
+import SkepConfig
+import SkepScoreboard
+import SkepServer
+import SkepSystem
+
+/// A worker MPM child, as Apache's worker.c: one listener thread and exactly
+/// `ThreadsPerChild` worker threads. The listener accepts only while a worker is idle and
+/// hands it the connection; the worker holds it to its end, keep-alive waits included.
+/// The child's main thread waits for the graceful signal and then lets the threads finish.
+struct ThreadedChild {
+    let slot: Int
+    let generation: Int
+    let context: ServerContext
+    let listeners: [ListeningSocket]
+    let scoreboard: Scoreboard
+    let settings: MPMSettings
+    let identity: ChildIdentity
+
+    func run() -> Never {
+        let module = "mpm_\(settings.kind.rawValue)"
+        do {
+            try identity.apply()
+            // Threads inherit the mask: every thread blocks USR1, which the main thread reads
+            // from a signalfd; TERM and HUP keep their default action and end the child at once.
+            let graceful: SignalSet = [.user1]
+            _ = try SignalMask.set(graceful)
+            for signal in [Signal.terminate, .hangup, .interrupt, .windowChange] { try signal.restoreDefault() }
+            try Signal.pipe.ignore()
+            let signals = try SignalFD(signals: graceful, nonBlocking: false)
+            let stopping = try EventFD(nonBlocking: true)
+            let queue = WorkerQueue()
+            let state = ChildState(limit: settings.maxConnectionsPerChild)
+
+            var workers: [PosixThread] = []
+            for index in 0..<settings.threadsPerChild {
+                let worker = scoreboard.worker(slot, index)
+                worker.setStatus(.starting)
+                let context = self.context
+                let generation = self.generation
+                workers.append(try PosixThread.spawn(name: "skep-worker-\(index)") {
+                    worker.start(pid: Process.id.rawValue, tid: Process.threadID, generation: generation)
+                    while let item = queue.take() {
+                        let local = (try? item.socket.localAddress) ?? item.peer
+                        let connection = HTTPConnection(context: context, client: item.peer, local: local, score: worker)
+                        BlockingDriver(socket: item.socket, interrupt: stopping.descriptor).serve(connection)
+                        worker.setStatus(.ready)
+                    }
+                    worker.stop()
+                })
+            }
+            let listeners = self.listeners
+            let listener = try PosixThread.spawn(name: "skep-listener") {
+                Self.listen(listeners, queue: queue, stopping: stopping, state: state)
+                queue.close()
+            }
+            // Waits for the graceful signal, or for the listener to end on its own
+            // (MaxConnectionsPerChild reached).
+            while !state.listenerDone {
+                if (try? signals.descriptor.wait(for: .readable, timeoutMilliseconds: 500))?.isEmpty == false {
+                    _ = try? signals.read()
+                    break
+                }
+            }
+            scoreboard.process(slot).quiescing = true
+            try stopping.signal()
+            listener.join()
+            for worker in workers { worker.join() }
+            Process.exit(0)
+        } catch {
+            context.errorLog.log(.emerg, module: module, "child \(Process.id) could not start: \(error)")
+            Process.exit(ChildExit.startupFailure)
+        }
+    }
+
+    /// The listener thread: waits for an idle worker, then for a connection (one child
+    /// woken per connection through `EPOLLEXCLUSIVE`), accepts it and queues it.
+    static func listen(_ listeners: [ListeningSocket], queue: WorkerQueue, stopping: EventFD, state: ChildState) {
+        defer { state.listenerDone = true }
+        guard let epoll = try? Epoll() else { return }
+        defer { epoll.close() }
+        for (index, listener) in listeners.enumerated() {
+            try? epoll.add(listener.descriptor, events: [.input, .exclusive], data: UInt64(index))
+        }
+        try? epoll.add(stopping.descriptor, events: .input, data: UInt64.max)
+        let events = EpollEventBuffer(capacity: 8)
+        while queue.waitForIdleWorker() {
+            guard let count = try? epoll.wait(into: events, timeoutMilliseconds: -1) else { return }
+            for event in events.prefix(count) {
+                if event.data == UInt64.max { return }
+                guard let (socket, peer) = try? listeners[Int(event.data)].accept(nonBlocking: true) else { continue }
+                queue.put(.init(socket: socket, peer: peer))
+                if state.countConnection() { return }
+                break
+            }
+        }
+    }
+}
+
+/// What the threads of one child share.
+final class ChildState: @unchecked Sendable {
+    let limit: Int
+    private var connections = 0
+    /// Set by the listener when it stops; read by the main thread (a racy read only delays it).
+    var listenerDone = false
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Counts an accepted connection (listener thread only); true when the child is to retire.
+    func countConnection() -> Bool {
+        connections += 1
+        return limit > 0 && connections >= limit
+    }
+}

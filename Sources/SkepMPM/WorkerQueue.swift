@@ -1,0 +1,67 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SkepSystem
+
+/// The worker MPM's hand-off between the listener thread and the worker threads
+/// (Apache's fdqueue): the listener waits until a worker is idle before it accepts, so
+/// a connection is only taken when a thread is free to serve it at once.
+final class WorkerQueue: @unchecked Sendable {
+    struct Item {
+        let socket: Socket
+        let peer: SocketAddress
+    }
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var items: [Item] = []
+    private var idle = 0
+    private var closed = false
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        condition.deallocate()
+    }
+
+    /// Called by a worker: counts it idle and waits for a connection; nil once closed.
+    func take() -> Item? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        idle += 1
+        pthread_cond_broadcast(condition)
+        while items.isEmpty && !closed { pthread_cond_wait(condition, mutex) }
+        idle -= 1
+        if items.isEmpty { return nil }
+        return items.removeFirst()
+    }
+
+    /// Called by the listener: blocks until some worker is idle; false once closed.
+    func waitForIdleWorker() -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while idle <= items.count && !closed { pthread_cond_wait(condition, mutex) }
+        return !closed
+    }
+
+    func put(_ item: Item) {
+        pthread_mutex_lock(mutex)
+        items.append(item)
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Wakes every waiter; workers return nil once the queue is empty.
+    func close() {
+        pthread_mutex_lock(mutex)
+        closed = true
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
+    }
+}
