@@ -163,7 +163,7 @@ struct HTTPWireTests {
     /// are Skep's documented differences from Apache (Apache unfolds, and reads chunked
     /// dropping the length); the rest are Apache's answers too.
     static let framingRefusals: [WireCase] = [
-        WireCaseWireCase("Content-Length with Transfer-Encoding",
+        WireCase("Content-Length with Transfer-Encoding",
                  "POST /file.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
         WireCase("obsolete line folding", "GET /file.txt HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n"),
         WireCase("two Content-Lengths", "POST /file.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx"),
