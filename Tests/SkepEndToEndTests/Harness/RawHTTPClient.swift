@@ -152,8 +152,10 @@ final class RawHTTPClient {
     }
 
     /// Like `readResponse`, but nil when the server closes the connection cleanly
-    /// before sending any byte of a response.
-    func readResponseOrClose(method: String = "GET", timeout: Duration? = nil) throws -> HTTPResponse? {
+    /// before sending any byte of a response. With `stopAtInterim`, a 1xx interim
+    /// response is returned by itself (for `Expect: 100-continue` clients that wait for
+    /// it before sending the body).
+    func readResponseOrClose(method: String = "GET", timeout: Duration? = nil, stopAtInterim: Bool = false) throws -> HTTPResponse? {
         let deadline = Deadline(after: timeout ?? self.timeout)
         var interim: [HTTPResponse] = []
         while true {
@@ -165,6 +167,7 @@ final class RawHTTPClient {
             buffer.removeFirst(headEnd.headLength + headEnd.terminatorLength)
             var response = try HTTPResponse.parseHead(head)
             if (100..<200).contains(response.status) && response.status != 101 {
+                if stopAtInterim { return response }
                 interim.append(response)
                 continue
             }

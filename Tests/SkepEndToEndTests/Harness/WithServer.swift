@@ -24,9 +24,10 @@ func withServer<R>(
 /// For differential tests: starts skep and Apache with the same config (rendered into
 /// two ServerRoots, on two ports), after `setUp` has run once for each config (put
 /// documents in `config.root`, set `config.extra`, ...), then runs `body` with both.
+/// `skepMode` (default: `mode`) lets skep run single-process while Apache runs its MPM.
 @discardableResult
 func withServerPair<R>(
-    mpm: MPM = .event, mode: RunMode = .foreground,
+    mpm: MPM = .event, mode: RunMode = .foreground, skepMode: RunMode? = nil,
     setUp: (inout TestConfig) throws -> Void = { _ in },
     _ body: (_ skep: ServerProcess, _ apache: ServerProcess) throws -> R
 ) throws -> R {
@@ -41,7 +42,7 @@ func withServerPair<R>(
         throw error
     }
     return try withServer(.apache, config: apacheConfig, mode: mode) { apache in
-        try withServer(.skep, config: skepConfig, mode: mode) { skep in
+        try withServer(.skep, config: skepConfig, mode: skepMode ?? mode) { skep in
             try body(skep, apache)
         }
     }
