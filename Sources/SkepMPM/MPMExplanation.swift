@@ -31,7 +31,8 @@ public struct MPMExplanation {
             } else {
                 let factor = Int(s.asyncRequestWorkerFactor)
                 lines.append("Connections per child: Apache's rule accepts new connections while connections < ThreadsPerChild + AsyncRequestWorkerFactor x idle workers = \(s.threadsPerChild) + \(factor) x idle, so up to \(s.apacheConnectionsPerChild) per child (\(s.threadsPerChild) x (\(factor) + 1)) when every worker is idle.")
-                lines.append("Connections in all (Apache's figure): \(s.maxChildren) children x \(s.apacheConnectionsPerChild) = \(s.apacheConnectionCeiling).")
+                lines.append("Connections in all (Apache's figure): \(s.maxChildren) children x \(s.apacheConnectionsPerChild) = \(s.apacheConnectionCeiling). Apache counts idle keep-alive connections in that rule, so a child holding many of them stops accepting new clients.")
+                lines.append("Skep's figure: the rule above counts only connections that need a worker (a request queued or running, a write in progress); connections that only wait (keep-alive, a head still arriving, lingering close) cost no worker and are bounded apart by IdleConnectionsPerChild \(s.idleConnectionsPerChild), so up to \(s.skepConnectionsPerChild) per child and \(s.maxChildren * s.skepConnectionsPerChild) in all.")
             }
         }
         lines.append("MaxConnectionsPerChild: \(s.maxConnectionsPerChild == 0 ? "0, children are never retired for their connection count" : "a child retires after \(plural(s.maxConnectionsPerChild, "connection"))").")

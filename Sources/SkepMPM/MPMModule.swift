@@ -25,6 +25,10 @@ public enum MPMModule {
             }
             scope.server[MPMConfig.self].asyncRequestWorkerFactor = value
         },
+        DirectiveSpec("IdleConnectionsPerChild", .take1, .serverConfig,
+                      help: "Skep's own: connections a child holds that wait without a worker (keep-alive, head being read, lingering close)") { d, scope throws(ConfigError) in
+            scope.server[MPMConfig.self].idleConnectionsPerChild = try d.integer(in: 1...1_000_000)
+        },
     ])
 
     static let threaded: [DirectiveSpec] = [

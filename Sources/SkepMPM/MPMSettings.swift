@@ -1,4 +1,7 @@
 import SkepConfig
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Which process model runs the children.
 public enum MPMKind: String, Sendable, CaseIterable {
@@ -29,6 +32,9 @@ public struct MPMSettings: Sendable, Equatable {
     public var maxConnectionsPerChild: Int
     public var asyncRequestWorkerFactor: Double
     public var gracefulShutdownTimeoutSeconds: Int
+    /// Event only: connections a child holds that wait without a worker; by default the
+    /// open-file limit less a reserve for listeners, logs and files being sent.
+    public var idleConnectionsPerChild: Int
     /// Apache's start-up warnings for each value it changed, in the order it checks them.
     public var adjustments: [String]
 
@@ -58,6 +64,7 @@ public struct MPMSettings: Sendable, Equatable {
         self.maxConnectionsPerChild = max(0, c.maxConnectionsPerChild ?? 0)
         self.asyncRequestWorkerFactor = c.asyncRequestWorkerFactor ?? 2
         self.gracefulShutdownTimeoutSeconds = max(0, c.gracefulShutdownTimeoutSeconds ?? 0)
+        self.idleConnectionsPerChild = c.idleConnectionsPerChild ?? Self.defaultIdleConnections()
         self.adjustments = []
         switch kind {
         case .prefork:
@@ -191,6 +198,17 @@ public struct MPMSettings: Sendable, Equatable {
         self.minSpare = minSpare
         self.maxSpare = maxSpare
     }
+
+    /// The open-file limit less 64 descriptors for listeners, logs and files being sent.
+    static func defaultIdleConnections() -> Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return 4096 }
+        return max(64, Int(limit.rlim_cur) - 64)
+    }
+
+    /// Skep's event limit for one child: connections needing a worker are held to Apache's
+    /// rule, and connections that only wait to `IdleConnectionsPerChild` more.
+    public var skepConnectionsPerChild: Int { apacheConnectionsPerChild + idleConnectionsPerChild }
 
     /// Apache's event MPM accept limit for one child (`connections_above_limit`): it
     /// accepts while its connections are fewer than `ThreadsPerChild + factor x idle

@@ -152,9 +152,12 @@ public final class Master {
         case .prefork:
             PreforkChild(slot: slot, generation: generation, context: context, listeners: listeners,
                          scoreboard: scoreboard, settings: settings, identity: identity).run()
-        case .worker, .event:
+        case .worker:
             ThreadedChild(slot: slot, generation: generation, context: context, listeners: listeners,
                           scoreboard: scoreboard, settings: settings, identity: identity).run()
+        case .event:
+            EventChild(slot: slot, generation: generation, context: context, listeners: listeners,
+                       scoreboard: scoreboard, settings: settings, identity: identity).run()
         }
     }
 

@@ -28,7 +28,7 @@ struct ThreadedChild {
             try Signal.pipe.ignore()
             let signals = try SignalFD(signals: graceful, nonBlocking: false)
             let stopping = try EventFD(nonBlocking: true)
-            let queue = WorkerQueue()
+            let queue = WorkerQueue<AcceptedConnection>()
             let state = ChildState(limit: settings.maxConnectionsPerChild)
 
             var workers: [PosixThread] = []
@@ -74,7 +74,7 @@ struct ThreadedChild {
 
     /// The listener thread: waits for an idle worker, then for a connection (one child
     /// woken per connection through `EPOLLEXCLUSIVE`), accepts it and queues it.
-    static func listen(_ listeners: [ListeningSocket], queue: WorkerQueue, stopping: EventFD, state: ChildState) {
+    static func listen(_ listeners: [ListeningSocket], queue: WorkerQueue<AcceptedConnection>, stopping: EventFD, state: ChildState) {
         defer { state.listenerDone = true }
         guard let epoll = try? Epoll() else { return }
         defer { epoll.close() }
@@ -94,6 +94,12 @@ struct ThreadedChild {
             }
         }
     }
+}
+
+/// A connection the worker MPM's listener accepted, for a worker to serve.
+struct AcceptedConnection {
+    let socket: Socket
+    let peer: SocketAddress
 }
 
 /// What the threads of one child share.

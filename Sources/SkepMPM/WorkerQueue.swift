@@ -3,15 +3,11 @@ import Glibc
 #endif
 import SkepSystem
 
-/// The worker MPM's hand-off between the listener thread and the worker threads
-/// (Apache's fdqueue): the listener waits until a worker is idle before it accepts, so
-/// a connection is only taken when a thread is free to serve it at once.
-final class WorkerQueue: @unchecked Sendable {
-    struct Item {
-        let socket: Socket
-        let peer: SocketAddress
-    }
-
+/// The hand-off between a child's listener thread and its worker threads (Apache's
+/// fdqueue). The worker MPM's listener waits until a worker is idle before it accepts,
+/// so a connection is only taken when a thread is free to serve it at once; the event
+/// MPM's listener queues connections whose request head is complete.
+final class WorkerQueue<Item>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var items: [Item] = []
@@ -28,6 +24,20 @@ final class WorkerQueue: @unchecked Sendable {
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
         condition.deallocate()
+    }
+
+    /// Workers waiting for an item (the event MPM's accept throttle reads it).
+    var idleWorkers: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return idle
+    }
+
+    /// Items queued and not yet taken.
+    var backlog: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return items.count
     }
 
     /// Called by a worker: counts it idle and waits for a connection; nil once closed.

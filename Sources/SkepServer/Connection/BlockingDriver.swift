@@ -86,6 +86,10 @@ public struct BlockingDriver {
         return ready == 0 ? .timedOut : .ready
     }
 
+    /// Reads and writes with this driver's waits, for code that runs a connection's
+    /// `process` outside `serve` (the event MPM's workers).
+    public var io: some ConnectionIO { SocketIO(driver: self) }
+
     /// Body reads for handlers, with the same waits.
     struct SocketIO: ConnectionIO {
         let driver: BlockingDriver

@@ -44,8 +44,9 @@ public final class HTTPConnection {
     public let context: ServerContext
     public let client: SocketAddress
     public let local: SocketAddress
-    /// The scoreboard slot of the thread (or prefork child) serving this connection.
-    public let score: WorkerScore?
+    /// The scoreboard slot of the thread (or prefork child) serving this connection; the
+    /// event MPM sets it each time a worker takes the connection and clears it after.
+    public var score: WorkerScore?
     public private(set) var phase: Phase = .waitingForRequest {
         didSet { if phase != oldValue { score?.setStatus(phase.workerStatus(requestsServed: requestsServed)) } }
     }
@@ -69,13 +70,15 @@ public final class HTTPConnection {
 
     /// The client's address as the scoreboard shows it, formatted once per connection.
     let clientText: [UInt8]
+    /// How long a write may wait for room in the send buffer (`Timeout`).
+    public var writeTimeoutMilliseconds: Int { core.timeout }
 
     public init(context: ServerContext, client: SocketAddress, local: SocketAddress, score: WorkerScore? = nil) {
         self.context = context
         self.client = client
         self.local = local
         self.score = score
-        self.clientText = score == nil ? [] : Array(client.host.utf8)
+        self.clientText = Array(client.host.utf8)
         let core = context.config.main.server[CoreServerConfig.self]
         self.core = core
         self.timeouts = RequestTimeouts(context.config)
@@ -117,11 +120,6 @@ public final class HTTPConnection {
         guard phase == .readingHead, !buffer.isEmpty else { return .close }
         context.errorLog.log(.info, module: "reqtimeout", client: client, "AH01382: Request header read timeout")
         return respondWithoutRequest(.requestTimeout)
-    }
-
-    /// The remaining time to read the head, for the event MPM's timer queues.
-    public func readTimeout() -> Int {
-        phase == .waitingForRequest && requestsServed > 0 ? core.keepAliveTimeout : timeouts.headTimeout(core)
     }
 
     func parseNext() -> Action {

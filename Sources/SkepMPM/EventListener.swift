@@ -1,0 +1,290 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SkepScoreboard
+import SkepServer
+import SkepSystem
+
+/// The listener thread of an event MPM child: one epoll set over the listening sockets
+/// and every connection that waits — for its request head (read here, so slow clients
+/// hold no worker), for its next keep-alive request, for room in its send buffer, or in
+/// lingering close. A connection goes to a worker only with a complete head, and comes
+/// back through a mailbox when it waits again.
+final class EventListener: @unchecked Sendable {
+    static let wakeTag = UInt64.max
+    static func listenerTag(_ index: Int) -> UInt64 { UInt64.max - 1 - UInt64(index) }
+    /// Apache accepts a bounded batch per wake-up so one child cannot take every
+    /// queued connection (DESIGN.md section 5).
+    static let acceptBatch = 8
+    /// Apache's short lingering close: 2 s.
+    static let lingerMilliseconds = 2_000
+
+    let context: ServerContext
+    let listeners: [ListeningSocket]
+    let settings: MPMSettings
+    let process: ProcessScore
+    let queue: WorkerQueue<EventConnection>
+    let epoll: Epoll
+    let wake: EventFD
+    let idleLimit: Int
+    var connections: [UInt64: EventConnection] = [:]
+    var timers = TimerQueue()
+    /// Connections queued for or held by a worker (the listener's count; workers report back).
+    var busy = 0
+    var accepting = false
+    var accepted = 0
+    var stopping = false
+    private let mailboxLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var mailbox: [(EventConnection, HTTPConnection.Action)] = []
+    private var stopRequested = false
+
+    init(context: ServerContext, listeners: [ListeningSocket], settings: MPMSettings, process: ProcessScore,
+         queue: WorkerQueue<EventConnection>) throws {
+        self.context = context
+        self.listeners = listeners
+        self.settings = settings
+        self.process = process
+        self.queue = queue
+        self.epoll = try Epoll()
+        self.wake = try EventFD(nonBlocking: true)
+        self.idleLimit = settings.idleConnectionsPerChild
+        pthread_mutex_init(mailboxLock, nil)
+        try epoll.add(wake.descriptor, events: .input, data: Self.wakeTag)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mailboxLock)
+        mailboxLock.deallocate()
+    }
+
+    // MARK: - Called from other threads
+
+    /// A worker is done with `connection` for now; `action` says what it waits for.
+    func giveBack(_ connection: EventConnection, _ action: HTTPConnection.Action) {
+        pthread_mutex_lock(mailboxLock)
+        mailbox.append((connection, action))
+        pthread_mutex_unlock(mailboxLock)
+        try? wake.signal()
+    }
+
+    /// The child was asked to stop gracefully.
+    func requestStop() {
+        pthread_mutex_lock(mailboxLock)
+        stopRequested = true
+        pthread_mutex_unlock(mailboxLock)
+        try? wake.signal()
+    }
+
+    // MARK: - The loop
+
+    func run() {
+        let events = EpollEventBuffer(capacity: 256)
+        setAccepting(true)
+        while true {
+            let now = SystemClock.monotonicMilliseconds()
+            var timeout = 1000
+            if let next = timers.nextDeadline { timeout = next > now ? min(1000, Int(next - now)) : 0 }
+            let count = (try? epoll.wait(into: events, timeoutMilliseconds: timeout)) ?? 0
+            for event in events.prefix(count) {
+                switch event.data {
+                case Self.wakeTag:
+                    _ = try? wake.drain()
+                    drainMailbox()
+                case let tag where tag > Self.wakeTag - 1 - UInt64(listeners.count):
+                    acceptBatch(from: listeners[Int(Self.wakeTag - 1 - tag)])
+                default:
+                    if let connection = connections[event.data] { ready(connection, event.events) }
+                }
+            }
+            for connection in timers.expired(now: SystemClock.monotonicMilliseconds()) { timedOut(connection) }
+            throttle()
+            publishCounters()
+            if stopping && connections.isEmpty && busy == 0 { break }
+        }
+        setAccepting(false)
+        epoll.close()
+        wake.close()
+    }
+
+    private func drainMailbox() {
+        pthread_mutex_lock(mailboxLock)
+        let returned = mailbox
+        mailbox.removeAll(keepingCapacity: true)
+        let stop = stopRequested
+        pthread_mutex_unlock(mailboxLock)
+        for (connection, action) in returned {
+            busy -= 1
+            apply(action, to: connection)
+        }
+        if stop && !stopping { beginStopping() }
+    }
+
+    /// Graceful stop: accept no more, close idle keep-alive connections, finish the rest.
+    private func beginStopping() {
+        stopping = true
+        setAccepting(false)
+        process.quiescing = true
+        for connection in connections.values where connection.wait == .keepAlive { close(connection) }
+        for connection in connections.values { connection.http.shuttingDown = true }
+    }
+
+    // MARK: - Accepting
+
+    private func acceptBatch(from listener: ListeningSocket) {
+        for _ in 0..<Self.acceptBatch {
+            guard accepting, let (socket, peer) = try? listener.accept(nonBlocking: true) else { return }
+            try? socket.setNoDelay(true)
+            let local = (try? socket.localAddress) ?? peer
+            let connection = EventConnection(socket: socket, http: HTTPConnection(context: context, client: peer, local: local))
+            connections[connection.key] = connection
+            accepted += 1
+            apply(connection.http.start(), to: connection)
+            if settings.maxConnectionsPerChild > 0 && accepted >= settings.maxConnectionsPerChild {
+                beginStopping()
+                return
+            }
+            throttle()
+        }
+    }
+
+    /// Skep's accept throttle: Apache's rule (`ThreadsPerChild + AsyncRequestWorkerFactor x
+    /// idle workers`) counted over the connections that need a worker, plus a separate cap
+    /// on connections that only wait (heads being read, keep-alive, lingering close).
+    private func throttle() {
+        guard !stopping else { return }
+        let needWorker = busy + connections.values.reduce(0) { $0 + ($1.wait == .writeCompletion ? 1 : 0) }
+        let idleWorkers = queue.idleWorkers
+        let waiting = connections.count - needWorker
+        let open = needWorker < settings.threadsPerChild + Int(settings.asyncRequestWorkerFactor) * idleWorkers
+            && waiting < idleLimit
+        if open != accepting { setAccepting(open) }
+    }
+
+    private func setAccepting(_ on: Bool) {
+        guard on != accepting else { return }
+        accepting = on
+        process.notAccepting = !on
+        for (index, listener) in listeners.enumerated() {
+            if on {
+                try? epoll.add(listener.descriptor, events: [.input, .exclusive], data: Self.listenerTag(index))
+            } else {
+                try? epoll.remove(listener.descriptor)
+            }
+        }
+    }
+
+    // MARK: - Connections
+
+    private func ready(_ connection: EventConnection, _ events: EpollEvents) {
+        switch connection.wait {
+        case .readingHead, .keepAlive:
+            while true {
+                let space = connection.http.readSpace()
+                guard let result = try? connection.socket.read(into: space) else { return close(connection) }
+                guard case .transferred(let n) = result else { return arm(connection, .input) }
+                let action = connection.http.didRead(n)
+                if case .read = action, n == space.count { continue }
+                return apply(action, to: connection)
+            }
+        case .writeCompletion:
+            do {
+                if try connection.http.output.write(to: connection.socket) == .done {
+                    apply(connection.http.didWrite(), to: connection)
+                } else {
+                    arm(connection, .output)
+                }
+            } catch {
+                apply(connection.http.didFailWrite(), to: connection)
+            }
+        case .lingering:
+            let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
+            defer { sink.deallocate() }
+            while true {
+                guard let result = try? connection.socket.read(into: sink) else { return close(connection) }
+                switch result {
+                case .transferred(0): return close(connection)
+                case .transferred: continue
+                case .wouldBlock: return arm(connection, .input)
+                }
+            }
+        }
+    }
+
+    private func timedOut(_ connection: EventConnection) {
+        switch connection.wait {
+        case .readingHead, .keepAlive:
+            apply(connection.http.didTimeout(), to: connection)
+        case .writeCompletion:
+            apply(connection.http.didFailWrite(), to: connection)
+        case .lingering:
+            close(connection)
+        }
+    }
+
+    /// Performs what the connection's state machine asks for, from the listener thread.
+    private func apply(_ action: HTTPConnection.Action, to connection: EventConnection) {
+        let now = SystemClock.monotonicMilliseconds()
+        switch action {
+        case .read(let timeout):
+            connection.wait = connection.http.phase == .waitingForRequest && connection.http.requestsServed > 0 ? .keepAlive : .readingHead
+            if stopping && connection.wait == .keepAlive { return close(connection) }
+            arm(connection, .input)
+            timers.schedule(connection, after: timeout, now: now)
+        case .process:
+            timers.cancel(connection)
+            busy += 1
+            queue.put(connection)
+        case .write:
+            connection.wait = .writeCompletion
+            ready(connection, .output)
+            if connection.wait == .writeCompletion && connections[connection.key] != nil {
+                timers.schedule(connection, after: connection.http.writeTimeoutMilliseconds, now: now)
+            }
+        case .close:
+            close(connection)
+        case .lingeringClose:
+            try? connection.socket.shutdownWrite()
+            connection.wait = .lingering
+            arm(connection, .input)
+            timers.schedule(connection, after: Self.lingerMilliseconds, now: now)
+        }
+    }
+
+    private func arm(_ connection: EventConnection, _ events: EpollEvents) {
+        let mask: EpollEvents = events.union([.oneShot, .readHangup])
+        do {
+            if connection.registered {
+                try epoll.modify(connection.socket.descriptor, events: mask, data: connection.key)
+            } else {
+                try epoll.add(connection.socket.descriptor, events: mask, data: connection.key)
+                connection.registered = true
+            }
+        } catch {
+            close(connection)
+        }
+    }
+
+    private func close(_ connection: EventConnection) {
+        timers.cancel(connection)
+        guard connections.removeValue(forKey: connection.key) != nil else { return }
+        if connection.registered { try? epoll.remove(connection.socket.descriptor) }
+        connection.socket.close()
+    }
+
+    /// The counts `/server-status` shows as `ConnsTotal`, `ConnsAsyncKeepAlive`...
+    private func publishCounters() {
+        var keepAlive = 0, lingering = 0, writing = 0
+        for connection in connections.values {
+            switch connection.wait {
+            case .keepAlive: keepAlive += 1
+            case .lingering: lingering += 1
+            case .writeCompletion: writing += 1
+            case .readingHead: break
+            }
+        }
+        process.connections = connections.count
+        process.keepAlive = keepAlive
+        process.lingering = lingering
+        process.writeCompletion = writing
+    }
+}
