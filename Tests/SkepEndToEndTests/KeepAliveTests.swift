@@ -128,11 +128,9 @@ struct KeepAliveTests {
         let start = ContinuousClock.now
         try client.send(request)
         let response: HTTPResponse? = (try? client.readResponseOrClose(timeout: .seconds(3))) ?? nil
-        withKnownIssue("skep applies no read timeout to a request body: the connection is held forever (and skep -X serves nobody else); Apache answers 408 and closes after 1 s") {
-            #expect(response?.status == 408, "\(String(describing: response))")
-            #expect(client.serverClosed(within: .seconds(1)))
-            #expect(ContinuousClock.now - start < .seconds(4))
-        }
+        #expect(response?.status == 408, "\(String(describing: response))")
+        #expect(client.serverClosed(within: .seconds(1)))
+        #expect(ContinuousClock.now - start < .seconds(4))
         client.close()  // skep -X serves one connection at a time
         F.expectStillServing(server, after: "a stalled body")
     }

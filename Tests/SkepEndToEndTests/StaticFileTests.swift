@@ -327,9 +327,7 @@ struct StaticFileTests {
         }) { (server: ServerProcess) throws in
             #expect(try F.get(server, "/link.txt").status == 403)
             let throughLinkedDirectory = try F.get(server, "/linkdir/file.txt")
-            withKnownIssue("skep serves a file through a symlinked directory although FollowSymLinks is off; Apache checks every path component: 403") {
-                #expect(throughLinkedDirectory.status == 403, "\(throughLinkedDirectory)")
-            }
+            #expect(throughLinkedDirectory.status == 403, "\(throughLinkedDirectory)")
             #expect(try F.get(server, "/file.txt").status == 200)
         }
     }

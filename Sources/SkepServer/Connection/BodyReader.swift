@@ -40,7 +40,8 @@ public final class BodyReader {
         self.io = io
         self.framing = head.framing
         self.expectsContinue = head.expectsContinue && head.version == .http11
-        self.timeoutMilliseconds = connection.core.timeout
+        // mod_reqtimeout's body limit when it is loaded, else the core Timeout.
+        self.timeoutMilliseconds = connection.timeouts.body?.milliseconds(afterReceiving: 0) ?? connection.core.timeout
         let unconsumed = connection.buffer.unconsumed
         let headLength = connection.pending?.length ?? 0
         self.initial = UnsafeRawBufferPointer(rebasing: unconsumed[headLength...])
@@ -151,22 +152,24 @@ public final class BodyReader {
         if inInitial { initialUsed = position } else { scratchStart = position }
     }
 
-    /// Reads and drops the rest of the body (Apache's `ap_discard_request_body`); false
-    /// when that failed and the connection must close.
-    func discard(limit: Int) -> Bool {
+    /// Reads and drops the rest of the body (Apache's `ap_discard_request_body`); the
+    /// error when that failed and the connection must close.
+    func discard(limit: Int) -> BodyError? {
         self.limit = Int64(limit)
+        if case .length(let n) = framing, limit > 0, n > Int64(limit) { return .tooLarge }
         let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 16384, alignment: 8)
         defer { sink.deallocate() }
         do {
             while try read(into: sink) > 0 {}
-            return true
+            return nil
         } catch {
-            return false
+            abandoned = true
+            return error
         }
     }
 
     /// Gives up on the body: the connection closes after the response.
-    func abandon() {
+    public func abandon() {
         abandoned = true
     }
 }

@@ -188,7 +188,7 @@ public final class HTTPConnection {
         if !body.isFinished {
             if head.expectsContinue && !body.continueSent {
                 body.abandon()
-            } else if !body.discard(limit: limit) {
+            } else if body.discard(limit: limit) != nil {
                 body.abandon()
             }
         }

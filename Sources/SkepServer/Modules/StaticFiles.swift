@@ -14,20 +14,23 @@ public enum StaticFiles {
 
     public static func handle(_ r: Request, _ context: ServerContext) -> Response {
         let processor = RequestProcessor(context: context)
+        let allow = allowedMethods(context)
         switch r.head.method {
-        case .get, .head:
+        case .get, .head, .post:
+            // As Apache's default handler, POST to a file is answered like GET.
             break
         case .options:
-            var response = Response(status: .ok, headers: [("Allow", "POST,OPTIONS,HEAD,GET")])
+            var response = Response(status: .ok, headers: [("Allow", allow)])
             response.sendsBody = false
             return response
-        case .post, .put, .delete, .connect, .patch:
-            return processor.error(.methodNotAllowed, r, allow: "POST,OPTIONS,HEAD,GET")
+        case .put, .delete, .connect, .patch:
+            return processor.error(.methodNotAllowed, r, allow: allow)
         default:
             // Apache answers a method it does not know with 501.
-            return processor.error(isKnownMethod(r.method) ? .methodNotAllowed : .notImplemented, r,
-                                   allow: "POST,OPTIONS,HEAD,GET")
+            return processor.error(isKnownMethod(r.method) ? .methodNotAllowed : .notImplemented, r, allow: allow)
         }
+        // The body is read and dropped first, so a slow or broken one gets its own answer.
+        if let failure = r.discardBody() { return processor.error(failure, r) }
         guard let filename = r.filename, let status = try? FileSystem.statusIfExists(filename) else {
             return processor.error(.notFound, r)
         }
@@ -101,6 +104,11 @@ public enum StaticFiles {
             response = Response(status: .partialContent, headers: headers, body: .parts(parts, owning: [file.descriptor]))
         }
         return response
+    }
+
+    /// The `Allow` value of Apache's default handler: TRACE is listed while `TraceEnable` allows it.
+    static func allowedMethods(_ context: ServerContext) -> String {
+        context.config.main.server[CoreServerConfig.self].traceEnabled ? "GET,POST,OPTIONS,HEAD,TRACE" : "GET,POST,OPTIONS,HEAD"
     }
 
     /// Methods Apache registers; others are "not implemented" (501) rather than "not allowed".

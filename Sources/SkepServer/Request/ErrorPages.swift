@@ -7,7 +7,7 @@ public enum ErrorPages {
     public static func body(_ status: HTTPStatus, method: String, location: String? = nil, signature: String?) -> String {
         let title = "\(status.code) \(status.reasonPhrase ?? "")"
         var text = """
-            <!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
+            <!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">
             <html><head>
             <title>\(title)</title>
             </head><body>

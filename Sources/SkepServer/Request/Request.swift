@@ -38,6 +38,8 @@ public final class Request {
     public var user: String?
     /// The status that was originally answered before an internal redirect (ErrorDocument).
     public var originalStatus: HTTPStatus?
+    /// The file system refused to look the path up (too long, no permission): Apache's 403.
+    var lookupForbidden = false
     /// The request body, read on demand (`read(into:)` until 0).
     public internal(set) var body: BodyReader?
     /// For an internal redirect: the URL path processed instead of the one in the head.
@@ -69,6 +71,21 @@ public final class Request {
         r.environment = environment
         r.body = body
         return r
+    }
+
+    /// Reads and drops the request body before a handler that has no use for it answers,
+    /// as Apache's default handler does (`ap_discard_request_body`): nil when that went
+    /// well, else the status to answer (408 timeout, 400 bad chunking, 413 over
+    /// `LimitRequestBody`).
+    public func discardBody() -> HTTPStatus? {
+        guard let body, !body.isFinished else { return nil }
+        switch body.discard(limit: config(CoreDirConfig.self).requestBodyLimit) {
+        case nil: return nil
+        case .timeout?: return .requestTimeout
+        case .tooLarge?: return .requestEntityTooLarge
+        case .malformed(let status)?: return status
+        case .clientClosed?: return .badRequest
+        }
     }
 
     public var method: String { head.method(in: bytes) }

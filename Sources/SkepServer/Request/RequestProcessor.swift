@@ -23,12 +23,12 @@ public struct RequestProcessor {
         case .asterisk:
             // `OPTIONS *` asks about the server itself (Apache answers with the methods it allows).
             guard r.head.method == .options else { return error(.badRequest, r) }
-            var response = Response(status: .ok, headers: [("Allow", "GET,POST,OPTIONS,HEAD")])
+            var response = Response(status: .ok)
             response.sendsBody = false
             return response
         case .authority:
             // Apache answers CONNECT with 405 and keeps the connection: Skep is no proxy.
-            return error(.methodNotAllowed, r, allow: "GET,POST,OPTIONS,HEAD")
+            return error(.methodNotAllowed, r, allow: StaticFiles.allowedMethods(context))
         default:
             break
         }
@@ -72,8 +72,11 @@ public struct RequestProcessor {
 
         // Map to storage: find the file, and any path info beyond it.
         var status = mapToStorage(r)
+        if r.lookupForbidden { return error(.forbidden, r) }
         r.directory = SectionWalk.merge(server: r.server, filename: r.filename, isDirectory: status?.isDirectory ?? false, uri: r.uri)
-        if let stat = status, !symlinkAllowed(r, stat) {
+        if status != nil, !symlinksAllowed(r) {
+            context.errorLog.log(.error, module: "core", client: r.client,
+                                 "AH00037: Symbolic link not allowed or link target not accessible: \(r.filename ?? r.uri)")
             return error(.forbidden, r)
         }
 
@@ -118,7 +121,15 @@ public struct RequestProcessor {
     /// filename, with what follows it kept as path info.
     private func mapToStorage(_ r: Request) -> FileStatus? {
         guard let filename = r.filename else { return nil }
-        if let st = try? FileSystem.statusIfExists(filename) { return st }
+        do {
+            if let st = try FileSystem.statusIfExists(filename) { return st }
+        } catch let error as SystemError where error.errno == .fileNameTooLong || error.errno == .permissionDenied {
+            // Apache answers a path the file system refuses to look up with 403.
+            r.lookupForbidden = true
+            return nil
+        } catch {
+            return nil
+        }
         var prefix = Substring(filename)
         while let slash = prefix.lastIndex(of: "/"), slash > prefix.startIndex {
             prefix = prefix[..<slash]
@@ -134,19 +145,33 @@ public struct RequestProcessor {
         return nil
     }
 
-    /// `Options FollowSymLinks` and `SymLinksIfOwnerMatch` for the file itself.
-    private func symlinkAllowed(_ r: Request, _ target: FileStatus) -> Bool {
+    /// `Options FollowSymLinks` and `SymLinksIfOwnerMatch`: without them, no component of
+    /// the path below DocumentRoot (or the Alias target) may be a symbolic link, as
+    /// Apache's directory walk checks each one.
+    private func symlinksAllowed(_ r: Request) -> Bool {
         let options = r.config(CoreDirConfig.self).effectiveOptions
-        if options.contains(.followSymLinks) { return true }
-        guard let filename = r.filename, let link = try? FileSystem.status(filename, followSymlinks: false), link.isSymbolicLink else {
-            return true
+        guard !options.contains(.followSymLinks), let filename = r.filename else { return true }
+        let root = r.serverConfig(CoreServerConfig.self).documentRoot ?? ""
+        var path = filename.hasPrefix(root + "/") ? root : ""
+        let rest = filename.dropFirst(path.count).split(separator: "/")
+        for component in rest {
+            path += "/" + component
+            guard let link = try? FileSystem.status(path, followSymlinks: false), link.isSymbolicLink else { continue }
+            guard options.contains(.symLinksIfOwnerMatch), let target = try? FileSystem.status(path), link.userID == target.userID else {
+                return false
+            }
         }
-        return options.contains(.symLinksIfOwnerMatch) && link.userID == target.userID
+        return true
     }
 
     private func trace(_ r: Request) -> Response {
         guard context.config.main.server[CoreServerConfig.self].traceEnabled else {
-            return error(.methodNotAllowed, r, allow: "GET,POST,OPTIONS,HEAD")
+            return error(.methodNotAllowed, r, allow: "")
+        }
+        // Apache refuses a TRACE that carries a body (413) rather than echo it.
+        if r.head.framing != .none {
+            r.body?.abandon()
+            return error(.requestEntityTooLarge, r)
         }
         // Apache echoes the request head as received.
         let head = Array(UnsafeRawBufferPointer(rebasing: r.bytes[0..<r.headLength]))
