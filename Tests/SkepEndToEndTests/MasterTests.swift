@@ -100,6 +100,10 @@ extension MPMEndToEnd {
                 let stuck = children[0]
                 // A stopped process cannot act on TERM; only the KILL at 9 s ends it.
                 kill(stuck, SIGSTOP)
+                // SIGSTOP takes effect asynchronously: TERM must not overtake it.
+                try Deadline.wait(for: "child \(stuck) to be stopped", timeout: .seconds(5)) {
+                    ProcessTree.entry(stuck)?.state == "T"
+                }
                 let start = ContinuousClock.now
                 server.signal(SIGTERM)
                 let exit = try server.waitForExit(timeout: .seconds(15))
