@@ -18,12 +18,7 @@ struct EventChild {
 
     func run() -> Never {
         do {
-            try identity.apply()
-            let graceful: SignalSet = [.user1]
-            _ = try SignalMask.set(graceful)
-            for signal in [Signal.terminate, .hangup, .interrupt, .windowChange] { try signal.restoreDefault() }
-            try Signal.pipe.ignore()
-            let signals = try SignalFD(signals: graceful, nonBlocking: false)
+            let signals = try ChildSetup.prepare(identity, blockingRead: true)
             let queue = WorkerQueue<EventConnection>()
             let listener = try EventListener(context: context, listeners: listeners, settings: settings,
                                              process: scoreboard.process(slot), queue: queue)
@@ -48,8 +43,6 @@ struct EventChild {
             }
             // The main thread waits for the graceful signal; the listener also ends on its
             // own when MaxConnectionsPerChild is reached.
-            let done = try EventFD(nonBlocking: true)
-            _ = done
             while true {
                 if (try? signals.descriptor.wait(for: .readable, timeoutMilliseconds: 500))?.isEmpty == false {
                     _ = try? signals.read()

@@ -101,7 +101,6 @@ final class EventListener: @unchecked Sendable {
             publishCounters()
             if stopping && connections.isEmpty && busy == 0 { break }
         }
-        setAccepting(false)
         epoll.close()
         wake.close()
     }
@@ -123,6 +122,9 @@ final class EventListener: @unchecked Sendable {
     private func beginStopping() {
         stopping = true
         setAccepting(false)
+        // This child's copies of the listening sockets go at once: with every child
+        // stopping, new connections are refused rather than left in the queue.
+        listeners.forEach { $0.close() }
         process.quiescing = true
         for connection in connections.values where connection.wait == .keepAlive { close(connection) }
         for connection in connections.values { connection.http.shuttingDown = true }

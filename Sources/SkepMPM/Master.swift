@@ -58,7 +58,7 @@ public final class Master {
                                  "children run as root: the configuration has no User directive")
         }
         context.errorLog.log(.notice, module: "mpm_\(settings.kind.rawValue)", always: true,
-                             "AH00163: \(context.serverBanner) configured -- resuming normal operations")
+                             "\(settings.kind.messageNumbers.configured): \(context.serverBanner) configured -- resuming normal operations")
         for _ in 0..<settings.startServers { spawn() }
         var nextMaintenance = SystemClock.monotonicMilliseconds() + 1000
         while true {
@@ -96,18 +96,18 @@ public final class Master {
         let module = "mpm_\(settings.kind.rawValue)"
         switch signal {
         case .terminate, .interrupt:
-            context.errorLog.log(.notice, module: module, always: true, "AH00169: caught \(signal.name), shutting down")
+            context.errorLog.log(.notice, module: module, always: true, "\(settings.kind.messageNumbers.stop): caught \(signal.name), shutting down")
             stopChildren()
             return 0
         case .windowChange:
-            context.errorLog.log(.notice, module: module, always: true, "AH00492: caught SIGWINCH, shutting down gracefully")
+            context.errorLog.log(.notice, module: module, always: true, "\(settings.kind.messageNumbers.gracefulStop): caught SIGWINCH, shutting down gracefully")
             gracefulStop()
             return 0
         case .user1:
-            context.errorLog.log(.notice, module: module, always: true, "AH00171: Graceful restart requested, doing restart")
+            context.errorLog.log(.notice, module: module, always: true, "\(settings.kind.messageNumbers.graceful): " + (settings.kind == .prefork ? "Graceful restart requested, doing restart" : "SIGUSR1 received.  Doing graceful restart"))
             restart(graceful: true)
         case .hangup:
-            context.errorLog.log(.notice, module: module, always: true, "AH00170: SIGHUP received.  Attempting to restart")
+            context.errorLog.log(.notice, module: module, always: true, "\(settings.kind.messageNumbers.restart): SIGHUP received.  Attempting to restart")
             restart(graceful: false)
         default:
             break // SIGCHLD: reaped after the signals are read
@@ -313,7 +313,21 @@ public final class Master {
         spawnRate = 1
         reportedMaxWorkers = false
         for _ in 0..<settings.startServers { spawn() }
+        waitForNewGeneration()
         try? pidFile.write()
+    }
+
+    /// Waits (3 s at most) until the new generation's children have started their
+    /// threads, so `skep -k graceful` reports the restart only once it serves.
+    func waitForNewGeneration() {
+        let end = SystemClock.monotonicMilliseconds() + 3000
+        while SystemClock.monotonicMilliseconds() < end {
+            let snapshot = scoreboard.snapshot(generation: generation, includeText: false)
+            let ready = snapshot.processes.filter { $0.inUse && $0.generation == generation && $0.idleThreads + $0.busyThreads > 0 }
+            if ready.count >= min(settings.startServers, children.count) { return }
+            reap()
+            SystemClock.sleep(milliseconds: 10)
+        }
     }
 
     /// Apache's shutdown: TERM to every child, again at 3, 5 and 7 s, KILL at 9 s.
@@ -369,6 +383,18 @@ public final class Master {
             reap()
             if children.isEmpty { break }
             SystemClock.sleep(milliseconds: 10)
+        }
+    }
+}
+
+extension MPMKind {
+    /// The numbers each Apache MPM gives its start, stop and restart notices, so log
+    /// watchers that match them keep working.
+    var messageNumbers: (configured: String, stop: String, gracefulStop: String, graceful: String, restart: String) {
+        switch self {
+        case .prefork: return ("AH00163", "AH00169", "AH00170", "AH00171", "AH00173")
+        case .worker: return ("AH00292", "AH00295", "AH00296", "AH00297", "AH00298")
+        case .event: return ("AH00489", "AH00491", "AH00492", "AH00493", "AH00494")
         }
     }
 }

@@ -19,14 +19,7 @@ struct PreforkChild {
     func run() -> Never {
         let worker = scoreboard.worker(slot, 0)
         do {
-            try identity.apply()
-            // The master blocked every signal before forking; a child takes TERM and HUP
-            // with their default action (die now) and USR1 (graceful) through a signalfd.
-            let graceful: SignalSet = [.user1]
-            _ = try SignalMask.set(graceful)
-            for signal in [Signal.terminate, .hangup, .interrupt, .windowChange] { try signal.restoreDefault() }
-            try Signal.pipe.ignore()
-            let signals = try SignalFD(signals: graceful, nonBlocking: true)
+            let signals = try ChildSetup.prepare(identity, blockingRead: false)
             let epoll = try Epoll()
             for (index, listener) in listeners.enumerated() {
                 try epoll.add(listener.descriptor, events: [.input, .exclusive], data: UInt64(index))
@@ -46,7 +39,13 @@ struct PreforkChild {
                     guard let (socket, peer) = try? listener.accept(nonBlocking: true) else { continue }
                     let local = (try? socket.localAddress) ?? peer
                     let connection = HTTPConnection(context: context, client: peer, local: local, score: worker)
-                    BlockingDriver(socket: socket, interrupt: signals.descriptor).serve(connection)
+                    // A graceful stop during the request closes this child's copies of the
+                    // listening sockets at once (Apache's stop_listening); the request finishes.
+                    let listeners = self.listeners
+                    BlockingDriver(socket: socket, interrupt: signals.descriptor, onInterrupt: {
+                        listeners.forEach { $0.close() }
+                        worker.setStatus(.graceful)
+                    }).serve(connection)
                     worker.setStatus(.ready)
                     connections += 1
                     if (try? signals.descriptor.wait(for: .readable, timeoutMilliseconds: 0))?.isEmpty == false {

@@ -19,14 +19,7 @@ struct ThreadedChild {
     func run() -> Never {
         let module = "mpm_\(settings.kind.rawValue)"
         do {
-            try identity.apply()
-            // Threads inherit the mask: every thread blocks USR1, which the main thread reads
-            // from a signalfd; TERM and HUP keep their default action and end the child at once.
-            let graceful: SignalSet = [.user1]
-            _ = try SignalMask.set(graceful)
-            for signal in [Signal.terminate, .hangup, .interrupt, .windowChange] { try signal.restoreDefault() }
-            try Signal.pipe.ignore()
-            let signals = try SignalFD(signals: graceful, nonBlocking: false)
+            let signals = try ChildSetup.prepare(identity, blockingRead: true)
             let stopping = try EventFD(nonBlocking: true)
             let queue = WorkerQueue<AcceptedConnection>()
             let state = ChildState(limit: settings.maxConnectionsPerChild)
@@ -61,9 +54,13 @@ struct ThreadedChild {
                     break
                 }
             }
+            // Stop accepting at once: wake the listener, let idle workers go, and close this
+            // child's copies of the listening sockets; busy workers finish their requests.
             scoreboard.process(slot).quiescing = true
             try stopping.signal()
+            queue.close()
             listener.join()
+            listeners.forEach { $0.close() }
             for worker in workers { worker.join() }
             Process.exit(0)
         } catch {

@@ -46,7 +46,7 @@ struct ControlCommand {
         switch action {
         case .stop, .gracefulStop:
             let grace = action == .gracefulStop ? config[MPMConfig.self].gracefulShutdownTimeoutSeconds ?? 0 : 0
-            if waitUntil(seconds: 15 + grace, { kill(pid, 0) != 0 && errno == ESRCH }) {
+            if waitUntil(seconds: 15 + grace, { !isAlive(pid) }) {
                 print("skep (pid \(pid)) stopped")
                 return 0
             }
@@ -61,6 +61,19 @@ struct ControlCommand {
             Reports.printError("skep (pid \(pid)) was signalled but did not report a new generation within 30 s")
             return 1
         }
+    }
+
+    /// False once the process is gone or a zombie its parent has not reaped yet.
+    func isAlive(_ pid: pid_t) -> Bool {
+        if kill(pid, 0) != 0 && errno == ESRCH { return false }
+        guard let file = fopen("/proc/\(pid)/stat", "r") else { return true }
+        defer { fclose(file) }
+        var buffer = [CChar](repeating: 0, count: 512)
+        guard fgets(&buffer, 512, file) != nil else { return true }
+        let text = String(cString: buffer)
+        guard let close = text.lastIndex(of: ")") else { return true }
+        let state = text[text.index(after: close)...].trimmingPrefix(" ").first
+        return state != "Z"
     }
 
     /// The pid in PidFile when that process is alive.

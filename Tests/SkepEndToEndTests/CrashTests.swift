@@ -23,10 +23,8 @@ extension MPMEndToEnd {
                 try Deadline.wait(for: "2 children", timeout: .seconds(10)) { server.children().count >= 2 }
                 let victim = server.children()[0]
                 kill(victim, SIGSEGV)
-                withKnownIssue("the Swift backtracer catches SIGSEGV in children: a child sent SIGSEGV keeps running") {
-                    try Deadline.wait(for: "the AH00052 line for \(victim)", timeout: .seconds(5)) {
-                        server.errorLog().contains("AH00052: child pid \(victim) exit signal Segmentation fault (11)")
-                    }
+                try Deadline.wait(for: "the AH00052 line for \(victim)", timeout: .seconds(5)) {
+                    server.errorLog().contains("AH00052: child pid \(victim) exit signal Segmentation fault (11)")
                 }
                 #expect(try S.get(port: server.port) == 200)
             }

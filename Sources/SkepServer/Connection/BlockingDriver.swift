@@ -9,13 +9,18 @@ public struct BlockingDriver {
     static let lingerTotalMilliseconds: UInt64 = 30_000
 
     public let socket: Socket
-    /// When this descriptor becomes readable (a graceful stop, a signal), the connection is
-    /// closed while it waits for its next request; a request in progress is finished first.
+    /// When this descriptor becomes readable (a graceful stop, a signal), a keep-alive
+    /// connection is closed while it waits for its next request; a request in progress,
+    /// or a new connection's first one, is served first.
     public let interrupt: Descriptor?
+    /// Called once when `interrupt` is seen during a wait that goes on (the prefork child
+    /// closes its listening sockets then, as Apache's `stop_listening`).
+    public let onInterrupt: (() -> Void)?
 
-    public init(socket: Socket, interrupt: Descriptor? = nil) {
+    public init(socket: Socket, interrupt: Descriptor? = nil, onInterrupt: (() -> Void)? = nil) {
         self.socket = socket
         self.interrupt = interrupt
+        self.onInterrupt = onInterrupt
     }
 
     public func serve(_ connection: HTTPConnection) {
@@ -26,7 +31,7 @@ public struct BlockingDriver {
         while true {
             switch action {
             case .read(let timeout):
-                let idle = connection.phase == .waitingForRequest
+                let idle = connection.phase == .waitingForRequest && connection.requestsServed > 0
                 switch wait(for: .readable, timeoutMilliseconds: timeout, interruptible: idle) {
                 case .interrupted: return
                 case .timedOut:
@@ -70,7 +75,7 @@ public struct BlockingDriver {
         let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
         defer { sink.deallocate() }
         while SystemClock.monotonicMilliseconds() < deadline {
-            guard wait(for: .readable, timeoutMilliseconds: Self.lingerReadMilliseconds) == .ready,
+            guard wait(for: .readable, timeoutMilliseconds: Self.lingerReadMilliseconds, interruptible: false) == .ready,
                   let result = try? socket.read(into: sink) else { return }
             if case .transferred(0) = result { return }
         }
@@ -79,11 +84,33 @@ public struct BlockingDriver {
     enum WaitResult { case ready, timedOut, interrupted }
 
     func wait(for events: PollEvents, timeoutMilliseconds: Int, interruptible: Bool = true) -> WaitResult {
-        var entries = [Poll.Entry(socket.descriptor, events: events)]
-        if interruptible, let interrupt { entries.append(Poll.Entry(interrupt, events: .readable)) }
-        guard let ready = try? Poll.wait(&entries, timeoutMilliseconds: max(0, timeoutMilliseconds)) else { return .interrupted }
-        if entries.count > 1, !entries[1].returnedEvents.isEmpty { return .interrupted }
-        return ready == 0 ? .timedOut : .ready
+        let deadline = SystemClock.monotonicMilliseconds() + UInt64(max(0, timeoutMilliseconds))
+        var watchInterrupt = interrupt != nil && (interruptible || !notified.value)
+        while true {
+            var entries = [Poll.Entry(socket.descriptor, events: events)]
+            if watchInterrupt, let interrupt { entries.append(Poll.Entry(interrupt, events: .readable)) }
+            let now = SystemClock.monotonicMilliseconds()
+            let remaining = deadline > now ? Int(deadline - now) : 0
+            guard let ready = try? Poll.wait(&entries, timeoutMilliseconds: remaining) else { return .interrupted }
+            if entries.count > 1, !entries[1].returnedEvents.isEmpty {
+                if interruptible { return .interrupted }
+                // The wait goes on: tell the owner once, then stop watching.
+                if !notified.value {
+                    notified.value = true
+                    onInterrupt?()
+                }
+                watchInterrupt = false
+                if entries[0].returnedEvents.isEmpty { continue }
+            }
+            return ready == 0 ? .timedOut : .ready
+        }
+    }
+
+    /// Whether `onInterrupt` was called (shared by copies of the driver).
+    let notified = Flag()
+
+    final class Flag {
+        var value = false
     }
 
     /// Reads and writes with this driver's waits, for code that runs a connection's
