@@ -7,14 +7,8 @@ import SkepSystem
 /// and `ThreadsPerChild` workers), but a worker holds a connection only while there is
 /// work: heads are read, keep-alive waits, full send buffers and lingering closes are
 /// all handled by the listener's epoll (`EventListener`).
-struct EventChild {
-    let slot: Int
-    let generation: Int
-    let context: ServerContext
-    let listeners: [ListeningSocket]
-    let scoreboard: Scoreboard
-    let settings: MPMSettings
-    let identity: ChildIdentity
+struct EventChild: ChildProcess {
+    let child: ChildContext
 
     func run() -> Never {
         do {

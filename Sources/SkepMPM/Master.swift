@@ -148,16 +148,12 @@ public final class Master {
     }
 
     func runChild(slot: Int) -> Never {
+        let child = ChildContext(slot: slot, generation: generation, context: context, listeners: listeners,
+                                 scoreboard: scoreboard, settings: settings, identity: identity)
         switch settings.kind {
-        case .prefork:
-            PreforkChild(slot: slot, generation: generation, context: context, listeners: listeners,
-                         scoreboard: scoreboard, settings: settings, identity: identity).run()
-        case .worker:
-            ThreadedChild(slot: slot, generation: generation, context: context, listeners: listeners,
-                          scoreboard: scoreboard, settings: settings, identity: identity).run()
-        case .event:
-            EventChild(slot: slot, generation: generation, context: context, listeners: listeners,
-                       scoreboard: scoreboard, settings: settings, identity: identity).run()
+        case .prefork: PreforkChild(child: child).run()
+        case .worker: ThreadedChild(child: child).run()
+        case .event: EventChild(child: child).run()
         }
     }
 

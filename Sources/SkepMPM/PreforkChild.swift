@@ -6,14 +6,8 @@ import SkepSystem
 /// A prefork child: one process, one connection at a time, as Apache's prefork.c. It
 /// waits on the shared listening sockets through its own epoll set with
 /// `EPOLLEXCLUSIVE`, so a new connection wakes one idle child, not all of them.
-struct PreforkChild {
-    let slot: Int
-    let generation: Int
-    let context: ServerContext
-    let listeners: [ListeningSocket]
-    let scoreboard: Scoreboard
-    let settings: MPMSettings
-    let identity: ChildIdentity
+struct PreforkChild: ChildProcess {
+    let child: ChildContext
 
     /// Runs in the forked process and never returns.
     func run() -> Never {

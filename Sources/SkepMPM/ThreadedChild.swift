@@ -7,14 +7,8 @@ import SkepSystem
 /// `ThreadsPerChild` worker threads. The listener accepts only while a worker is idle and
 /// hands it the connection; the worker holds it to its end, keep-alive waits included.
 /// The child's main thread waits for the graceful signal and then lets the threads finish.
-struct ThreadedChild {
-    let slot: Int
-    let generation: Int
-    let context: ServerContext
-    let listeners: [ListeningSocket]
-    let scoreboard: Scoreboard
-    let settings: MPMSettings
-    let identity: ChildIdentity
+struct ThreadedChild: ChildProcess {
+    let child: ChildContext
 
     func run() -> Never {
         let module = "mpm_\(settings.kind.rawValue)"
