@@ -33,11 +33,20 @@ public enum Listeners {
             } catch let error as ConfigError {
                 sockets.forEach { $0.close() }
                 throw error
+            } catch let error as SystemError {
+                sockets.forEach { $0.close() }
+                // Apache's words: "(98)Address already in use: AH00072: make_sock: ..."
+                throw ConfigError(nil, "(\(error.code))\(String(describing: error.errno).capitalizedFirst): AH00072: make_sock: could not bind to address \(address)\nAH00451: no listening sockets available, shutting down")
             } catch {
                 sockets.forEach { $0.close() }
-                throw ConfigError(nil, "(\(error)) AH00072: make_sock: could not bind to address \(address)\nAH00451: no listening sockets available, shutting down")
+                throw ConfigError(nil, "\(error): AH00072: make_sock: could not bind to address \(address)\nAH00451: no listening sockets available, shutting down")
             }
         }
         return sockets
     }
+}
+
+extension String {
+    /// "address already in use" as strerror writes it: "Address already in use".
+    var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
 }

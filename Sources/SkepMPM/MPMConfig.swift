@@ -14,6 +14,8 @@ public struct MPMConfig: ModuleConfig {
     public var maxConnectionsPerChild: Int?
     public var asyncRequestWorkerFactor: Double?
     public var gracefulShutdownTimeoutSeconds: Int?
+    /// Skep's own: seconds an old-generation child may keep serving after a graceful restart.
+    public var gracefulRestartTimeoutSeconds: Int?
     /// Skep's own: event connections that wait without a worker, per child.
     public var idleConnectionsPerChild: Int?
 

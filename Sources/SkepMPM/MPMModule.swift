@@ -52,6 +52,10 @@ public enum MPMModule {
                       help: "seconds a graceful stop waits for requests to finish, 0 for no limit") { d, scope throws(ConfigError) in
             scope.server[MPMConfig.self].gracefulShutdownTimeoutSeconds = try d.integer()
         },
+        DirectiveSpec("GracefulRestartTimeout", .take1, .serverConfig,
+                      help: "Skep's own: seconds old-generation children may keep serving after a graceful restart, 0 for no limit") { d, scope throws(ConfigError) in
+            scope.server[MPMConfig.self].gracefulRestartTimeoutSeconds = try d.integer()
+        },
         .accepted("MaxMemFree", .take1, .serverConfig, help: "kilobytes of free memory an allocator keeps",
                   note: "accepted with no effect: Skep has no APR allocators"),
         .accepted("ListenCoresBucketsRatio", .take1, .serverConfig, help: "the ratio of CPU cores to listen buckets",

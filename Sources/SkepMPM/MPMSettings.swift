@@ -32,6 +32,9 @@ public struct MPMSettings: Sendable, Equatable {
     public var maxConnectionsPerChild: Int
     public var asyncRequestWorkerFactor: Double
     public var gracefulShutdownTimeoutSeconds: Int
+    /// Old-generation children still serving this long after a graceful restart are
+    /// stopped (Skep's `GracefulRestartTimeout`; Apache lets them run forever). 0: no limit.
+    public var gracefulRestartTimeoutSeconds: Int
     /// Event only: connections a child holds that wait without a worker; by default the
     /// open-file limit less a reserve for listeners, logs and files being sent.
     public var idleConnectionsPerChild: Int
@@ -65,6 +68,7 @@ public struct MPMSettings: Sendable, Equatable {
         self.asyncRequestWorkerFactor = c.asyncRequestWorkerFactor ?? 2
         self.gracefulShutdownTimeoutSeconds = max(0, c.gracefulShutdownTimeoutSeconds ?? 0)
         self.idleConnectionsPerChild = c.idleConnectionsPerChild ?? Self.defaultIdleConnections()
+        self.gracefulRestartTimeoutSeconds = max(0, c.gracefulRestartTimeoutSeconds ?? 300)
         self.adjustments = []
         switch kind {
         case .prefork:

@@ -26,6 +26,9 @@ public final class Master {
     var reportedMaxWorkers = false
     var state = State.running
     var crashes = CrashBackoff()
+    /// When the last graceful restart began, to bound the old generation's children.
+    var gracefulRestartedAt: UInt64?
+    let notifier = ServiceNotifier()
 
     public init(loader: ConfigLoader, config: ServerConfig, settings: MPMSettings, context: ServerContext,
                 listeners: [ListeningSocket]) throws {
@@ -60,6 +63,8 @@ public final class Master {
         context.errorLog.log(.notice, module: "mpm_\(settings.kind.rawValue)", always: true,
                              "\(settings.kind.messageNumbers.configured): \(context.serverBanner) configured -- resuming normal operations")
         for _ in 0..<settings.startServers { spawn() }
+        waitForNewGeneration()
+        notifier.ready()
         var nextMaintenance = SystemClock.monotonicMilliseconds() + 1000
         while true {
             let now = SystemClock.monotonicMilliseconds()
@@ -96,10 +101,12 @@ public final class Master {
         let module = "mpm_\(settings.kind.rawValue)"
         switch signal {
         case .terminate, .interrupt:
+            notifier.stopping()
             context.errorLog.log(.notice, module: module, always: true, "\(settings.kind.messageNumbers.stop): caught \(signal.name), shutting down")
             stopChildren()
             return 0
         case .windowChange:
+            notifier.stopping()
             context.errorLog.log(.notice, module: module, always: true, "\(settings.kind.messageNumbers.gracefulStop): caught SIGWINCH, shutting down gracefully")
             gracefulStop()
             return 0
@@ -200,6 +207,7 @@ public final class Master {
     /// to 32 children a second; above it, retire one child a second (the one idle longest).
     func maintain() {
         guard state == .running else { return }
+        stopOverdueOldChildren()
         if crashes.isWaiting(SystemClock.monotonicMilliseconds()) { return }
         let module = "mpm_\(settings.kind.rawValue)"
         scoreboard.recordMasterTimes()
@@ -245,6 +253,19 @@ public final class Master {
         }
     }
 
+    /// Old-generation children that outlive `GracefulRestartTimeout` are stopped, so a
+    /// hung request cannot keep an old child (and its slot) forever.
+    func stopOverdueOldChildren() {
+        guard let started = gracefulRestartedAt, settings.gracefulRestartTimeoutSeconds > 0,
+              SystemClock.monotonicMilliseconds() - started >= UInt64(settings.gracefulRestartTimeoutSeconds) * 1000 else { return }
+        for (pid, slot) in children where scoreboard.process(slot).generation < generation {
+            context.errorLog.log(.warn, module: "mpm_\(settings.kind.rawValue)", always: true,
+                                 "old-generation child pid \(pid) still serving \(settings.gracefulRestartTimeoutSeconds) s after the graceful restart (GracefulRestartTimeout): stopping it")
+            try? Signal.terminate.send(to: pid)
+        }
+        gracefulRestartedAt = nil
+    }
+
     /// Asks one child to finish its connections and exit.
     func retire(slot: Int) {
         guard let pid = scoreboard.process(slot).pid else { return }
@@ -256,6 +277,8 @@ public final class Master {
 
     /// Re-reads the configuration; keeps the running generation when it fails.
     func restart(graceful: Bool) {
+        notifier.reloading()
+        defer { notifier.ready() }
         let module = "mpm_\(settings.kind.rawValue)"
         let fresh: (config: ServerConfig, mpm: MPMSettings)
         let freshContext: ServerContext
@@ -293,6 +316,7 @@ public final class Master {
 
         let old = children
         if graceful {
+            gracefulRestartedAt = SystemClock.monotonicMilliseconds()
             for (pid, slot) in old {
                 scoreboard.process(slot).quiescing = true
                 try? Signal.user1.send(to: pid)

@@ -276,9 +276,8 @@ enum MPMTestSupport {
     }
 }
 
-/// `withServer`, with extra environment variables for the server (e.g.
-/// `SWIFT_BACKTRACE=enable=no`, so that a child sent SIGSEGV dies at once as a C
-/// program's would, instead of the Swift runtime's backtracer catching the signal).
+/// `withServer`, with extra environment variables for the server (e.g. `NOTIFY_SOCKET`,
+/// or `SWIFT_BACKTRACE=enable=no` to keep the runtime's backtracer out of the way).
 @discardableResult
 func withServer<R>(
     _ kind: ServerKind = .skep, config: TestConfig, environment: [String: String?],
