@@ -157,7 +157,8 @@ final class EventListener: @unchecked Sendable {
         let needWorker = busy + connections.values.reduce(0) { $0 + ($1.wait == .writeCompletion ? 1 : 0) }
         let idleWorkers = queue.idleWorkers
         let waiting = connections.count - needWorker
-        let open = needWorker < settings.threadsPerChild + Int(settings.asyncRequestWorkerFactor) * idleWorkers
+        // Apache truncates the factor to a whole number; Skep uses the fraction.
+        let open = Double(needWorker) < Double(settings.threadsPerChild) + settings.asyncRequestWorkerFactor * Double(idleWorkers)
             && waiting < idleLimit
         if open != accepting { setAccepting(open) }
     }
