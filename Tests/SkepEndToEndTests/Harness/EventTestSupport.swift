@@ -117,15 +117,26 @@ enum EventTestSupport {
 /// A client whose receive buffer is set small before it connects (so the window the
 /// server sees is small from the handshake on), which reads a response a piece at a time:
 /// the server's send buffer fills and the response waits in write completion.
+///
+/// It also announces an Ethernet-sized MSS (TCP_MAXSEG 1460 before connect): over
+/// loopback the MSS is about 64 KiB, and the kernel sizes the server's send buffer from
+/// 10 segments of it (about 1.3 MiB), which would swallow a 1 MiB response whole.
 final class SlowReader {
     private var fd: Int32
     private(set) var received: [UInt8] = []
     private(set) var eof = false
     private(set) var wasReset = false
 
-    init(port: UInt16, receiveBuffer: Int32 = 4096, timeout: Duration = .seconds(10)) throws {
+    init(port: UInt16, receiveBuffer: Int32 = 4096, maxSegment: Int32? = 1460, timeout: Duration = .seconds(10)) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket: \(errnoText())") }
+        if var segment = maxSegment {
+            guard setsockopt(fd, Int32(IPPROTO_TCP), TCP_MAXSEG, &segment, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+                let text = errnoText()
+                Glibc.close(fd)
+                throw HarnessError("TCP_MAXSEG: \(text)")
+            }
+        }
         var size = receiveBuffer
         guard setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
             let text = errnoText()
