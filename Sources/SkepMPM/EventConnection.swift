@@ -24,7 +24,8 @@ final class EventConnection: @unchecked Sendable {
     var registered = false
     /// Bumped at each wait; a timer entry with another value is stale.
     var timerToken: UInt64 = 0
-    var lingerStartedMilliseconds: UInt64 = 0
+    /// When it began waiting for its next request, to shed the longest-idle first.
+    var idleSince: UInt64 = 0
 
     init(socket: Socket, http: HTTPConnection) {
         self.socket = socket

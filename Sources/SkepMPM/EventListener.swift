@@ -35,7 +35,8 @@ final class EventListener: @unchecked Sendable {
     var accepted = 0
     var stopping = false
     private let mailboxLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var mailbox: [(EventConnection, HTTPConnection.Action)] = []
+    /// Connections workers gave back, with whether the worker already re-armed them.
+    private var mailbox: [(EventConnection, HTTPConnection.Action, armed: Bool)] = []
     private var stopRequested = false
 
     init(context: ServerContext, listeners: [ListeningSocket], settings: MPMSettings, process: ProcessScore,
@@ -59,11 +60,20 @@ final class EventListener: @unchecked Sendable {
 
     // MARK: - Called from other threads
 
-    /// A worker is done with `connection` for now; `action` says what it waits for.
+    /// A worker is done with `connection` for now; `action` says what it waits for. A
+    /// connection that waits for its next request is re-armed in epoll by the worker
+    /// itself and filed by the listener when it next wakes (for that connection's event
+    /// or its one-second tick): no wake-up of the listener, so a keep-alive request costs
+    /// one hand-off, listener to worker. Anything else wakes the listener at once.
     func giveBack(_ connection: EventConnection, _ action: HTTPConnection.Action) {
+        let armNow: Bool
+        if case .read = action, connection.registered, !stopping { armNow = true } else { armNow = false }
         pthread_mutex_lock(mailboxLock)
-        mailbox.append((connection, action))
+        mailbox.append((connection, action, armNow))
         pthread_mutex_unlock(mailboxLock)
+        if armNow, (try? epoll.modify(connection.socket.descriptor, events: [.input, .oneShot, .readHangup], data: connection.key)) != nil {
+            return
+        }
         try? wake.signal()
     }
 
@@ -85,11 +95,12 @@ final class EventListener: @unchecked Sendable {
             var timeout = 1000
             if let next = timers.nextDeadline { timeout = next > now ? min(1000, Int(next - now)) : 0 }
             let count = (try? epoll.wait(into: events, timeoutMilliseconds: timeout)) ?? 0
+            // Connections given back are filed before any of their events is handled.
+            drainMailbox()
             for event in events.prefix(count) {
                 switch event.data {
                 case Self.wakeTag:
                     _ = try? wake.drain()
-                    drainMailbox()
                 case let tag where tag > Self.wakeTag - 1 - UInt64(listeners.count):
                     acceptBatch(from: listeners[Int(Self.wakeTag - 1 - tag)])
                 default:
@@ -111,9 +122,9 @@ final class EventListener: @unchecked Sendable {
         mailbox.removeAll(keepingCapacity: true)
         let stop = stopRequested
         pthread_mutex_unlock(mailboxLock)
-        for (connection, action) in returned {
+        for (connection, action, armed) in returned {
             busy -= 1
-            apply(action, to: connection)
+            apply(action, to: connection, armed: armed)
         }
         if stop && !stopping { beginStopping() }
     }
@@ -151,16 +162,29 @@ final class EventListener: @unchecked Sendable {
 
     /// Skep's accept throttle: Apache's rule (`ThreadsPerChild + AsyncRequestWorkerFactor x
     /// idle workers`) counted over the connections that need a worker, plus a separate cap
-    /// on connections that only wait (heads being read, keep-alive, lingering close).
+    /// on connections that only wait (heads being read, keep-alive, lingering close). At
+    /// the cap, idle keep-alive connections are shed oldest first to make room (Apache
+    /// instead closes every idle keep-alive connection when its workers are busy).
     private func throttle() {
         guard !stopping else { return }
         let needWorker = busy + connections.values.reduce(0) { $0 + ($1.wait == .writeCompletion ? 1 : 0) }
         let idleWorkers = queue.idleWorkers
-        let waiting = connections.count - needWorker
+        var waiting = connections.count - needWorker
+        if waiting >= idleLimit { waiting -= shedKeepAlive(count: waiting - idleLimit + 1) }
         // Apache truncates the factor to a whole number; Skep uses the fraction.
         let open = Double(needWorker) < Double(settings.threadsPerChild) + settings.asyncRequestWorkerFactor * Double(idleWorkers)
             && waiting < idleLimit
         if open != accepting { setAccepting(open) }
+    }
+
+    /// Closes up to `count` idle keep-alive connections, those idle longest first; returns
+    /// how many went. Each is counted on the status page.
+    private func shedKeepAlive(count: Int) -> Int {
+        let idle = connections.values.filter { $0.wait == .keepAlive }.sorted { $0.idleSince < $1.idleSince }
+        let victims = idle.prefix(count)
+        for connection in victims { close(connection) }
+        if !victims.isEmpty { process.add(.shed, victims.count) }
+        return victims.count
     }
 
     private func setAccepting(_ on: Bool) {
@@ -194,7 +218,9 @@ final class EventListener: @unchecked Sendable {
                 if try connection.http.output.write(to: connection.socket) == .done {
                     apply(connection.http.didWrite(), to: connection)
                 } else {
+                    // `Timeout` bounds each stall, not the whole response, as Apache's.
                     arm(connection, .output)
+                    timers.schedule(connection, after: connection.http.writeTimeoutMilliseconds, now: SystemClock.monotonicMilliseconds())
                 }
             } catch {
                 apply(connection.http.didFailWrite(), to: connection)
@@ -225,13 +251,15 @@ final class EventListener: @unchecked Sendable {
     }
 
     /// Performs what the connection's state machine asks for, from the listener thread.
-    private func apply(_ action: HTTPConnection.Action, to connection: EventConnection) {
+    /// `armed`: a worker already re-armed the connection in epoll (see `giveBack`).
+    private func apply(_ action: HTTPConnection.Action, to connection: EventConnection, armed: Bool = false) {
         let now = SystemClock.monotonicMilliseconds()
         switch action {
         case .read(let timeout):
             connection.wait = connection.http.phase == .waitingForRequest && connection.http.requestsServed > 0 ? .keepAlive : .readingHead
+            if connection.wait == .keepAlive { connection.idleSince = now }
             if stopping && connection.wait == .keepAlive { return close(connection) }
-            arm(connection, .input)
+            if !armed { arm(connection, .input) }
             timers.schedule(connection, after: timeout, now: now)
         case .process:
             timers.cancel(connection)
@@ -240,9 +268,6 @@ final class EventListener: @unchecked Sendable {
         case .write:
             connection.wait = .writeCompletion
             ready(connection, .output)
-            if connection.wait == .writeCompletion && connections[connection.key] != nil {
-                timers.schedule(connection, after: connection.http.writeTimeoutMilliseconds, now: now)
-            }
         case .close:
             close(connection)
         case .lingeringClose:
@@ -254,7 +279,9 @@ final class EventListener: @unchecked Sendable {
     }
 
     private func arm(_ connection: EventConnection, _ events: EpollEvents) {
-        let mask: EpollEvents = events.union([.oneShot, .readHangup])
+        // Read hang-up only matters to reads: a client that half-closed while it receives
+        // would otherwise wake a write wait over and over.
+        let mask: EpollEvents = events.contains(.input) ? events.union([.oneShot, .readHangup]) : events.union(.oneShot)
         do {
             if connection.registered {
                 try epoll.modify(connection.socket.descriptor, events: mask, data: connection.key)

@@ -38,7 +38,6 @@ struct ThreadedChild: ChildProcess {
             let listeners = self.listeners
             let listener = try PosixThread.spawn(name: "skep-listener") {
                 Self.listen(listeners, queue: queue, stopping: stopping, state: state)
-                queue.close()
             }
             // Waits for the graceful signal, or for the listener to end on its own
             // (MaxConnectionsPerChild reached).
@@ -48,13 +47,14 @@ struct ThreadedChild: ChildProcess {
                     break
                 }
             }
-            // Stop accepting at once: wake the listener, let idle workers go, and close this
-            // child's copies of the listening sockets; busy workers finish their requests.
+            // Stop accepting at once: wake the listener and close this child's copies of the
+            // listening sockets; then let the workers serve what was queued and finish.
             scoreboard.process(slot).quiescing = true
             try stopping.signal()
-            queue.close()
+            queue.stopAccepting()
             listener.join()
             listeners.forEach { $0.close() }
+            queue.close()
             for worker in workers { worker.join() }
             Process.exit(0)
         } catch {
@@ -76,8 +76,10 @@ struct ThreadedChild: ChildProcess {
         let events = EpollEventBuffer(capacity: 8)
         while queue.waitForIdleWorker() {
             guard let count = try? epoll.wait(into: events, timeoutMilliseconds: -1) else { return }
+            // A stop that arrives with a connection wins: the connection stays queued in
+            // the kernel for another child.
+            if events.prefix(count).contains(where: { $0.data == UInt64.max }) { return }
             for event in events.prefix(count) {
-                if event.data == UInt64.max { return }
                 guard let (socket, peer) = try? listeners[Int(event.data)].accept(nonBlocking: true) else { continue }
                 queue.put(.init(socket: socket, peer: peer))
                 if state.countConnection() { return }

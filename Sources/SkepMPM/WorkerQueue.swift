@@ -9,21 +9,29 @@ import SkepSystem
 /// MPM's listener queues connections whose request head is complete.
 final class WorkerQueue<Item>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Workers wait here for an item; each `put` wakes one of them, not all.
+    private let itemQueued = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// The worker MPM's listener waits here for a worker to become idle.
+    private let workerIdle = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var items: [Item] = []
     private var idle = 0
     private var closed = false
+    /// The listener is to stop; workers still take what is queued.
+    private var acceptingStopped = false
 
     init() {
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        pthread_cond_init(itemQueued, nil)
+        pthread_cond_init(workerIdle, nil)
     }
 
     deinit {
-        pthread_cond_destroy(condition)
+        pthread_cond_destroy(itemQueued)
+        pthread_cond_destroy(workerIdle)
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
-        condition.deallocate()
+        itemQueued.deallocate()
+        workerIdle.deallocate()
     }
 
     /// Workers waiting for an item (the event MPM's accept throttle reads it).
@@ -45,8 +53,8 @@ final class WorkerQueue<Item>: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         idle += 1
-        pthread_cond_broadcast(condition)
-        while items.isEmpty && !closed { pthread_cond_wait(condition, mutex) }
+        pthread_cond_signal(workerIdle)
+        while items.isEmpty && !closed { pthread_cond_wait(itemQueued, mutex) }
         idle -= 1
         if items.isEmpty { return nil }
         return items.removeFirst()
@@ -56,14 +64,22 @@ final class WorkerQueue<Item>: @unchecked Sendable {
     func waitForIdleWorker() -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while idle <= items.count && !closed { pthread_cond_wait(condition, mutex) }
-        return !closed
+        while idle <= items.count && !closed && !acceptingStopped { pthread_cond_wait(workerIdle, mutex) }
+        return !closed && !acceptingStopped
     }
 
     func put(_ item: Item) {
         pthread_mutex_lock(mutex)
         items.append(item)
-        pthread_cond_broadcast(condition)
+        pthread_cond_signal(itemQueued)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Wakes the listener out of `waitForIdleWorker` for good; queued items are still served.
+    func stopAccepting() {
+        pthread_mutex_lock(mutex)
+        acceptingStopped = true
+        pthread_cond_broadcast(workerIdle)
         pthread_mutex_unlock(mutex)
     }
 
@@ -71,7 +87,8 @@ final class WorkerQueue<Item>: @unchecked Sendable {
     func close() {
         pthread_mutex_lock(mutex)
         closed = true
-        pthread_cond_broadcast(condition)
+        pthread_cond_broadcast(itemQueued)
+        pthread_cond_broadcast(workerIdle)
         pthread_mutex_unlock(mutex)
     }
 }

@@ -27,6 +27,8 @@ public struct ProcessScore: @unchecked Sendable {
     /// `keep_alive`, `lingering_close`, `write_completion`, `wait_io`, `suspended`).
     public enum Counter: Sendable {
         case connections, keepAlive, lingering, writeCompletion, waitIO, suspended
+        /// Skep's own: idle keep-alive connections closed at `IdleConnectionsPerChild`.
+        case shed
 
         @usableFromInline var index: Int {
             switch self {
@@ -36,6 +38,7 @@ public struct ProcessScore: @unchecked Sendable {
             case .writeCompletion: return Layout.pWriteCompletion
             case .waitIO: return Layout.pWaitIO
             case .suspended: return Layout.pSuspended
+            case .shed: return Layout.pShed
             }
         }
     }
@@ -90,6 +93,12 @@ public struct ProcessScore: @unchecked Sendable {
         get { self[.waitIO] }
         nonmutating set { self[.waitIO] = newValue }
     }
+    /// Idle keep-alive connections the event MPM closed, oldest first, at its per-child cap.
+    public var shed: Int {
+        get { self[.shed] }
+        nonmutating set { self[.shed] = newValue }
+    }
+
     public var suspended: Int {
         get { self[.suspended] }
         nonmutating set { self[.suspended] = newValue }

@@ -15,7 +15,7 @@ import Synchronization
 enum Layout {
     static let magic = 0x534B_4550_5342_0001 // "SKEPSB", layout 1
     @usableFromInline static let globalSize = 256
-    @usableFromInline static let processSize = 128
+    @usableFromInline static let processSize = 192
     @usableFromInline static let workerSize = 320
 
     // Global header words.
@@ -50,7 +50,9 @@ enum Layout {
     @usableFromInline static let pWaitIO = 10
     @usableFromInline static let pTimes = 11 // 4 words
     @usableFromInline static let pStarted = 15
-    static let processWords = 16
+    /// Skep's own: idle keep-alive connections the event MPM closed at its per-child cap.
+    @usableFromInline static let pShed = 16
+    static let processWords = 17
 
     // Worker slot words.
     @usableFromInline static let wStatus = 0

@@ -17,6 +17,7 @@ public struct ScoreboardSnapshot: Sendable {
         public var writeCompletion: Int
         public var waitIO: Int
         public var suspended: Int
+        public var shed: Int
         public var cpuTimes: CPUTimes
         public var startedMicroseconds: Int64
         /// mod_status's per-process thread counts (only for a live, non-quiescing
@@ -99,7 +100,7 @@ public struct ScoreboardSnapshot: Sendable {
                 slot: slot, pid: p.pid?.rawValue ?? 0, generation: p.generation, inUse: p.isInUse,
                 quiescing: p.quiescing, notAccepting: p.notAccepting, connections: p.connections,
                 keepAlive: p.keepAlive, lingering: p.lingering, writeCompletion: p.writeCompletion,
-                waitIO: p.waitIO, suspended: p.suspended, cpuTimes: p.cpuTimes,
+                waitIO: p.waitIO, suspended: p.suspended, shed: p.shed, cpuTimes: p.cpuTimes,
                 startedMicroseconds: p.startedMicroseconds, idleThreads: 0, busyThreads: 0, gracefulThreads: 0)
             let counted = !record.quiescing && record.pid != 0
             for thread in 0..<board.threadLimit {
@@ -156,6 +157,8 @@ public struct ScoreboardSnapshot: Sendable {
     public var connectionsWriting: Int { sum(\.writeCompletion) }
     public var connectionsKeepAlive: Int { sum(\.keepAlive) }
     public var connectionsClosing: Int { sum(\.lingering) }
+    /// Skep's own: idle keep-alive connections shed at the event MPM's per-child cap.
+    public var connectionsShed: Int { sum(\.shed) }
 
     private func sum(_ field: KeyPath<Process, Int>) -> Int {
         processes.reduce(0) { $0 + ($1.pid != 0 ? $1[keyPath: field] : 0) }

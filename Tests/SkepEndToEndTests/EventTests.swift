@@ -166,9 +166,7 @@ extension MPMEndToEnd {
                 let complete = slow.bodyCount == content.count && Array(slow.body) == content
                 let message = "\(kind): got \(slow.bodyCount) of \(content.count) bytes in \(elapsed)\(slow.eof ? ", then the server closed" : "")"
                 if kind == .skep {
-                    withKnownIssue("Skep's write completion times a response out Timeout after it first stalled, however steadily the client reads (EventListener never reschedules the timer on progress)") {
-                        #expect(complete, "\(message)")
-                    }
+                    #expect(complete, "\(message)")
                 } else {
                     #expect(complete, "\(message)")
                 }
@@ -198,9 +196,7 @@ extension MPMEndToEnd {
                 // 2 s of wall time is 200 ticks; an idle child uses next to none.
                 let spinning = used > 60
                 if kind == .skep {
-                    withKnownIssue("Skep re-arms a half-closed connection in write completion with EPOLLRDHUP, which fires at once: the listener spins", isIntermittent: true) {
-                        #expect(!spinning, "\(kind): the child used \(used) ticks of CPU in 2 s while one response waited")
-                    }
+                    #expect(!spinning, "\(kind): the child used \(used) ticks of CPU in 2 s while one response waited")
                 } else {
                     #expect(!spinning, "\(kind): the child used \(used) ticks of CPU in 2 s while one response waited")
                 }
@@ -286,9 +282,7 @@ extension MPMEndToEnd {
                 let elapsed = ContinuousClock.now - start
                 let message = "\(kind): \(outcome) after \(elapsed)"
                 if kind == .skep {
-                    withKnownIssue("Skep bounds the whole head by Timeout when mod_reqtimeout is not loaded (HTTPConnection.parseNext: headTimeout - elapsed since the head began), where Apache bounds each read") {
-                        #expect(outcome == "200", "\(message)")
-                    }
+                    #expect(outcome == "200", "\(message)")
                 } else {
                     #expect(outcome == "200", "\(message)")
                 }

@@ -134,6 +134,9 @@ public final class HTTPConnection {
         switch parser.parse(buffer.unconsumed) {
         case .needMore:
             if buffer.count >= buffer.maximum { return respondWithoutRequest(.badRequest) }
+            // Without mod_reqtimeout, `Timeout` bounds each read, as Apache's core does;
+            // with it, the head as a whole (extended by MinRate).
+            guard timeouts.header != nil else { return .read(timeoutMilliseconds: core.timeout) }
             let elapsed = Int(SystemClock.monotonicMilliseconds() - headStartedMilliseconds)
             let remaining = timeouts.headTimeout(core, received: buffer.count) - elapsed
             if remaining <= 0 { return didTimeout() }

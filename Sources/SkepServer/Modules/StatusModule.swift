@@ -304,19 +304,19 @@ struct StatusReport {
         let s = snapshot
         var out = "\n\n<table rules=\"all\" cellpadding=\"1%\">\n"
         out += "<tr><th rowspan=\"2\">Slot</th><th rowspan=\"2\">PID</th><th rowspan=\"2\">Stopping</th><th colspan=\"2\">Connections</th>\n"
-        out += "<th colspan=\"3\">Threads</th><th colspan=\"4\">Async connections</th></tr>\n"
+        out += "<th colspan=\"3\">Threads</th><th colspan=\"5\">Async connections</th></tr>\n"
         out += "<tr><th>total</th><th>accepting</th><th>busy</th><th>graceful</th><th>idle</th><th>wait-io</th><th>writing</th><th>keep-alive</th>"
-        out += "<th>closing</th></tr>\n"
+        out += "<th>closing</th><th>keep-alive shed</th></tr>\n"
         for p in s.processes where p.pid != 0 {
             let old = p.generation != mpmGeneration ? " (old gen)" : ""
             out += "<tr><td>\(p.slot)</td><td>\(p.pid)</td><td>\(p.quiescing ? "yes" : "no")\(old)</td>"
             out += "<td>\(p.connections)</td><td>\(p.notAccepting ? "no" : "yes")</td>"
             out += "<td>\(p.busyThreads)</td><td>\(p.gracefulThreads)</td><td>\(p.idleThreads)</td>"
-            out += "<td>\(p.waitIO)</td><td>\(p.writeCompletion)</td><td>\(p.keepAlive)</td><td>\(p.lingering)</td></tr>\n"
+            out += "<td>\(p.waitIO)</td><td>\(p.writeCompletion)</td><td>\(p.keepAlive)</td><td>\(p.lingering)</td><td>\(p.shed)</td></tr>\n"
         }
         out += "<tr><td>Sum</td><td>\(s.processCount)</td><td>\(s.stoppingCount)</td><td>\(s.connectionsTotal)</td><td>&nbsp;</td>"
         out += "<td>\(s.busyWorkers)</td><td>\(s.gracefulWorkers)</td><td>\(s.idleWorkers)</td>"
-        out += "<td>\(s.connectionsWaitIO)</td><td>\(s.connectionsWriting)</td><td>\(s.connectionsKeepAlive)</td><td>\(s.connectionsClosing)</td></tr>\n</table>\n"
+        out += "<td>\(s.connectionsWaitIO)</td><td>\(s.connectionsWriting)</td><td>\(s.connectionsKeepAlive)</td><td>\(s.connectionsClosing)</td><td>\(s.connectionsShed)</td></tr>\n</table>\n"
         return out
     }
 
