@@ -41,7 +41,9 @@ struct TimerQueue {
     struct Entry {
         let deadline: UInt64
         let token: UInt64
-        let connection: EventConnection
+        /// Weak: a closed connection's stale entries must not keep it (and its buffers) alive
+        /// until their deadline passes.
+        weak var connection: EventConnection?
     }
 
     private var heap: [Entry] = []
@@ -68,7 +70,7 @@ struct TimerQueue {
         var out: [EventConnection] = []
         while let first = heap.first, first.deadline <= now {
             let entry = pop()
-            if entry.token == entry.connection.timerToken { out.append(entry.connection) }
+            if let connection = entry.connection, entry.token == connection.timerToken { out.append(connection) }
         }
         return out
     }
