@@ -30,7 +30,7 @@ public struct DirModule: HTTPModule {
         guard r.handler == nil || r.handler == StaticFiles.directoryType, let filename = r.filename,
               r.head.method == .get || r.head.method == .head || r.head.method == .post else { return .declined }
         let dir = r.config(DirConfig.self)
-        guard let status = try? FileSystem.statusIfExists(filename) else {
+        guard let status = r.fileStatus else {
             if let fallback = dir.fallback, !fallback.isEmpty, r.originalStatus == nil, r.internalPath != fallback,
                let target = r.redirected(to: fallback) {
                 return .respond(RequestProcessor(context: server).process(target))

@@ -22,7 +22,12 @@ public final class Request {
     /// The URL path after percent-decoding and normalisation (Apache's `r->uri`).
     public internal(set) var uri: String = "/"
     /// The file the URL maps to, once translated (Apache's `r->filename`).
-    public var filename: String?
+    public var filename: String? {
+        didSet { if filename != oldValue { fileStatus = nil } }
+    }
+    /// The status of `filename` as the map-to-storage phase found it (Apache's
+    /// `r->finfo`): looked up once, used by every later phase; nil when it does not exist.
+    public internal(set) var fileStatus: FileStatus?
     /// The part of the URL after the file, when `AcceptPathInfo` allows it.
     public var pathInfo: String = ""
     /// The per-directory configuration merged for this request.

@@ -71,7 +71,8 @@ public struct RequestProcessor {
         }
 
         // Map to storage: find the file, and any path info beyond it.
-        var status = mapToStorage(r)
+        let status = mapToStorage(r)
+        r.fileStatus = status
         if r.lookupForbidden { return error(.forbidden, r) }
         r.directory = SectionWalk.merge(server: r.server, filename: r.filename, isDirectory: status?.isDirectory ?? false, uri: r.uri)
         if status != nil, !symlinksAllowed(r) {
@@ -100,10 +101,7 @@ public struct RequestProcessor {
         // the `httpd/unix-directory` handler (mod_autoindex) and a file to the default one;
         // `r.handler` stays unset, so `%R` logs `-` as Apache's does.
         var name = r.handler ?? "default-handler"
-        if r.handler == nil {
-            status = r.filename.flatMap { try? FileSystem.statusIfExists($0) }
-            if status?.isDirectory == true { name = StaticFiles.directoryType }
-        }
+        if r.handler == nil, r.fileStatus?.isDirectory == true { name = StaticFiles.directoryType }
         // Whatever no module claims goes to the default handler, which serves the file
         // (an `AddHandler cgi-script` without mod_cgi serves the script's text).
         if let handler = context.handlers[name] {

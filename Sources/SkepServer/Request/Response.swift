@@ -5,7 +5,8 @@ import SkepSystem
 /// connection adds `Date`, `Server`, `Content-Length` and the connection headers.
 public struct Response {
     public enum Body {
-        case empty
+        /// No bytes; `length` is what a GET would have sent (the `Content-Length` of a HEAD answer).
+        case empty(length: Int64 = 0)
         case bytes([UInt8])
         /// A range of an open file the response owns (closed after it is sent).
         case file(Descriptor, offset: Int64, length: Int64)
@@ -20,7 +21,7 @@ public struct Response {
     /// their `Content-Length` describes one.
     public var sendsBody = true
 
-    public init(status: HTTPStatus, headers: [(name: String, value: String)] = [], body: Body = .empty) {
+    public init(status: HTTPStatus, headers: [(name: String, value: String)] = [], body: Body = .empty()) {
         self.status = status
         self.headers = headers
         self.body = body
@@ -28,7 +29,7 @@ public struct Response {
 
     public var contentLength: Int64 {
         switch body {
-        case .empty: return 0
+        case .empty(let length): return length
         case .bytes(let b): return Int64(b.count)
         case .file(_, _, let length): return length
         case .parts(let parts, _):
