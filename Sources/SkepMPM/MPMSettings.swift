@@ -85,16 +85,24 @@ public struct MPMSettings: Sendable, Equatable {
         }
     }
 
-    private mutating func adjustPrefork(_ c: MPMConfig) {
-        var serverLimit = c.serverLimit ?? 256
-        let limit = Self.maxServerLimit(.prefork)
-        if serverLimit > limit {
-            adjustments.append("ServerLimit of \(serverLimit) exceeds compile-time limit of \(limit) servers, decreasing to \(limit).")
-            serverLimit = limit
-        } else if serverLimit < 1 {
-            adjustments.append("ServerLimit of \(serverLimit) not allowed, increasing to 1.")
-            serverLimit = 1
+    /// Apache's check of a compile-time-limited directive: capped at `maximum`, raised to 1.
+    private mutating func bounded(_ name: String, _ value: Int, maximum: Int, unit: String) -> Int {
+        if value > maximum {
+            adjustments.append("\(name) of \(value) exceeds compile-time limit of \(maximum) \(unit), decreasing to \(maximum).")
+            return maximum
         }
+        return atLeastOne(name, value)
+    }
+
+    /// Apache's "not allowed, increasing to 1" for a directive below 1.
+    private mutating func atLeastOne(_ name: String, _ value: Int, reason: String = "") -> Int {
+        guard value < 1 else { return value }
+        adjustments.append("\(name) of \(value) not allowed, increasing to 1\(reason).")
+        return 1
+    }
+
+    private mutating func adjustPrefork(_ c: MPMConfig) {
+        let serverLimit = bounded("ServerLimit", c.serverLimit ?? 256, maximum: Self.maxServerLimit(.prefork), unit: "servers")
         var workers = c.maxRequestWorkers ?? 256
         if workers > serverLimit {
             adjustments.append("MaxRequestWorkers of \(workers) exceeds ServerLimit value of \(serverLimit) servers, decreasing MaxRequestWorkers to \(serverLimit). To increase, please see the ServerLimit directive.")
@@ -103,16 +111,9 @@ public struct MPMSettings: Sendable, Equatable {
             adjustments.append("MaxRequestWorkers of \(workers) not allowed, increasing to 1.")
             workers = 1
         }
-        var start = c.startServers ?? 5
-        if start < 1 {
-            adjustments.append("StartServers of \(start) not allowed, increasing to 1.")
-            start = 1
-        }
-        var minSpare = c.minSpareServers ?? 5
-        if minSpare < 1 {
-            adjustments.append("MinSpareServers of \(minSpare) not allowed, increasing to 1 to avoid almost certain server failure. Please read the documentation.")
-            minSpare = 1
-        }
+        var start = atLeastOne("StartServers", c.startServers ?? 5)
+        let minSpare = atLeastOne("MinSpareServers", c.minSpareServers ?? 5,
+                                  reason: " to avoid almost certain server failure. Please read the documentation")
         var maxSpare = c.maxSpareServers ?? 10
         if maxSpare < minSpare + 1 {
             adjustments.append("MaxSpareServers of \(maxSpare) is less than MinSpareServers + 1, increasing to \(minSpare + 1) (Apache does this silently).")
@@ -131,24 +132,8 @@ public struct MPMSettings: Sendable, Equatable {
     }
 
     private mutating func adjustThreaded(_ c: MPMConfig) {
-        var serverLimit = c.serverLimit ?? 16
-        let serverMax = Self.maxServerLimit(kind)
-        if serverLimit > serverMax {
-            adjustments.append("ServerLimit of \(serverLimit) exceeds compile-time limit of \(serverMax) servers, decreasing to \(serverMax).")
-            serverLimit = serverMax
-        } else if serverLimit < 1 {
-            adjustments.append("ServerLimit of \(serverLimit) not allowed, increasing to 1.")
-            serverLimit = 1
-        }
-        var threadLimit = c.threadLimit ?? 64
-        let threadMax = Self.maxThreadLimit(kind)
-        if threadLimit > threadMax {
-            adjustments.append("ThreadLimit of \(threadLimit) exceeds compile-time limit of \(threadMax) threads, decreasing to \(threadMax).")
-            threadLimit = threadMax
-        } else if threadLimit < 1 {
-            adjustments.append("ThreadLimit of \(threadLimit) not allowed, increasing to 1.")
-            threadLimit = 1
-        }
+        let serverLimit = bounded("ServerLimit", c.serverLimit ?? 16, maximum: Self.maxServerLimit(kind), unit: "servers")
+        let threadLimit = bounded("ThreadLimit", c.threadLimit ?? 64, maximum: Self.maxThreadLimit(kind), unit: "threads")
         var perChild = c.threadsPerChild ?? 25
         if perChild > threadLimit {
             adjustments.append("ThreadsPerChild of \(perChild) exceeds ThreadLimit of \(threadLimit) threads, decreasing to \(threadLimit). To increase, please see the ThreadLimit directive.")
@@ -174,16 +159,9 @@ public struct MPMSettings: Sendable, Equatable {
             children = serverLimit
             workers = serverLimit * perChild
         }
-        var start = c.startServers ?? 3
-        if start < 1 {
-            adjustments.append("StartServers of \(start) not allowed, increasing to 1.")
-            start = 1
-        }
-        var minSpare = c.minSpareThreads ?? 3 * 25
-        if minSpare < 1 {
-            adjustments.append("MinSpareThreads of \(minSpare) not allowed, increasing to 1 to avoid almost certain server failure. Please read the documentation.")
-            minSpare = 1
-        }
+        var start = atLeastOne("StartServers", c.startServers ?? 3)
+        let minSpare = atLeastOne("MinSpareThreads", c.minSpareThreads ?? 3 * 25,
+                                  reason: " to avoid almost certain server failure. Please read the documentation")
         var maxSpare = c.maxSpareThreads ?? 10 * 25
         if maxSpare < minSpare + perChild + 1 {
             adjustments.append("MaxSpareThreads of \(maxSpare) is less than MinSpareThreads + ThreadsPerChild + 1, increasing to \(minSpare + perChild + 1) (Apache does this silently).")
