@@ -133,14 +133,14 @@ final class SlowReader {
         if var segment = maxSegment {
             guard setsockopt(fd, Int32(IPPROTO_TCP), TCP_MAXSEG, &segment, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
                 let text = errnoText()
-                Glibc.close(fd)
+                close()
                 throw HarnessError("TCP_MAXSEG: \(text)")
             }
         }
         var size = receiveBuffer
         guard setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
             let text = errnoText()
-            Glibc.close(fd)
+            close()
             throw HarnessError("SO_RCVBUF: \(text)")
         }
         var addr = FreePort.loopback(port: port)
@@ -152,19 +152,21 @@ final class SlowReader {
         if rc != 0 {
             let code = errno
             guard code == EINPROGRESS, poll(Int16(POLLOUT), until: Deadline(after: timeout)) else {
-                Glibc.close(fd)
+                close()
                 throw HarnessError("connect 127.0.0.1:\(port): \(code == EINPROGRESS ? "timed out" : errnoText(code))")
             }
             var error: Int32 = 0
             var len = socklen_t(MemoryLayout<Int32>.size)
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len)
             guard error == 0 else {
-                Glibc.close(fd)
+                close()
                 throw HarnessError("connect 127.0.0.1:\(port): \(errnoText(error))")
             }
         }
     }
 
+    // The init's failure paths call `close()`: a throwing init still runs `deinit` once
+    // every stored property is set, and a second `close(2)` could hit another thread's fd.
     deinit { close() }
 
     func close() {

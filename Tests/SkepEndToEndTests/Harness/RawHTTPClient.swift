@@ -48,7 +48,7 @@ final class RawHTTPClient {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = FreePort.loopback(port: port)
         guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else {
-            Glibc.close(fd)
+            close()
             throw HarnessError("not an IPv4 address: \(host)")
         }
         let rc = withUnsafePointer(to: &addr) {
@@ -59,24 +59,27 @@ final class RawHTTPClient {
         if rc != 0 {
             let code = errno
             guard code == EINPROGRESS else {
-                Glibc.close(fd)
+                close()
                 throw HarnessError("connect \(host):\(port): \(errnoText(code))")
             }
             let deadline = Deadline(after: timeout)
             guard try wait(for: Int16(POLLOUT), until: deadline) else {
-                Glibc.close(fd)
+                close()
                 throw HarnessError("connect \(host):\(port): timed out after \(timeout)")
             }
             var error: Int32 = 0
             var len = socklen_t(MemoryLayout<Int32>.size)
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len)
             guard error == 0 else {
-                Glibc.close(fd)
+                close()
                 throw HarnessError("connect \(host):\(port): \(errnoText(error))")
             }
         }
     }
 
+    // The init's failure paths call `close()` too: once every stored property is set, a
+    // throwing init still runs `deinit`, and a second `close(2)` of the number would close
+    // whatever another thread opened under it meanwhile.
     deinit { close() }
 
     /// Closes the socket (idempotent).
