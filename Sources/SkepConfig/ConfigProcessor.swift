@@ -82,7 +82,7 @@ public struct ConfigProcessor {
         }
         var pattern = args[0]
         if (kind == .directory) && !regex {
-            pattern = pattern.hasPrefix("/") ? pattern : serverRootRelativeDirectory(pattern)
+            pattern = ServerRoot.relative(pattern, to: serverRoot)
         }
         let context: DirectiveContext = switch kind {
         case .directory, .directoryMatch: .directory
@@ -110,10 +110,6 @@ public struct ConfigProcessor {
         }
         return DirectorySection(kind: kind, pattern: pattern, isRegex: regex, regex: compiled,
                                 location: directive.location, config: vector, nested: nested)
-    }
-
-    private func serverRootRelativeDirectory(_ path: String) -> String {
-        serverRoot.hasSuffix("/") ? serverRoot + path : serverRoot + "/" + path
     }
 
     /// Context check with Apache's messages (`ap_check_cmd_context`).

@@ -104,10 +104,7 @@ public struct ConfigReader {
                           activeModules: active, defines: defines, warnings: warnings)
     }
 
-    func serverRootRelative(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        return serverRoot.hasSuffix("/") ? serverRoot + path : serverRoot + "/" + path
-    }
+    func serverRootRelative(_ path: String) -> String { ServerRoot.relative(path, to: serverRoot) }
 
     // MARK: - Files and includes
 

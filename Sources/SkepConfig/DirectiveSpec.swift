@@ -70,10 +70,7 @@ public struct DirectiveScope: Sendable {
     }
 
     /// A path made absolute against ServerRoot, as Apache's `ap_server_root_relative`.
-    public func serverRootRelative(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        return serverRoot.hasSuffix("/") ? serverRoot + path : serverRoot + "/" + path
-    }
+    public func serverRootRelative(_ path: String) -> String { ServerRoot.relative(path, to: serverRoot) }
 }
 
 /// One entry of a module's directive table (Apache's `command_rec`): the name, the

@@ -10,8 +10,7 @@ public struct PidFile {
     public let path: String
 
     public init(_ config: ServerConfig) {
-        let configured = config[CoreServerConfig.self].pidFilePath
-        path = configured.hasPrefix("/") ? configured : config.serverRoot + "/" + configured
+        path = config.serverRootRelative(config[CoreServerConfig.self].pidFilePath)
     }
 
     public func write() throws {

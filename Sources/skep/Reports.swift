@@ -62,7 +62,7 @@ enum Reports {
     }
 
     static func rooted(_ path: String, _ config: ServerConfig) -> String {
-        path.hasPrefix("/") || path.hasPrefix("|") || path.hasPrefix("syslog") ? path : config.serverRoot + "/" + path
+        path.hasPrefix("|") || path.hasPrefix("syslog") ? path : config.serverRootRelative(path)
     }
 
     /// `-V`: version and build settings.

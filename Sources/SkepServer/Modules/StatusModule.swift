@@ -200,10 +200,10 @@ struct StatusReport {
             let durationMs = s.totalDurationMicroseconds / 1000
             out += "Total Accesses: \(count)\nTotal kBytes: \(kb)\nTotal Duration: \(durationMs)\n"
             let cpu = s.cpuTimes
-            out += "CPUUser: \(Self.g(Double(Float(cpu.user) / ticksPerSecond)))\n"
-            out += "CPUSystem: \(Self.g(Double(Float(cpu.system) / ticksPerSecond)))\n"
-            out += "CPUChildrenUser: \(Self.g(Double(Float(cpu.childrenUser) / ticksPerSecond)))\n"
-            out += "CPUChildrenSystem: \(Self.g(Double(Float(cpu.childrenSystem) / ticksPerSecond)))\n"
+            out += "CPUUser: \(seconds(cpu.user))\n"
+            out += "CPUSystem: \(seconds(cpu.system))\n"
+            out += "CPUChildrenUser: \(seconds(cpu.childrenUser))\n"
+            out += "CPUChildrenSystem: \(seconds(cpu.childrenSystem))\n"
             // Apache divides by an uptime of 0 in the first second and prints garbage;
             // Skep leaves the line out until there is a second to divide by.
             if cpu.total != 0 && up > 0 { out += "CPULoad: \(Self.g(cpuLoad(cpu, up)))\n" }
@@ -226,6 +226,9 @@ struct StatusReport {
         out += "Scoreboard: " + String(decoding: s.statusLine, as: UTF8.self) + "\n"
         return out
     }
+
+    /// Clock ticks as seconds, printed as Apache prints them (`%g` of a float).
+    func seconds(_ ticks: Int) -> String { Self.g(Double(Float(ticks) / ticksPerSecond)) }
 
     /// `cpu / tick / up_time * 100.` with Apache's float arithmetic.
     func cpuLoad(_ cpu: CPUTimes, _ up: UInt32) -> Double {
@@ -254,8 +257,8 @@ struct StatusReport {
             let durationMs = s.totalDurationMicroseconds / 1000
             out += "<dt>Total accesses: \(count) - Total Traffic: \(Self.kilobytes(kb)) - Total Duration: \(durationMs)</dt>\n"
             let cpu = s.cpuTimes
-            out += "<dt>CPU Usage: u\(Self.g(Double(Float(cpu.user) / ticksPerSecond))) s\(Self.g(Double(Float(cpu.system) / ticksPerSecond)))"
-            out += " cu\(Self.g(Double(Float(cpu.childrenUser) / ticksPerSecond))) cs\(Self.g(Double(Float(cpu.childrenSystem) / ticksPerSecond)))"
+            out += "<dt>CPU Usage: u\(seconds(cpu.user)) s\(seconds(cpu.system))"
+            out += " cu\(seconds(cpu.childrenUser)) cs\(seconds(cpu.childrenSystem))"
             if cpu.total != 0 && up > 0 {
                 out += " - \(Self.g(cpuLoad(cpu, up), precision: 3))% CPU load</dt>\n"
             } else {
@@ -342,8 +345,8 @@ struct StatusReport {
                     : "<b>Server \(w.slot)-\(generation)</b> (\(pid)): \(acc)|\(w.myAccessCount)|\(w.accessCount) ["
                 let busy = w.status != .ready && w.status != .starting && w.status != .dead && w.status != .graceful && w.status != .idleCleanup
                 out += busy ? "<b>\(w.status.name)</b>" : w.status.name
-                out += "] u\(Self.g(Double(Float(times.user) / ticksPerSecond))) s\(Self.g(Double(Float(times.system) / ticksPerSecond)))"
-                out += " cu\(Self.g(Double(Float(times.childrenUser) / ticksPerSecond))) cs\(Self.g(Double(Float(times.childrenSystem) / ticksPerSecond)))"
+                out += "] u\(seconds(times.user)) s\(seconds(times.system))"
+                out += " cu\(seconds(times.childrenUser)) cs\(seconds(times.childrenSystem))"
                 out += "\n \(since) \(requestMs) \(slotMs)("
                 out += Self.bytes(w.connBytes) + "|" + Self.bytes(w.myBytesServed) + "|" + Self.bytes(w.bytesServed) + ")\n"
                 out += " <i>\(Self.escape(w.client)) {\(Self.escape(Self.escapeLogItem(w.request)))}</i> <i>(\(Self.escape(w.protocolName)))</i> <b>[\(Self.escape(w.vhost))]</b><br />\n\n"

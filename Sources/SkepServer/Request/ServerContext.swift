@@ -40,7 +40,7 @@ public final class ServerContext: @unchecked Sendable {
         for module in modules { handlers.merge(module.handlers) { first, _ in first } }
         self.handlers = handlers
         let core = config[CoreServerConfig.self]
-        let path = Self.serverRootRelative(core.errorLogPath, config)
+        let path = config.serverRootRelative(core.errorLogPath)
         self.errorLog = ErrorLog(file: try LogFile(path: path), levels: core.logLevels)
         self.serverBanner = Self.banner(core.serverTokens)
         self.serverBannerBytes = Array(serverBanner.utf8)
@@ -55,11 +55,6 @@ public final class ServerContext: @unchecked Sendable {
         case "Min", "Minimal": return "\(product)/\(version)"
         default: return "\(product)/\(version) (Unix)"
         }
-    }
-
-    public static func serverRootRelative(_ path: String, _ config: ServerConfig) -> String {
-        if path.hasPrefix("/") { return path }
-        return config.serverRoot + "/" + path
     }
 
     /// The virtual host for a connection's local address and the request's host name,
