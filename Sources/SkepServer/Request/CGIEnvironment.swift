@@ -1,6 +1,6 @@
 import SkepConfig
 import SkepHTTP
-import Foundation
+import Glibc
 
 /// The CGI/1.1 variables of a request, as Apache's `ap_add_common_vars` and
 /// `ap_add_cgi_vars` build them for a script (mod_proxy_fcgi sends them as FastCGI
@@ -9,8 +9,11 @@ import Foundation
 public struct CGIEnvironment {
     public private(set) var variables: [(name: String, value: String)] = []
 
-    /// Apache's fallback `PATH` when the server's environment has none.
-    static let defaultPath = "/usr/local/bin:/usr/bin:/bin"
+    /// The server's `PATH` (Apache's fallback when it has none), read once.
+    static let serverPath = environmentValue("PATH") ?? "/usr/local/bin:/usr/bin:/bin"
+    static let serverLibraryPath = environmentValue("LD_LIBRARY_PATH")
+
+    static func environmentValue(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
 
     /// - Parameters:
     ///   - scriptFilename: `SCRIPT_FILENAME` (mod_proxy_fcgi passes its `proxy:` URL to PHP-FPM).
@@ -19,8 +22,8 @@ public struct CGIEnvironment {
         for (name, value) in r.environment.sorted(by: { $0.key < $1.key }) { set(name, value) }
         addHeaders(r)
         let core = r.serverConfig(CoreServerConfig.self)
-        set("PATH", ProcessInfo.processInfo.environment["PATH"] ?? Self.defaultPath)
-        if let libraryPath = ProcessInfo.processInfo.environment["LD_LIBRARY_PATH"] { set("LD_LIBRARY_PATH", libraryPath) }
+        set("PATH", Self.serverPath)
+        if let libraryPath = Self.serverLibraryPath { set("LD_LIBRARY_PATH", libraryPath) }
         let signature = RequestProcessor.signature(r, context) ?? ""
         set("SERVER_SIGNATURE", signature)
         set("SERVER_SOFTWARE", context.serverBanner)

@@ -146,7 +146,8 @@ struct FastCGIExchange {
             while collected.count < Self.collectLimit, backend.hasInput(within: 0) {
                 guard let chunk = try reader.next() else {
                     reader.release(to: pool)
-                    response.body = ignoresBody ? .empty() : .bytes(collected)
+                    // A HEAD answer's length is unknown: the script wrote no body.
+                    response.body = ignoresBody ? .empty() : r.isHead ? .stream(ResponseStream { _ in }) : .bytes(collected)
                     return response
                 }
                 collected.append(contentsOf: chunk)
@@ -165,16 +166,17 @@ struct FastCGIExchange {
         let pool = self.pool
         response.body = .stream(ResponseStream(onAbandon: { backend.close() }) { writer in
             var reader = reader
-            try writer.write(collected)
-            do {
-                while let chunk = try reader.next() {
-                    try chunk.withUnsafeBytes { try writer.write($0) }
-                    switch flush {
-                    case .on: try writer.flush()
-                    case .auto: if !backend.hasInput(within: flushWait) { try writer.flush() }
-                    case .off: break
-                    }
+            func pass(_ chunk: [UInt8]) throws {
+                try writer.write(chunk)
+                switch flush {
+                case .on: try writer.flush()
+                case .auto: if !backend.hasInput(within: flushWait) { try writer.flush() }
+                case .off: break
                 }
+            }
+            do {
+                try pass(collected)
+                while let chunk = try reader.next() { try pass(chunk) }
             } catch let error as ProxyError {
                 backend.close()
                 self.log(.error, "AH01075: Error dispatching request to \(self.p.worker.logName): \(error.description)")
