@@ -56,7 +56,10 @@ struct FastCGIExchange {
             return processor.error(.serviceUnavailable, r)
         }
 
-        let start = requestRecords(fpm: fpm, contentLength: body.length)
+        var start = requestRecords(fpm: fpm, contentLength: body.length)
+        // Without a body, the empty STDIN record goes out with the params: one write,
+        // and the back end has the whole request at once.
+        if body.length == nil { FastCGIRecord.appendHeader(.stdin, contentLength: 0, to: &start) }
         do {
             do {
                 try send(start, to: backend)
@@ -66,7 +69,7 @@ struct FastCGIExchange {
                 backend = try FastCGIBackend.connect(p.worker, timeoutMilliseconds: p.worker.parameters.connectionTimeoutMilliseconds ?? timeout)
                 try send(start, to: backend)
             }
-            try body.send(to: backend, timeoutMilliseconds: timeout)
+            if body.length != nil { try body.send(to: backend, timeoutMilliseconds: timeout) }
         } catch let error as ProxyError {
             backend.close()
             if case .connect = error {
