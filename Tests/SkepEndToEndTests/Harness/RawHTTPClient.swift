@@ -235,6 +235,20 @@ final class RawHTTPClient {
     /// Bytes received but not consumed by a response yet.
     var bufferedBytes: [UInt8] { buffer }
 
+    /// Takes the buffered bytes or, if none, waits up to `timeout` for some to arrive:
+    /// raw bytes as they come, for timing how a streamed body arrives. Empty when
+    /// nothing came in time or the server closed (`serverHasClosed`).
+    func receiveAvailable(timeout: Duration) throws -> [UInt8] {
+        if buffer.isEmpty && !eof {
+            try fill(deadline: Deadline(after: timeout))
+        }
+        defer { buffer.removeAll() }
+        return buffer
+    }
+
+    /// Whether a read has seen the end of the connection (FIN or reset).
+    var serverHasClosed: Bool { eof }
+
     // MARK: - Internals
 
     private func readBody(into response: inout HTTPResponse, method: String, deadline: Deadline) throws {
