@@ -1,6 +1,5 @@
 import Foundation
 import Glibc
-import Synchronization
 
 /// A fake FastCGI application on a free loopback TCP port, for the faults php-fpm will
 /// not produce on demand: a backend that dies in the middle of a response, records
@@ -34,8 +33,20 @@ final class FakeFastCGIBackend: @unchecked Sendable {
     private let listener: Int32
     private let thread: Thread
     private let done = DispatchSemaphore(value: 0)
-    private let stopping = Atomic<Bool>(false)
-    private let received = Mutex<[Request]>([])
+    private let state = State()
+
+    /// What the accepting thread shares with the test.
+    private final class State: @unchecked Sendable {
+        private let lock = NSLock()
+        private var _stopping = false
+        private var _requests: [Request] = []
+        var stopping: Bool {
+            get { lock.withLock { _stopping } }
+            set { lock.withLock { _stopping = newValue } }
+        }
+        var requests: [Request] { lock.withLock { _requests } }
+        func append(_ request: Request) { lock.withLock { _requests.append(request) } }
+    }
 
     /// `reply` gives the bytes to write for a request (build them with `record`,
     /// `stdout`, `endRequest`); the connection is closed `linger` after writing.
@@ -56,17 +67,17 @@ final class FakeFastCGIBackend: @unchecked Sendable {
             Glibc.close(fd)
             throw HarnessError("bind/listen 127.0.0.1:\(port): \(errnoText())")
         }
-        let done = self.done, stopping = self.stopping, received = self.received
+        let done = self.done, state = self.state
         thread = Thread {
             defer { done.signal() }
-            while !stopping.load(ordering: .relaxed) {
+            while !state.stopping {
                 var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 guard poll(&pfd, 1, 100) > 0 else { continue }
                 let connection = accept(fd, nil, nil)
                 guard connection >= 0 else { continue }
                 _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
                 let request = Self.readRequest(connection)
-                received.withLock { $0.append(request) }
+                state.append(request)
                 let bytes = reply(request)
                 var offset = 0
                 while offset < bytes.count {
@@ -84,11 +95,11 @@ final class FakeFastCGIBackend: @unchecked Sendable {
     }
 
     /// The requests read so far.
-    var requests: [Request] { received.withLock { $0 } }
+    var requests: [Request] { state.requests }
 
     /// Stops accepting and closes the listener (waits for the thread, bounded).
     func stop() {
-        stopping.store(true, ordering: .relaxed)
+        state.stopping = true
         _ = done.wait(timeout: .now() + 10)
         Glibc.close(listener)
     }

@@ -249,6 +249,17 @@ final class RawHTTPClient {
     /// Whether a read has seen the end of the connection (FIN or reset).
     var serverHasClosed: Bool { eof }
 
+    /// The client side's port (the server's REMOTE_PORT); nil once closed.
+    var localPort: UInt16? {
+        guard fd >= 0 else { return nil }
+        var local = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let rc = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return rc == 0 ? UInt16(bigEndian: local.sin_port) : nil
+    }
+
     // MARK: - Internals
 
     private func readBody(into response: inout HTTPResponse, method: String, deadline: Deadline) throws {
