@@ -12,9 +12,10 @@ enum FastCGIFixture {
     /// skep; skep alone when Apache is not installed.
     static let servers: [ServerKind] = Oracle.isAvailable ? [.apache, .skep] : [.skep]
 
-    /// Apache's default modules plus mod_proxy and mod_proxy_fcgi (skep's rendering
-    /// keeps those skep has: `TestConfig.skepAvailableModules`).
-    static let modules = TestConfig.defaultModules + ["proxy", "proxy_fcgi"]
+    /// Apache's default modules plus mod_env (for `SetEnv proxy-sendcl`, guarded by
+    /// `<IfModule env_module>`), mod_proxy and mod_proxy_fcgi (skep's rendering keeps
+    /// those skep has: `TestConfig.skepAvailableModules`).
+    static let modules = TestConfig.defaultModules + ["env", "proxy", "proxy_fcgi"]
 
     // MARK: - Scripts
 
