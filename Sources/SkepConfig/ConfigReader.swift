@@ -86,6 +86,13 @@ public struct ConfigReader {
 
     private func finish(_ top: [Directive]) throws(ConfigError) -> ConfigTree {
         var all = errors
+        for module in loaded {
+            guard let descriptor = modules.first(where: { $0.name == module.name }) else { continue }
+            for required in descriptor.requires where !active.contains(required) {
+                all.append(ConfigDiagnostic(.error, module.location,
+                    "Cannot load \(module.path) into server: \(module.name) needs \(required), which no LoadModule enables"))
+            }
+        }
         if !gapModules.isEmpty || !gapDirectives.isEmpty {
             var parts: [String] = []
             if !gapModules.isEmpty { parts.append("\(gapModules.count) module\(gapModules.count == 1 ? "" : "s")") }

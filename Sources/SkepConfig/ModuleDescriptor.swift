@@ -10,11 +10,15 @@ public struct ModuleDescriptor: Sendable {
     /// otherwise active only after `LoadModule`.
     public var isStatic: Bool
     public var directives: [DirectiveSpec]
+    /// Modules that must be loaded too, as a DSO needs the symbols of another
+    /// (`proxy_fcgi_module` needs `proxy_module`).
+    public var requires: [String]
 
-    public init(name: String, sourceName: String, isStatic: Bool = false, directives: [DirectiveSpec] = []) {
+    public init(name: String, sourceName: String, isStatic: Bool = false, requires: [String] = [], directives: [DirectiveSpec] = []) {
         self.name = name
         self.sourceName = sourceName
         self.isStatic = isStatic
+        self.requires = requires
         self.directives = directives
     }
 

@@ -13,6 +13,8 @@ public struct ResponseHead: Sendable {
     public var status: HTTPStatus
     public var contentLength: Int64?
     public var connection: ConnectionHeader
+    /// `Transfer-Encoding: chunked`, written after the connection headers as Apache does.
+    public var chunked = false
     /// Bytes of the handler's headers, each already `Name: value\r\n`.
     @usableFromInline var headerBytes: [UInt8] = []
     @usableFromInline var contentTypeBytes: [UInt8] = []
@@ -29,6 +31,7 @@ public struct ResponseHead: Sendable {
         self.status = status
         contentLength = nil
         connection = .none
+        chunked = false
         headerBytes.removeAll(keepingCapacity: true)
         contentTypeBytes.removeAll(keepingCapacity: true)
     }
@@ -138,6 +141,7 @@ public struct ResponseHead: Sendable {
             case .close:
                 w.put("Connection: close\r\n")
             }
+            if chunked { w.put("Transfer-Encoding: chunked\r\n") }
             if !contentTypeBytes.isEmpty {
                 w.put("Content-Type: ")
                 w.put(contentTypeBytes)

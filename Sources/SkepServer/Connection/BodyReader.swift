@@ -10,6 +10,18 @@ public enum BodyError: Error, Equatable {
     case malformed(HTTPStatus)
 }
 
+extension BodyError {
+    /// The status Apache answers when reading the body failed this way.
+    public var status: HTTPStatus {
+        switch self {
+        case .timeout: return .requestTimeout
+        case .tooLarge: return .requestEntityTooLarge
+        case .malformed(let status): return status
+        case .clientClosed: return .badRequest
+        }
+    }
+}
+
 /// A request body as a stream, for handlers: `read(into:)` until it returns 0. It sends
 /// `100 Continue` before the first read when the client asked for it, decodes chunked
 /// framing, and enforces `LimitRequestBody`. Bytes already in the connection's buffer

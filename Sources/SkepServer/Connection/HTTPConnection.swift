@@ -62,6 +62,9 @@ public final class HTTPConnection {
     var lastRequest: Request?
     var lastResponse: (status: HTTPStatus, headers: [(name: String, value: String)])?
     var bodyBytesReceived: Int64 = 0
+    /// How `prepare` framed a streamed body, for `send`.
+    var streamChunked = false
+    var streamSendsBody = true
     let core: CoreServerConfig
     let timeouts: RequestTimeouts
     var headStartedMilliseconds: UInt64 = 0
@@ -198,7 +201,34 @@ public final class HTTPConnection {
         bodyBytesReceived = body.received
         buffer.consume(length + body.consumedFromBuffer)
         if !body.abandoned { buffer.append(body.leftover) }
-        return prepare(response, for: request, keepAliveAllowed: !body.abandoned)
+        let action = prepare(response, for: request, keepAliveAllowed: !body.abandoned)
+        if case .stream(let stream) = response.body { return send(stream, io: io) }
+        return action
+    }
+
+    /// Sends the head and a streamed body on this thread; the output is then complete
+    /// and the MPM's `.write` finds nothing left to do.
+    func send(_ stream: ResponseStream, io: some ConnectionIO) -> Action {
+        let writer = ResponseBodyWriter(io: io, head: output.head, chunked: streamChunked, sendsBody: streamSendsBody,
+                                        length: stream.length, timeoutMilliseconds: core.timeout)
+        do {
+            if streamSendsBody || stream.onAbandon == nil {
+                try stream.produce(writer)
+            } else {
+                stream.onAbandon?()
+            }
+            try writer.finish()
+            output.recordStreamed(bytes: writer.bytesWritten, bodyBytes: writer.bodyBytes)
+            return .write
+        } catch {
+            writer.abort()
+            output.recordStreamed(bytes: writer.bytesWritten, bodyBytes: writer.bodyBytes)
+            if !(error is ResponseBodyWriter.WriteError) {
+                context.errorLog.log(.error, module: "core", client: client,
+                                     "response body of \(lastRequest?.requestLine ?? "-") cut short: \(error)")
+            }
+            return didFailWrite()
+        }
     }
 
     /// Serializes the head, decides keep-alive as Apache's `ap_set_keepalive`, and hands the body to `output`.
@@ -207,7 +237,15 @@ public final class HTTPConnection {
         requestsServed += 1
         let maxRequests = core.keepAliveRequests
         let remaining = maxRequests == 0 ? nil : maxRequests - (requestsServed - 1)
+        let sendBody = response.sendsBody && !request.isHead && response.status.code != 304 && response.status.code != 204
+        // A body of unknown length is chunked for HTTP/1.1; an HTTP/1.0 client learns
+        // its end only when the connection closes.
+        var unknownLength = false
+        if case .stream(let stream) = response.body, stream.length == nil { unknownLength = true }
+        streamChunked = unknownLength && sendBody && head.version == .http11
+        streamSendsBody = sendBody
         let keepAlive = keepAliveAllowed && core.keepAliveEnabled && !shuttingDown
+            && !(unknownLength && sendBody && !streamChunked)
             && head.version != .http09 && !Self.dropsConnection(response.status)
             && (remaining.map { $0 > 0 } ?? true)
         let connection = ConnectionHeader.apache(for: head, keepAlive: keepAlive, timeout: core.keepAliveTimeout / 1000, remaining: remaining)
@@ -223,13 +261,13 @@ public final class HTTPConnection {
                 responseHead.add(name: field.name, value: field.value)
             }
             let noBodyStatus = response.status.code == 304 || response.status.code == 204 || response.status.code < 200
-            if !noBodyStatus { responseHead.contentLength = response.contentLength }
+            if !noBodyStatus && !unknownLength { responseHead.contentLength = response.contentLength }
+            responseHead.chunked = streamChunked
             if let contentType { responseHead.setContentType(contentType) }
             responseHead.write(into: &output.head, date: dateCache.value(at: SystemClock.now().seconds), server: context.serverBannerBytes)
         }
-        let sendBody = response.sendsBody && !request.isHead && response.status.code != 304 && response.status.code != 204
         switch response.body {
-        case .empty:
+        case .empty, .stream:
             break
         case .bytes(let bytes):
             if sendBody { output.parts.append(.bytes(bytes)) }

@@ -52,6 +52,15 @@ public struct ResponseOutput {
 
     mutating func own(_ file: Descriptor) { files.append(file) }
 
+    /// The head and body went out through a `ResponseBodyWriter`: count them, and mark
+    /// the output complete.
+    mutating func recordStreamed(bytes: Int64, bodyBytes: Int64) {
+        headWritten = head.count
+        partIndex = parts.count
+        bytesWritten = bytes
+        bodyBytesWritten = bodyBytes
+    }
+
     public enum Progress { case done, wouldBlock }
 
     /// Writes as much as the socket takes. On a non-blocking socket it returns

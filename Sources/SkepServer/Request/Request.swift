@@ -49,6 +49,16 @@ public final class Request {
     public internal(set) var body: BodyReader?
     /// For an internal redirect: the URL path processed instead of the one in the head.
     public private(set) var internalPath: String?
+    /// For an internal redirect that keeps its history (ErrorDocument, a CGI local
+    /// redirect; not DirectoryIndex): the request it replaced, Apache's `r->prev`.
+    public internal(set) var redirectedFrom: Request?
+    /// The method a CGI local redirect turns the request into (GET), Apache's
+    /// rewriting of `r->method`.
+    var methodOverride: String?
+    /// The query of an internal redirect's target, when it has one.
+    var internalQuery: String?
+    /// Notes between modules (Apache's `r->notes`): mod_proxy's target URL, say.
+    public var notes: [String: String] = [:]
     /// Bytes of the head in `bytes` (the request line and fields, with the blank line).
     public let headLength: Int
 
@@ -72,9 +82,12 @@ public final class Request {
         guard path.hasPrefix("/") else { return nil }
         let r = Request(head: head, bytes: bytes, headLength: headLength, client: client, local: local,
                         server: server, sequence: sequence)
-        r.internalPath = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
+        let parts = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        r.internalPath = String(parts[0])
+        if parts.count == 2 { r.internalQuery = String(parts[1]) }
         r.environment = environment
         r.body = body
+        r.methodOverride = methodOverride
         return r
     }
 
@@ -84,20 +97,14 @@ public final class Request {
     /// `LimitRequestBody`).
     public func discardBody() -> HTTPStatus? {
         guard let body, !body.isFinished else { return nil }
-        switch body.discard(limit: config(CoreDirConfig.self).requestBodyLimit) {
-        case nil: return nil
-        case .timeout?: return .requestTimeout
-        case .tooLarge?: return .requestEntityTooLarge
-        case .malformed(let status)?: return status
-        case .clientClosed?: return .badRequest
-        }
+        return body.discard(limit: config(CoreDirConfig.self).requestBodyLimit)?.status
     }
 
-    public var method: String { head.method(in: bytes) }
-    public var isHead: Bool { head.method == .head }
+    public var method: String { methodOverride ?? head.method(in: bytes) }
+    public var isHead: Bool { methodOverride == nil && head.method == .head }
     /// The target as sent, still encoded (`%U%q` is the decoded path and the query).
     public var target: String { head.target(in: bytes) }
-    public var query: String? { head.query(in: bytes) }
+    public var query: String? { internalQuery ?? head.query(in: bytes) }
     /// The request line as sent (`%r`).
     public var requestLine: String {
         if head.version == .http09 { return "\(method) \(target)" }

@@ -104,7 +104,7 @@ public struct RequestProcessor {
         if r.handler == nil, r.fileStatus?.isDirectory == true { name = StaticFiles.directoryType }
         // Whatever no module claims goes to the default handler, which serves the file
         // (an `AddHandler cgi-script` without mod_cgi serves the script's text).
-        if let handler = context.handlers[name] {
+        if let handler = context.handler(named: name) {
             do {
                 return try handler(r, context)
             } catch {
@@ -211,6 +211,7 @@ public struct RequestProcessor {
         if document.hasPrefix("/") {
             guard let target = r.redirected(to: document) else { return response }
             target.originalStatus = response.status
+            target.redirectedFrom = r
             var answer = process(target)
             if answer.status == .ok {
                 response.discard()

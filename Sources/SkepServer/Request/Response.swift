@@ -12,6 +12,8 @@ public struct Response {
         case file(Descriptor, offset: Int64, length: Int64)
         /// Several parts, as `multipart/byteranges` needs.
         case parts([ResponseOutput.Part], owning: [Descriptor])
+        /// Produced while it is sent, on the thread that ran the handler.
+        case stream(ResponseStream)
     }
 
     public var status: HTTPStatus
@@ -27,8 +29,10 @@ public struct Response {
         self.body = body
     }
 
+    /// The body's length; 0 for a stream of unknown length (see `ResponseStream.length`).
     public var contentLength: Int64 {
         switch body {
+        case .stream(let stream): return stream.length ?? 0
         case .empty(let length): return length
         case .bytes(let b): return Int64(b.count)
         case .file(_, _, let length): return length
@@ -59,6 +63,7 @@ public struct Response {
         switch body {
         case .file(let fd, _, _): fd.close()
         case .parts(_, let owned): owned.forEach { $0.close() }
+        case .stream(let stream): stream.onAbandon?()
         default: break
         }
     }

@@ -46,6 +46,14 @@ public final class ServerContext: @unchecked Sendable {
         self.serverBannerBytes = Array(serverBanner.utf8)
     }
 
+    /// The handler for `name`: the one registered under it, else the one registered
+    /// under its prefix up to the first ':' (`proxy:` serves `proxy:unix:...|fcgi://...`).
+    public func handler(named name: String) -> Handler? {
+        if let handler = handlers[name] { return handler }
+        guard let colon = name.firstIndex(of: ":") else { return nil }
+        return handlers[name[...colon].lowercased()]
+    }
+
     static func banner(_ tokens: String?) -> String {
         let parts = version.split(separator: ".")
         switch tokens ?? "Full" {

@@ -1,0 +1,320 @@
+import SkepConfig
+import SkepHTTP
+import SkepSystem
+
+/// One request sent to a FastCGI back end and its answer turned into a response.
+struct FastCGIExchange {
+    let p: ProxyRequest
+    let context: ServerContext
+    let pool: FastCGIPool
+    var r: Request { p.request }
+    var timeout: Int { p.timeoutMilliseconds }
+
+    /// Body bytes collected after the head before the answer is sent with a
+    /// `Content-Length`; a longer or slower body is streamed.
+    static let collectLimit = 65536
+    /// Request bodies sent in STDIN records of this size (Apache's AP_IOBUFSIZE).
+    static let stdinChunk = 8192
+
+    init(_ p: ProxyRequest, _ context: ServerContext, pool: FastCGIPool) {
+        self.p = p
+        self.context = context
+        self.pool = pool
+    }
+
+    func run() -> Response {
+        let processor = RequestProcessor(context: context)
+        // mod_proxy_fcgi's canon check: for PHP-FPM no control characters and no '?' may
+        // reach the script path.
+        let fpm = r.config(ProxyFCGIDirConfig.self).backendType != .generic
+        if r.notes[ProxyModule.setHandlerNote] != nil,
+           p.path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || (fpm && $0 == UInt8(ascii: "?")) }) {
+            log(.error, "AH10414: To be forwarded path contains control characters\(fpm ? " or '?'" : "") (\(p.path))")
+            return processor.error(.forbidden, r)
+        }
+
+        // The body first: a chunked one is read whole, since PHP needs CONTENT_LENGTH.
+        let body: RequestBodySource
+        do {
+            body = try RequestBodySource(r)
+        } catch {
+            r.body?.abandon()
+            return processor.error(error.status, r)
+        }
+
+        var backend: FastCGIBackend
+        var reused = false
+        do {
+            if p.worker.parameters.reuse == true, let pooled = pool.take(p.worker) {
+                backend = pooled
+                reused = true
+            } else {
+                backend = try FastCGIBackend.connect(p.worker, timeoutMilliseconds: p.worker.parameters.connectionTimeoutMilliseconds ?? timeout)
+            }
+        } catch {
+            logConnectFailure(error)
+            return processor.error(.serviceUnavailable, r)
+        }
+
+        let start = requestRecords(fpm: fpm, contentLength: body.length)
+        do {
+            do {
+                try send(start, to: backend)
+            } catch ProxyError.closed where reused {
+                // The back end closed the pooled connection since its last use: once more on a new one.
+                backend.close()
+                backend = try FastCGIBackend.connect(p.worker, timeoutMilliseconds: p.worker.parameters.connectionTimeoutMilliseconds ?? timeout)
+                try send(start, to: backend)
+            }
+            try body.send(to: backend, timeoutMilliseconds: timeout)
+        } catch let error as ProxyError {
+            backend.close()
+            if case .connect = error {
+                logConnectFailure(error)
+                return processor.error(.serviceUnavailable, r)
+            }
+            return fail(error, processor)
+        } catch let error as BodyError {
+            // The client went away or broke its body: the back end learns by the closed connection.
+            backend.close()
+            r.body?.abandon()
+            return processor.error(error.status, r)
+        } catch {
+            backend.close()
+            return processor.error(.internalServerError, r)
+        }
+
+        return answer(from: backend, processor)
+    }
+
+    /// Reads the script's headers and as much of the body as is at hand, and builds the
+    /// response: complete with a `Content-Length` when the whole body came at once,
+    /// else streamed.
+    private func answer(from backend: FastCGIBackend, _ processor: RequestProcessor) -> Response {
+        var reader = StdoutReader(backend: backend, exchange: self)
+        var headBytes: [UInt8] = []
+        var headEnd: Int?
+        do {
+            while headEnd == nil {
+                guard let chunk = try reader.next() else {
+                    backend.close()
+                    log(.error, "AH01070: Error parsing script headers: end of script output before headers: \(scriptName)")
+                    return processor.error(.badGateway, r)
+                }
+                headBytes.append(contentsOf: chunk)
+                headEnd = CGIScriptHeaders.end(in: headBytes)
+            }
+        } catch {
+            backend.close()
+            return fail(error, processor)
+        }
+        let end = headEnd!
+        let headers: CGIScriptHeaders
+        do {
+            headers = try CGIScriptHeaders(headBytes[..<end])
+        } catch {
+            backend.close()
+            if case .badHeader(let text) = error {
+                log(.error, "malformed header from script '\(scriptName)': Bad header: \(text)")
+            }
+            return processor.error(.internalServerError, r)
+        }
+
+        // A local Location without a Status is CGI's local redirect: the script's own
+        // body is dropped and the URL is served instead, as a GET.
+        if headers.status == nil, let location = headers.location, location.hasPrefix("/") {
+            do {
+                while try reader.next() != nil {}
+                reader.release(to: pool)
+            } catch {
+                backend.close()
+            }
+            guard let target = r.redirected(to: location) else { return processor.error(.internalServerError, r) }
+            target.methodOverride = "GET"
+            target.redirectedFrom = r
+            return processor.process(target)
+        }
+
+        var response = Response(status: headers.status ?? (headers.location != nil ? .found : .ok))
+        for field in headers.fields { response.headers.append(field) }
+        if let location = headers.location { response.headers.append(("Location", location)) }
+        if let type = headers.contentType { response.headers.append(("Content-Type", type)) }
+        let ignoresBody = response.status.code == 304 || response.status.code == 412
+
+        var collected = Array(headBytes[end...])
+        do {
+            while collected.count < Self.collectLimit, backend.hasInput(within: 0) {
+                guard let chunk = try reader.next() else {
+                    reader.release(to: pool)
+                    response.body = ignoresBody ? .empty() : .bytes(collected)
+                    return response
+                }
+                collected.append(contentsOf: chunk)
+            }
+        } catch {
+            backend.close()
+            return fail(error, processor)
+        }
+        if ignoresBody {
+            backend.close()
+            return response
+        }
+
+        let flush = backend.worker.parameters.flushPackets ?? .off
+        let flushWait = backend.worker.parameters.flushWaitMilliseconds ?? 10
+        let pool = self.pool
+        response.body = .stream(ResponseStream(onAbandon: { backend.close() }) { writer in
+            var reader = reader
+            try writer.write(collected)
+            do {
+                while let chunk = try reader.next() {
+                    try chunk.withUnsafeBytes { try writer.write($0) }
+                    switch flush {
+                    case .on: try writer.flush()
+                    case .auto: if !backend.hasInput(within: flushWait) { try writer.flush() }
+                    case .off: break
+                    }
+                }
+            } catch let error as ProxyError {
+                backend.close()
+                self.log(.error, "AH01075: Error dispatching request to \(self.p.worker.logName): \(error.description)")
+                throw error
+            } catch {
+                backend.close()
+                throw error
+            }
+            reader.release(to: pool)
+        })
+        return response
+    }
+
+    private func send(_ bytes: [UInt8], to backend: FastCGIBackend) throws {
+        try bytes.withUnsafeBytes { try backend.send($0, timeoutMilliseconds: timeout) }
+    }
+
+    /// BEGIN_REQUEST and the PARAMS stream, in one buffer.
+    private func requestRecords(fpm: Bool, contentLength: Int64?) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(4096)
+        FastCGIRecord.appendBeginRequest(keepConnection: p.worker.parameters.reuse == true, to: &out)
+        var environment = CGIEnvironment(r, context, scriptFilename: scriptFilename(fpm: fpm), pathTranslated: pathTranslated)
+        if let contentLength {
+            environment.set("CONTENT_LENGTH", String(contentLength))
+        }
+        // As nginx's fastcgi_params: PHP built with --enable-force-cgi-redirect wants it.
+        environment.set("REDIRECT_STATUS", String(r.originalStatus?.code ?? 200))
+        var params = FastCGIParams()
+        for variable in environment.variables { params.add(variable.name, variable.value) }
+        params.appendRecords(to: &out)
+        return out
+    }
+
+    /// `SCRIPT_FILENAME` as mod_proxy_fcgi sends it: for PHP-FPM the `proxy:fcgi://`
+    /// URL (PHP-FPM strips it and then finds PATH_INFO itself), for a generic back end
+    /// the path alone.
+    private func scriptFilename(fpm: Bool) -> String {
+        if !fpm { return p.path.isEmpty ? "/" : p.path }
+        let defaultPort = ProxyWorker.defaultPort(p.worker.scheme)
+        let host = p.worker.host.contains(":") ? "[\(p.worker.host)]" : p.worker.host
+        let port = p.worker.port == defaultPort ? "" : ":\(p.worker.port)"
+        return "proxy:\(p.worker.scheme)://\(host)\(port)\(p.path)"
+    }
+
+    /// PATH_TRANSLATED: the path info mapped like a URL under DocumentRoot.
+    private var pathTranslated: String? {
+        guard !r.pathInfo.isEmpty else { return nil }
+        let root = r.serverConfig(CoreServerConfig.self).documentRoot ?? context.config.serverRoot + "/htdocs"
+        return root + r.pathInfo
+    }
+
+    var scriptName: String { r.filename.map { String($0.split(separator: "/").last ?? "") } ?? r.uri }
+
+    private func fail(_ error: ProxyError, _ processor: RequestProcessor) -> Response {
+        log(.error, "AH01075: Error dispatching request to \(p.worker.logName): \(error.description)")
+        switch error {
+        case .timeout: return processor.error(.gatewayTimeout, r)
+        case .connect: return processor.error(.serviceUnavailable, r)
+        case .closed, .malformed: return processor.error(.badGateway, r)
+        }
+    }
+
+    private func logConnectFailure(_ error: Error) {
+        let reason = (error as? ProxyError).map { $0.description } ?? "\(error)"
+        if let path = p.worker.unixPath {
+            log(.error, "AH02454: FCGI: attempt to connect to Unix domain socket \(path) (\(p.worker.host)) failed: \(reason)")
+        } else {
+            log(.error, "AH00957: FCGI: attempt to connect to \(p.worker.host):\(p.worker.port) failed: \(reason)")
+        }
+        log(.error, "AH01079: failed to make connection to backend: \(p.worker.unixPath == nil ? p.worker.host : "httpd-UDS")")
+    }
+
+    func log(_ level: LogLevel, _ message: String) {
+        context.errorLog.log(level, module: "proxy_fcgi", client: r.client, message)
+    }
+}
+
+extension ProxyError: CustomStringConvertible {
+    var description: String {
+        switch self {
+        case .connect(let error): return "\(error)"
+        case .timeout(let what): return "(70007)The timeout specified has expired (\(what))"
+        case .closed(let what): return what
+        case .malformed(let what): return what
+        }
+    }
+}
+
+/// The STDOUT stream of one exchange: content chunks until END_REQUEST; STDERR goes to
+/// the error log on the way.
+struct StdoutReader {
+    let backend: FastCGIBackend
+    let exchange: FastCGIExchange
+    private(set) var finished = false
+
+    init(backend: FastCGIBackend, exchange: FastCGIExchange) {
+        self.backend = backend
+        self.exchange = exchange
+    }
+
+    /// The next STDOUT content, or nil after END_REQUEST.
+    mutating func next() throws(ProxyError) -> [UInt8]? {
+        while !finished {
+            let (header, content) = try backend.readRecord(timeoutMilliseconds: exchange.timeout)
+            guard header.requestID == 1 else {
+                throw .malformed("AH01069: Got bogus rid \(header.requestID), expected 1")
+            }
+            switch FastCGIRecord.RecordType(rawValue: header.type) {
+            case .stdout?:
+                if !content.isEmpty { return Array(content) }
+            case .stderr?:
+                if !content.isEmpty {
+                    let text = String(decoding: content, as: UTF8.self).trimmingSuffix { $0 == "\n" || $0 == "\r" }
+                    exchange.log(.error, "AH01071: Got error '\(text)' (script \(exchange.scriptName))")
+                }
+            case .endRequest?:
+                finished = true
+                backend.reusable = true
+            default:
+                exchange.log(.error, "AH01072: Got bogus record \(header.type)")
+            }
+        }
+        return nil
+    }
+
+    /// After END_REQUEST: keeps the connection for the next request when reuse is on.
+    func release(to pool: FastCGIPool) {
+        if finished && backend.reusable && backend.worker.parameters.reuse == true {
+            pool.put(backend)
+        } else {
+            backend.close()
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(while predicate: (Character) -> Bool) -> String {
+        var s = Substring(self)
+        while let last = s.last, predicate(last) { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,145 @@
+import SkepConfig
+import SkepHTTP
+@testable import SkepServer
+import Testing
+
+@Suite struct FastCGIRecordTests {
+    @Test func headerRoundTrip() throws {
+        var out: [UInt8] = []
+        let content: [UInt8] = Array("hello".utf8)
+        content.withUnsafeBytes { FastCGIRecord.append(.stdout, requestID: 1, content: $0, to: &out) }
+        // 8-byte header, 5 bytes content, 3 bytes padding to a multiple of 8.
+        #expect(out.count == 16)
+        #expect(Array(out[0..<8]) == [1, 6, 0, 1, 0, 5, 3, 0])
+        let header = try out.withUnsafeBytes { try FastCGIRecord.parseHeader($0) }
+        #expect(header == FastCGIRecord.Header(type: 6, requestID: 1, contentLength: 5, paddingLength: 3))
+    }
+
+    @Test func badVersionIsRejected() {
+        let bytes: [UInt8] = [2, 6, 0, 1, 0, 0, 0, 0]
+        #expect(throws: FastCGIRecord.HeaderError.badVersion(2)) { try bytes.withUnsafeBytes { try FastCGIRecord.parseHeader($0) } }
+    }
+
+    @Test func beginRequestAsksForTheResponderRole() {
+        var out: [UInt8] = []
+        FastCGIRecord.appendBeginRequest(keepConnection: true, to: &out)
+        #expect(out == [1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0])
+    }
+
+    @Test func paramsUseOneOrFourByteLengths() {
+        var params = FastCGIParams()
+        params.add("A", "b")
+        params.add(String(repeating: "n", count: 200), "v")
+        #expect(Array(params.bytes[0..<4]) == [1, 1, 0x41, 0x62])
+        #expect(Array(params.bytes[4..<9]) == [0x80, 0, 0, 200, 1])
+        let decoded = FastCGIParams.decode(params.bytes)
+        #expect(decoded?.count == 2)
+        #expect(decoded?[1].name.count == 200)
+    }
+
+    @Test func paramRecordsHoldWholePairs() throws {
+        var params = FastCGIParams()
+        // Three pairs of ~7 KiB: the first two fit one 16 KiB record, the third gets the next.
+        for i in 0..<3 { params.add("V\(i)", String(repeating: "x", count: 7000)) }
+        var out: [UInt8] = []
+        params.appendRecords(to: &out)
+        var offset = 0
+        var contents: [Int] = []
+        while offset < out.count {
+            let header = try out[offset...].withUnsafeBytes { try FastCGIRecord.parseHeader($0) }
+            #expect(header.type == FastCGIRecord.RecordType.params.rawValue)
+            contents.append(header.contentLength)
+            offset += 8 + header.contentLength + header.paddingLength
+        }
+        #expect(contents.count == 3)
+        #expect(contents.last == 0)
+        // Each record decodes on its own, as PHP-FPM decodes them.
+        var pairs = 0
+        offset = 0
+        for length in contents.dropLast() {
+            let header = try out[offset...].withUnsafeBytes { try FastCGIRecord.parseHeader($0) }
+            let body = Array(out[(offset + 8)..<(offset + 8 + length)])
+            pairs += FastCGIParams.decode(body)?.count ?? -100
+            offset += 8 + length + header.paddingLength
+        }
+        #expect(pairs == 3)
+    }
+}
+
+@Suite struct CGIScriptHeadersTests {
+    @Test func statusLocationAndTypeAreKeptApart() throws {
+        let block = Array("Status: 404 Not Found\r\nX-Powered-By: PHP\r\nContent-type: text/html\r\nContent-Length: 12\r\nSet-Cookie: a=1\nSet-Cookie: b=2\r\n\r\n".utf8)
+        let headers = try CGIScriptHeaders(block)
+        #expect(headers.status?.code == 404)
+        #expect(headers.contentType == "text/html")
+        #expect(headers.fields.map(\.name) == ["X-Powered-By", "Set-Cookie", "Set-Cookie"])
+        #expect(headers.fields.last?.value == "b=2")
+    }
+
+    @Test func aLineWithoutAColonIsABadHeader() {
+        #expect(throws: CGIScriptHeaders.ParseError.badHeader("this is not a header")) {
+            try CGIScriptHeaders(Array("this is not a header\r\n\r\n".utf8))
+        }
+    }
+
+    @Test func controlBytesNeverReachTheResponse() throws {
+        let headers = try CGIScriptHeaders(Array("X-A: one\rtwo\n\n".utf8))
+        #expect(headers.fields.first?.value == "onetwo")
+    }
+
+    @Test func endOfHeadersAcceptsCRLFAndLF() {
+        #expect(CGIScriptHeaders.end(in: Array("A: b\r\n\r\nbody".utf8)) == 8)
+        #expect(CGIScriptHeaders.end(in: Array("A: b\n\nbody".utf8)) == 6)
+        #expect(CGIScriptHeaders.end(in: Array("A: b\r\n".utf8)) == nil)
+    }
+}
+
+@Suite struct CGIEnvironmentTests {
+    @Test func pathInfoStartsWhereApacheFindsIt() {
+        #expect(CGIEnvironment.pathInfoStart(uri: "/env.php/extra/path", pathInfo: "/extra/path") == 8)
+        #expect(CGIEnvironment.pathInfoStart(uri: "/a/b.php//x", pathInfo: "/x") == 8)
+        #expect(CGIEnvironment.pathInfoStart(uri: "/x.php", pathInfo: "/x.php") == 0)
+    }
+
+    @Test func headerNamesBecomeHTTPVariables() {
+        #expect(CGIEnvironment.environmentName(forHeader: "X-Custom-Header") == "HTTP_X_CUSTOM_HEADER")
+        #expect(CGIEnvironment.environmentName(forHeader: "accept") == "HTTP_ACCEPT")
+        #expect(CGIEnvironment.environmentName(forHeader: "X_Under") == nil)
+    }
+}
+
+@Suite struct ProxyWorkerTests {
+    @Test func tcpURL() throws {
+        let (worker, path) = try #require(ProxyWorker.parse("fcgi://127.0.0.1:9000/var/www/$1"))
+        #expect(worker.host == "127.0.0.1")
+        #expect(worker.port == 9000)
+        #expect(path == "/var/www/$1")
+        #expect(worker.key == "fcgi://127.0.0.1:9000")
+    }
+
+    @Test func unixSocketURLWithDefaultPort() throws {
+        let (worker, path) = try #require(ProxyWorker.parse("unix:/run/php/php8.2-fpm.sock|fcgi://localhost/srv/x.php"))
+        #expect(worker.unixPath == "/run/php/php8.2-fpm.sock")
+        #expect(worker.host == "localhost")
+        #expect(worker.port == 8000)
+        #expect(path == "/srv/x.php")
+    }
+
+    @Test func parameters() {
+        var p = ProxyWorkerParameters()
+        #expect(p.set("timeout=2") == nil)
+        #expect(p.set("enablereuse=on") == nil)
+        #expect(p.set("flushpackets=auto") == nil)
+        #expect(p.timeoutMilliseconds == 2000)
+        #expect(p.reuse == true)
+        #expect(p.flushPackets == .auto)
+        #expect(p.set("bogus=1") != nil)
+        #expect(p.set("enablereuse=maybe") != nil)
+    }
+
+    @Test func badURLs() {
+        #expect(ProxyWorker.parse("unix:relative.sock|fcgi://localhost") == nil)
+        #expect(ProxyWorker.parse("fcgi://host:notaport/") == nil)
+        #expect(ProxyWorker.parse("/just/a/path") == nil)
+    }
+}
