@@ -53,6 +53,7 @@ extension FastCGI {
                     "HTTP_COOKIE": "c=1",
                     "HTTP_ACCEPT": "*/*",
                     "HTTP_CONNECTION": "close",
+                    "FPM_POOL": "unix",
                 ]
                 for (name, value) in expected.sorted(by: { $0.key < $1.key }) {
                     #expect(env[name] == value, "\(kind): \(name)")
@@ -381,15 +382,16 @@ extension FastCGI {
                 try config.root.writeDocument("generic/env.php", F.envScript)
             }) { server, _ in
                 let docroot = server.config.root.docroot
-                let cases: [(path: String, scriptName: String, pathInfo: String?, file: String, query: String)] = [
-                    ("/app/env.php/x/y?q=1", "/app/env.php", "/x/y", docroot + "/env.php", "q=1"),
-                    ("/app/env.php", "/app/env.php", nil, docroot + "/env.php", ""),
-                    ("/env.php/x/y?q=2", "/env.php", "/x/y", docroot + "/env.php", "q=2"),
-                    ("/u/env.php/x/y?q=3", "/u/env.php", "/x/y", docroot + "/env.php", "q=3"),
-                    ("/generic/env.php/x?q=4", "/generic/env.php", "/x", docroot + "/generic/env.php", "q=4"),
+                let cases: [(path: String, scriptName: String, pathInfo: String?, file: String, query: String, pool: String)] = [
+                    ("/app/env.php/x/y?q=1", "/app/env.php", "/x/y", docroot + "/env.php", "q=1", "tcp"),
+                    ("/app/env.php", "/app/env.php", nil, docroot + "/env.php", "", "tcp"),
+                    ("/env.php/x/y?q=2", "/env.php", "/x/y", docroot + "/env.php", "q=2", "tcp"),
+                    ("/u/env.php/x/y?q=3", "/u/env.php", "/x/y", docroot + "/env.php", "q=3", "unix"),
+                    ("/generic/env.php/x?q=4", "/generic/env.php", "/x", docroot + "/generic/env.php", "q=4", "tcp"),
                 ]
                 for c in cases {
                     let (env, _) = try F.environment(server, c.path)
+                    #expect(env["FPM_POOL"] == c.pool, "\(kind) \(c.path): the php-fpm pool")
                     #expect(env["SCRIPT_NAME"] == c.scriptName, "\(kind) \(c.path): SCRIPT_NAME")
                     #expect(env["PATH_INFO"] == c.pathInfo, "\(kind) \(c.path): PATH_INFO")
                     #expect(env["SCRIPT_FILENAME"] == c.file, "\(kind) \(c.path): SCRIPT_FILENAME")

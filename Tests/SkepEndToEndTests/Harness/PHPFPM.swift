@@ -13,7 +13,7 @@ import Glibc
 /// `clear_env = yes` (php-fpm's default): `$_SERVER` then holds what the web server
 /// sent as FastCGI params plus what PHP adds itself (FCGI_ROLE, PHP_SELF,
 /// REQUEST_TIME, REQUEST_TIME_FLOAT, and USER/HOME of the pool's account), not
-/// php-fpm's own environment.
+/// php-fpm's own environment; and FPM_POOL, `unix` or `tcp`, which pool ran the script.
 ///
 /// Use `PHPFPM.with { fpm in ... }`, which always stops it. Stopping signals the
 /// master by pid (SIGQUIT, then SIGTERM, then SIGKILL) and kills any worker seen
@@ -115,11 +115,13 @@ final class PHPFPM {
             [unix]
             listen = \(socketPath)
             listen.mode = 0666
+            env[FPM_POOL] = unix
             \(pool)
 
             [tcp]
             listen = 127.0.0.1:\(port)
             listen.allowed_clients = 127.0.0.1
+            env[FPM_POOL] = tcp
             \(pool)
 
             """
