@@ -18,6 +18,12 @@ public struct Socket: Hashable, Sendable {
     /// progress (EINPROGRESS) is returned at once: wait for `.writable` then check
     /// `pendingError`.
     public static func connect(to address: SocketAddress, nonBlocking: Bool = false) throws -> Socket {
+        try startConnecting(to: address, nonBlocking: nonBlocking).socket
+    }
+
+    /// Connects to `address`, and says whether the connection is still in progress (a
+    /// non-blocking TCP connect); a Unix socket or a blocking connect is done at once.
+    public static func startConnecting(to address: SocketAddress, nonBlocking: Bool) throws -> (socket: Socket, inProgress: Bool) {
         let domain: Int32
         switch address.family {
         case .inet: domain = AF_INET
@@ -41,12 +47,12 @@ public struct Socket: Hashable, Sendable {
                         throw error
                     }
                 }
-                return socket
+                return (socket, nonBlocking)
             }
             Glibc.close(fd)
             throw SystemError(code: code, "connect")
         }
-        return Socket(descriptor: Descriptor(rawValue: fd))
+        return (Socket(descriptor: Descriptor(rawValue: fd)), false)
     }
 
     // MARK: I/O

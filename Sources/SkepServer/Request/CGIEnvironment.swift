@@ -1,6 +1,6 @@
 import SkepConfig
 import SkepHTTP
-import Foundation
+import Glibc
 
 /// The CGI/1.1 variables of a request, as Apache's `ap_add_common_vars` and
 /// `ap_add_cgi_vars` build them for a script (mod_proxy_fcgi sends them as FastCGI
@@ -8,19 +8,26 @@ import Foundation
 /// `HTTP_*`, then the server's and the script's variables.
 public struct CGIEnvironment {
     public private(set) var variables: [(name: String, value: String)] = []
+    /// Where each name is in `variables`.
+    private var positions: [String: Int] = [:]
 
-    /// Apache's fallback `PATH` when the server's environment has none.
-    static let defaultPath = "/usr/local/bin:/usr/bin:/bin"
+    /// The server's `PATH` (Apache's fallback when it has none), read once.
+    static let serverPath = environmentValue("PATH") ?? "/usr/local/bin:/usr/bin:/bin"
+    static let serverLibraryPath = environmentValue("LD_LIBRARY_PATH")
+
+    static func environmentValue(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
 
     /// - Parameters:
     ///   - scriptFilename: `SCRIPT_FILENAME` (mod_proxy_fcgi passes its `proxy:` URL to PHP-FPM).
     ///   - pathTranslated: `PATH_TRANSLATED` for the request's path info, when it has one.
     public init(_ r: Request, _ context: ServerContext, scriptFilename: String, pathTranslated: String?) {
+        variables.reserveCapacity(40)
+        positions.reserveCapacity(40)
         for (name, value) in r.environment.sorted(by: { $0.key < $1.key }) { set(name, value) }
         addHeaders(r)
         let core = r.serverConfig(CoreServerConfig.self)
-        set("PATH", ProcessInfo.processInfo.environment["PATH"] ?? Self.defaultPath)
-        if let libraryPath = ProcessInfo.processInfo.environment["LD_LIBRARY_PATH"] { set("LD_LIBRARY_PATH", libraryPath) }
+        set("PATH", Self.serverPath)
+        if let libraryPath = Self.serverLibraryPath { set("LD_LIBRARY_PATH", libraryPath) }
         let signature = RequestProcessor.signature(r, context) ?? ""
         set("SERVER_SIGNATURE", signature)
         set("SERVER_SOFTWARE", context.serverBanner)
@@ -59,14 +66,15 @@ public struct CGIEnvironment {
     /// Sets `name`, replacing an earlier value (Apache's `apr_table_setn` on the
     /// environment table; the request's own variables come first and are overridden).
     public mutating func set(_ name: String, _ value: String) {
-        if let i = variables.firstIndex(where: { $0.name == name }) {
+        if let i = positions[name] {
             variables[i].value = value
         } else {
+            positions[name] = variables.count
             variables.append((name, value))
         }
     }
 
-    public func value(_ name: String) -> String? { variables.first { $0.name == name }?.value }
+    public func value(_ name: String) -> String? { positions[name].map { variables[$0].value } }
 
     /// Every request header as `HTTP_*`, repeated fields joined with ", " as Apache
     /// merges them. `Content-Type`/`Content-Length` become `CONTENT_TYPE`/`CONTENT_LENGTH`;
@@ -86,10 +94,10 @@ public struct CGIEnvironment {
                 guard let envName = Self.environmentName(forHeader: name) else { continue }
                 key = envName
             }
-            if let i = variables.firstIndex(where: { $0.name == key }) {
+            if let i = positions[key] {
                 variables[i].value += ", " + value
             } else {
-                variables.append((key, value))
+                set(key, value)
             }
         }
     }

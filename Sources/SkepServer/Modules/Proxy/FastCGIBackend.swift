@@ -48,14 +48,16 @@ final class FastCGIBackend {
         }
         for address in addresses {
             do {
-                let socket = try Socket.connect(to: address, nonBlocking: true)
-                do {
-                    let ready = try socket.wait(for: .writable, timeoutMilliseconds: timeoutMilliseconds)
-                    if ready.isEmpty { throw SystemError(errno: .timedOut, call: "connect") }
-                    if let error = try socket.pendingError { throw error }
-                } catch {
-                    socket.close()
-                    throw error
+                let (socket, inProgress) = try Socket.startConnecting(to: address, nonBlocking: true)
+                if inProgress {
+                    do {
+                        let ready = try socket.wait(for: .writable, timeoutMilliseconds: timeoutMilliseconds)
+                        if ready.isEmpty { throw SystemError(errno: .timedOut, call: "connect") }
+                        if let error = try socket.pendingError { throw error }
+                    } catch {
+                        socket.close()
+                        throw error
+                    }
                 }
                 return FastCGIBackend(socket: socket, worker: worker)
             } catch let error as SystemError {

@@ -56,7 +56,10 @@ struct FastCGIExchange {
             return processor.error(.serviceUnavailable, r)
         }
 
-        let start = requestRecords(fpm: fpm, contentLength: body.length)
+        var start = requestRecords(fpm: fpm, contentLength: body.length)
+        // Without a body, the empty STDIN record goes out with the params: one write,
+        // and the back end has the whole request at once.
+        if body.length == nil { FastCGIRecord.appendHeader(.stdin, contentLength: 0, to: &start) }
         do {
             do {
                 try send(start, to: backend)
@@ -66,7 +69,7 @@ struct FastCGIExchange {
                 backend = try FastCGIBackend.connect(p.worker, timeoutMilliseconds: p.worker.parameters.connectionTimeoutMilliseconds ?? timeout)
                 try send(start, to: backend)
             }
-            try body.send(to: backend, timeoutMilliseconds: timeout)
+            if body.length != nil { try body.send(to: backend, timeoutMilliseconds: timeout) }
         } catch let error as ProxyError {
             backend.close()
             if case .connect = error {
@@ -146,7 +149,8 @@ struct FastCGIExchange {
             while collected.count < Self.collectLimit, backend.hasInput(within: 0) {
                 guard let chunk = try reader.next() else {
                     reader.release(to: pool)
-                    response.body = ignoresBody ? .empty() : .bytes(collected)
+                    // A HEAD answer's length is unknown: the script wrote no body.
+                    response.body = ignoresBody ? .empty() : r.isHead ? .stream(ResponseStream { _ in }) : .bytes(collected)
                     return response
                 }
                 collected.append(contentsOf: chunk)
@@ -165,16 +169,17 @@ struct FastCGIExchange {
         let pool = self.pool
         response.body = .stream(ResponseStream(onAbandon: { backend.close() }) { writer in
             var reader = reader
-            try writer.write(collected)
-            do {
-                while let chunk = try reader.next() {
-                    try chunk.withUnsafeBytes { try writer.write($0) }
-                    switch flush {
-                    case .on: try writer.flush()
-                    case .auto: if !backend.hasInput(within: flushWait) { try writer.flush() }
-                    case .off: break
-                    }
+            func pass(_ chunk: [UInt8]) throws {
+                try writer.write(chunk)
+                switch flush {
+                case .on: try writer.flush()
+                case .auto: if !backend.hasInput(within: flushWait) { try writer.flush() }
+                case .off: break
                 }
+            }
+            do {
+                try pass(collected)
+                while let chunk = try reader.next() { try pass(chunk) }
             } catch let error as ProxyError {
                 backend.close()
                 self.log(.error, "AH01075: Error dispatching request to \(self.p.worker.logName): \(error.description)")

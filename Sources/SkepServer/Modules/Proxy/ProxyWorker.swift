@@ -34,10 +34,10 @@ public struct ProxyWorker: Sendable, Equatable {
             guard unixPath?.hasPrefix("/") == true else { return nil }
             rest = rest[rest.index(after: bar)...]
         }
-        guard let schemeEnd = rest.range(of: "://") else { return nil }
-        let scheme = rest[..<schemeEnd.lowerBound].lowercased()
+        guard let colon = rest.firstIndex(of: ":"), rest[colon...].hasPrefix("://") else { return nil }
+        let scheme = rest[..<colon].lowercased()
         guard !scheme.isEmpty else { return nil }
-        let afterScheme = rest[schemeEnd.upperBound...]
+        let afterScheme = rest[rest.index(colon, offsetBy: 3)...]
         let authority = afterScheme.prefix { $0 != "/" }
         let path = String(afterScheme.dropFirst(authority.count))
         var host = Substring(authority)

@@ -75,7 +75,7 @@ final class RequestBodySource {
 
     /// An unlinked file in the temporary directory, holding `bytes` so far.
     private static func temporaryFile(holding bytes: [UInt8]) throws -> File {
-        var template = Array(((ProcessInfoEnvironment.temporaryDirectory) + "/skep-body-XXXXXX").utf8CString)
+        var template = Array(((CGIEnvironment.environmentValue("TMPDIR").flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp") + "/skep-body-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         if fd < 0 { throw SystemError(errno: Errno(rawValue: errno), call: "mkstemp") }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
@@ -128,11 +128,3 @@ final class RequestBodySource {
     }
 }
 
-/// `TMPDIR`, else `/tmp`.
-enum ProcessInfoEnvironment {
-    static var temporaryDirectory: String {
-        guard let value = getenv("TMPDIR") else { return "/tmp" }
-        let path = String(cString: value)
-        return path.isEmpty ? "/tmp" : path
-    }
-}
