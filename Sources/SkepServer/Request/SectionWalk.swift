@@ -31,10 +31,11 @@ enum SectionWalk {
             }
             let base = isDirectory ? "" : String(filename[filename.index(after: filename.lastIndex(of: "/") ?? filename.startIndex)...])
             if !base.isEmpty {
-                for section in server.sections where section.kind == .files || section.kind == .filesMatch {
-                    filesSections.append(section)
-                }
-                for section in filesSections where fileMatches(section, base) {
+                // The server's own `<Files>` first, then those nested in the matching
+                // `<Directory>`s, which therefore win: Apache appends a section's nested
+                // `sec_file` after its base's when it merges directory configs.
+                let serverFiles = server.sections.filter { $0.kind == .files || $0.kind == .filesMatch }
+                for section in serverFiles + filesSections where fileMatches(section, base) {
                     vector = vector.merged(with: section.config)
                 }
             }
