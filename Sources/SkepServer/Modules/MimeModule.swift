@@ -128,14 +128,9 @@ public struct MimeModule: HTTPModule {
     /// Every label the name's extensions give, as Apache's `find_ct` computes them.
     public func resolve(filename: String, config: MimeDirConfig) -> Labels {
         var labels = Labels()
-        var base = Substring(filename)
-        if let slash = base.lastIndex(of: "/") { base = base[base.index(after: slash)...] }
         var charset: String?
         var languages: [String] = []
-        var extensions = base.split(separator: ".", omittingEmptySubsequences: false).dropFirst()
-        // An empty part (`foo..tar`) is skipped, as Apache's loop does.
-        extensions = extensions.filter { !$0.isEmpty }[...]
-        for part in extensions {
+        for part in Self.extensions(of: filename) {
             let ext = Self.lowercased(part)
             let info = config.mappings[ext]
             if info?.type == nil, let type = types.type(forExtension: ext) {
@@ -163,6 +158,23 @@ public struct MimeModule: HTTPModule {
             labels.contentType = forced
         }
         return labels
+    }
+
+    /// The dot-separated parts of the name after the last `/`, but the first; an empty
+    /// part (`foo..tar`) is skipped, as Apache's loop does. Split on bytes, as Apache
+    /// does, and without Unicode's character walk (this runs on every request).
+    static func extensions(of filename: String) -> [Substring] {
+        let utf8 = filename.utf8
+        let base = utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? utf8.startIndex
+        guard var start = utf8[base...].firstIndex(of: UInt8(ascii: ".")) else { return [] }
+        var parts: [Substring] = []
+        while start < utf8.endIndex {
+            start = utf8.index(after: start)
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: ".")) ?? utf8.endIndex
+            if start < end { parts.append(filename[start..<end]) }
+            start = end
+        }
+        return parts
     }
 
     /// `type; charset=X`, replacing a charset parameter the type already had, as Apache
