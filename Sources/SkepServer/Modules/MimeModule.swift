@@ -130,8 +130,7 @@ public struct MimeModule: HTTPModule {
         var labels = Labels()
         var charset: String?
         var languages: [String] = []
-        for part in Self.extensions(of: filename) {
-            let ext = Self.lowercased(part)
+        for ext in Self.extensions(of: filename) {
             let info = config.mappings[ext]
             if info?.type == nil, let type = types.type(forExtension: ext) {
                 labels.contentType = type
@@ -160,21 +159,30 @@ public struct MimeModule: HTTPModule {
         return labels
     }
 
-    /// The dot-separated parts of the name after the last `/`, but the first; an empty
-    /// part (`foo..tar`) is skipped, as Apache's loop does. Split on bytes, as Apache
-    /// does, and without Unicode's character walk (this runs on every request).
-    static func extensions(of filename: String) -> [Substring] {
-        let utf8 = filename.utf8
-        let base = utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? utf8.startIndex
-        guard var start = utf8[base...].firstIndex(of: UInt8(ascii: ".")) else { return [] }
-        var parts: [Substring] = []
-        while start < utf8.endIndex {
-            start = utf8.index(after: start)
-            let end = utf8[start...].firstIndex(of: UInt8(ascii: ".")) ?? utf8.endIndex
-            if start < end { parts.append(filename[start..<end]) }
-            start = end
+    /// The dot-separated parts of the name after the last `/`, but the first, ASCII
+    /// lower-cased as the table's keys are; an empty part (`foo..tar`) is skipped, as
+    /// Apache's loop does. Split on bytes, as Apache does, in the name's own storage
+    /// (this runs on every request).
+    static func extensions(of filename: String) -> [String] {
+        var name = filename
+        return name.withUTF8 { bytes in
+            let base = (bytes.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1
+            guard var dot = bytes[base...].firstIndex(of: UInt8(ascii: ".")) else { return [] }
+            var parts: [String] = []
+            while dot < bytes.count {
+                let end = bytes[(dot + 1)...].firstIndex(of: UInt8(ascii: ".")) ?? bytes.count
+                let part = UnsafeBufferPointer(rebasing: bytes[(dot + 1)..<end])
+                if !part.isEmpty {
+                    // Lower-casing ASCII letters, and splitting at an ASCII dot, keeps UTF-8 valid.
+                    parts.append(String(unsafeUninitializedCapacity: part.count) { out in
+                        for (k, b) in part.enumerated() { out[k] = b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+                        return part.count
+                    })
+                }
+                dot = end
+            }
+            return parts
         }
-        return parts
     }
 
     /// `type; charset=X`, replacing a charset parameter the type already had, as Apache
@@ -194,14 +202,6 @@ public struct MimeModule: HTTPModule {
         }
         if !replaced { out += "; charset=" + charset }
         return out
-    }
-
-    /// ASCII lower-casing without going through Unicode tables (extensions are short).
-    static func lowercased(_ text: Substring) -> String {
-        var needs = false
-        for b in text.utf8 where b >= 0x41 && b <= 0x5A { needs = true; break }
-        if !needs { return String(text) }
-        return String(decoding: text.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
     // MARK: - Directive table helpers

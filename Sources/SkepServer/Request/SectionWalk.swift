@@ -29,7 +29,8 @@ final class SectionWalk: Sendable {
     /// `<DirectoryMatch>` and `<Directory ~>`, in file order.
     let directoryPatterns: [DirectorySection]
     let files: [DirectorySection]
-    let locations: [DirectorySection]
+    /// `<Location>` and `<LocationMatch>`, in file order, with whether the path has wildcards.
+    let locations: [(section: DirectorySection, isWildcard: Bool)]
     private let cache = Mutex<[String: DirectoryResult]>([:])
 
     init(server: VirtualHost) {
@@ -44,13 +45,16 @@ final class SectionWalk: Sendable {
         directoryPatterns = server.sections.filter { $0.kind == .directoryMatch || ($0.kind == .directory && $0.isRegex) }
         files = server.sections.filter { $0.kind == .files || $0.kind == .filesMatch }
         locations = server.sections.filter { $0.kind == .location || $0.kind == .locationMatch }
+            .map { ($0, Wildcard.isPattern($0.pattern)) }
     }
 
     func merge(filename: String?, isDirectory: Bool, uri: String) -> ConfigVector {
         var vector = defaults
         if let filename {
             // The directory the file lives in (or the directory itself), with a trailing slash.
-            let lastSlash = filename.utf8.lastIndex(of: UInt8(ascii: "/")) ?? filename.startIndex
+            var name = filename
+            let lastSlash = name.withUTF8 { $0.lastIndex(of: UInt8(ascii: "/")) }
+                .map { filename.utf8.index(filename.utf8.startIndex, offsetBy: $0) } ?? filename.startIndex
             var directory = isDirectory ? filename : String(filename[..<lastSlash])
             if !directory.utf8.hasSuffixSlash { directory += "/" }
             let result = directoryResult(directory)
@@ -64,8 +68,8 @@ final class SectionWalk: Sendable {
                 }
             }
         }
-        for section in locations where Self.locationMatches(section, uri) {
-            vector = vector.merged(with: section.config)
+        for location in locations where Self.locationMatches(location.section, isWildcard: location.isWildcard, uri) {
+            vector = vector.merged(with: location.section.config)
         }
         return vector
     }
@@ -121,13 +125,16 @@ final class SectionWalk: Sendable {
 
     /// `<Location /a>` matches `/a`, `/a/` and `/a/b`, not `/ab`. Compared as bytes, as
     /// Apache does (and without Unicode's character walk on every request).
-    static func locationMatches(_ section: DirectorySection, _ uri: String) -> Bool {
+    static func locationMatches(_ section: DirectorySection, isWildcard: Bool, _ uri: String) -> Bool {
         if let regex = section.regex { return regex.matches(uri) }
-        let p = section.pattern.utf8, u = uri.utf8
-        if Wildcard.isPattern(section.pattern) { return Wildcard.matches(pattern: section.pattern, uri, pathname: true) }
-        guard u.starts(with: p) else { return false }
-        if p.hasSuffixSlash || u.count == p.count { return true }
-        return u[u.index(u.startIndex, offsetBy: p.count)] == UInt8(ascii: "/")
+        if isWildcard { return Wildcard.matches(pattern: section.pattern, uri, pathname: true) }
+        var pattern = section.pattern, uri = uri
+        return pattern.withUTF8 { p in
+            uri.withUTF8 { u in
+                guard u.count >= p.count, p.elementsEqual(u.prefix(p.count)) else { return false }
+                return p.last == UInt8(ascii: "/") || u.count == p.count || u[p.count] == UInt8(ascii: "/")
+            }
+        }
     }
 }
 
