@@ -15,7 +15,7 @@ final class SectionWalk: Sendable {
     /// What the `<Directory>` and `<DirectoryMatch>` sections of one directory gave.
     struct DirectoryResult: Sendable {
         let vector: ConfigVector
-        /// The `<Files>` sections nested in the matching `<Directory>`s, then the server's own.
+        /// The server's `<Files>` sections, then those nested in the matching `<Directory>`s.
         let filesSections: [DirectorySection]
     }
 
