@@ -7,39 +7,77 @@ public protocol ModuleConfig: Sendable {
     func merged(with child: Self) -> Self
 }
 
-extension ModuleConfig {
-    fileprivate func mergedAny(with child: any ModuleConfig) -> any ModuleConfig {
-        guard let child = child as? Self else { return self }
-        return merged(with: child)
-    }
-}
-
 /// One record per module, keyed by the record's type: Apache's `ap_conf_vector_t`.
 /// A module reads its record with `vector[StaticFilesConfig.self]`, getting its
 /// defaults when no directive of it was written.
+///
+/// Read on every request, several times: the lookup is inlined into the caller, where
+/// the record type is known, and scans a short array (only modules with a directive
+/// have a record) instead of hashing; each record sits in a typed box, so reading it
+/// needs no dynamic cast.
 public struct ConfigVector: Sendable {
-    private var records: [ObjectIdentifier: any ModuleConfig] = [:]
+    @usableFromInline var records: [ConfigRecord] = []
 
     public init() {}
 
+    @inlinable
     public subscript<C: ModuleConfig>(_ type: C.Type) -> C {
-        get { records[ObjectIdentifier(type)] as? C ?? C() }
-        set { records[ObjectIdentifier(type)] = newValue }
+        get {
+            let key = ObjectIdentifier(type)
+            for record in records where record.key == key {
+                // The key is the record's type, so the box is a `TypedConfigRecord<C>`.
+                return unsafeDowncast(record, to: TypedConfigRecord<C>.self).value
+            }
+            return C()
+        }
+        set {
+            let record = TypedConfigRecord(newValue)
+            if let index = records.firstIndex(where: { $0.key == record.key }) {
+                records[index] = record
+            } else {
+                records.append(record)
+            }
+        }
     }
 
     /// True when some directive wrote a record of this type.
-    public func has<C: ModuleConfig>(_ type: C.Type) -> Bool { records[ObjectIdentifier(type)] != nil }
+    public func has<C: ModuleConfig>(_ type: C.Type) -> Bool { records.contains { $0.key == ObjectIdentifier(type) } }
 
     /// The vector in effect where `child` is nested inside `self`.
     public func merged(with child: ConfigVector) -> ConfigVector {
         var out = self
-        for (key, childRecord) in child.records {
-            if let parent = records[key] {
-                out.records[key] = parent.mergedAny(with: childRecord)
+        for childRecord in child.records {
+            if let index = out.records.firstIndex(where: { $0.key == childRecord.key }) {
+                out.records[index] = out.records[index].merged(with: childRecord)
             } else {
-                out.records[key] = childRecord
+                out.records.append(childRecord)
             }
         }
         return out
+    }
+}
+
+/// An immutable record of some module, with the key `ConfigVector` finds it by.
+@usableFromInline
+class ConfigRecord: @unchecked Sendable {
+    @usableFromInline let key: ObjectIdentifier
+
+    @usableFromInline init(key: ObjectIdentifier) { self.key = key }
+
+    /// The record in effect where `child` (a record of the same type) is nested inside this one.
+    func merged(with child: ConfigRecord) -> ConfigRecord { fatalError("abstract") }
+}
+
+@usableFromInline
+final class TypedConfigRecord<C: ModuleConfig>: ConfigRecord, @unchecked Sendable {
+    @usableFromInline let value: C
+
+    @usableFromInline init(_ value: C) {
+        self.value = value
+        super.init(key: ObjectIdentifier(C.self))
+    }
+
+    override func merged(with child: ConfigRecord) -> ConfigRecord {
+        TypedConfigRecord(value.merged(with: unsafeDowncast(child, to: TypedConfigRecord<C>.self).value))
     }
 }

@@ -93,10 +93,16 @@ public struct RequestHead: Sendable, Hashable {
     /// The host, lower-cased as Apache's `fix_hostname` does.
     public func host(in bytes: UnsafeRawBufferPointer) -> String? {
         guard let r = hostRange else { return nil }
-        var s = ""
-        s.reserveCapacity(r.count)
-        for i in r { s.unicodeScalars.append(Unicode.Scalar(ByteClass.lower(bytes[i]))) }
-        return s
+        let host = UnsafeRawBufferPointer(rebasing: bytes[r])
+        // Each byte is one character (Latin-1, as a byte > 0x7F was always read); an ASCII
+        // host, the usual one, is lower-cased straight into the string's storage.
+        guard host.allSatisfy({ $0 < 0x80 }) else {
+            return String(String.UnicodeScalarView(host.lazy.map { Unicode.Scalar(ByteClass.lower($0)) }))
+        }
+        return String(unsafeUninitializedCapacity: host.count) { out in
+            for (k, b) in host.enumerated() { out[k] = ByteClass.lower(b) }
+            return host.count
+        }
     }
 
     // MARK: - Header lookup (case-insensitive)

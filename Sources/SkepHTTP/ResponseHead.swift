@@ -81,6 +81,13 @@ public struct ResponseHead: Sendable {
         headerBytes.append(0x0A)
     }
 
+    /// Whether a handler's header is `Content-Type` (in any case), which goes to
+    /// `setContentType`. Compares bytes: no lower-cased copy per header and response.
+    public static func isContentType(_ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { ByteClass.equalsLowercased(UnsafeRawBufferPointer($0), 0..<$0.count, "content-type") }
+    }
+
     /// Sets `Content-Type`, which Apache writes last.
     public mutating func setContentType(_ value: String) {
         contentTypeBytes.removeAll(keepingCapacity: true)

@@ -29,6 +29,8 @@ final class EventListener: @unchecked Sendable {
     let idleLimit: Int
     var connections: [UInt64: EventConnection] = [:]
     var timers = TimerQueue()
+    /// Connections per wait, for the throttle and the status counters.
+    let counts = WaitCounts()
     /// Connections queued for or held by a worker (the listener's count; workers report back).
     var busy = 0
     var accepting = false
@@ -148,7 +150,7 @@ final class EventListener: @unchecked Sendable {
             guard accepting, let (socket, peer) = try? listener.accept(nonBlocking: true) else { return }
             try? socket.setNoDelay(true)
             let local = (try? socket.localAddress) ?? peer
-            let connection = EventConnection(socket: socket, http: HTTPConnection(context: context, client: peer, local: local))
+            let connection = EventConnection(socket: socket, http: HTTPConnection(context: context, client: peer, local: local), counts: counts)
             connections[connection.key] = connection
             accepted += 1
             apply(connection.http.start(), to: connection)
@@ -167,7 +169,7 @@ final class EventListener: @unchecked Sendable {
     /// instead closes every idle keep-alive connection when its workers are busy).
     private func throttle() {
         guard !stopping else { return }
-        let needWorker = busy + connections.values.reduce(0) { $0 + ($1.wait == .writeCompletion ? 1 : 0) }
+        let needWorker = busy + counts.writeCompletion
         let idleWorkers = queue.idleWorkers
         var waiting = connections.count - needWorker
         if waiting >= idleLimit { waiting -= shedKeepAlive(count: waiting - idleLimit + 1) }
@@ -297,24 +299,16 @@ final class EventListener: @unchecked Sendable {
     private func close(_ connection: EventConnection) {
         timers.cancel(connection)
         guard connections.removeValue(forKey: connection.key) != nil else { return }
+        counts.add(connection.wait, -1)
         if connection.registered { try? epoll.remove(connection.socket.descriptor) }
         connection.socket.close()
     }
 
     /// The counts `/server-status` shows as `ConnsTotal`, `ConnsAsyncKeepAlive`...
     private func publishCounters() {
-        var keepAlive = 0, lingering = 0, writing = 0
-        for connection in connections.values {
-            switch connection.wait {
-            case .keepAlive: keepAlive += 1
-            case .lingering: lingering += 1
-            case .writeCompletion: writing += 1
-            case .readingHead: break
-            }
-        }
         process.connections = connections.count
-        process.keepAlive = keepAlive
-        process.lingering = lingering
-        process.writeCompletion = writing
+        process.keepAlive = counts.keepAlive
+        process.lingering = counts.lingering
+        process.writeCompletion = counts.writeCompletion
     }
 }

@@ -133,6 +133,11 @@ import Testing
         #expect(p.timeoutMilliseconds == 2000)
         #expect(p.reuse == true)
         #expect(p.flushPackets == .auto)
+        #expect(p.set("max=4") == nil)
+        #expect(p.set("acquire=250") == nil)
+        #expect(p.max == 4)
+        #expect(p.acquireMilliseconds == 250)
+        #expect(p.set("max=0") != nil)
         #expect(p.set("bogus=1") != nil)
         #expect(p.set("enablereuse=maybe") != nil)
     }

@@ -30,7 +30,7 @@ func writeFile(_ path: String, _ text: String) {
 
 /// The merged per-directory vector for a file, as the section walk merges it.
 func directoryConfig(_ config: ServerConfig, _ filename: String, uri: String = "/") -> MimeDirConfig {
-    SectionWalk.merge(server: config.main, filename: filename, isDirectory: false, uri: uri)[MimeDirConfig.self]
+    SectionWalk(server: config.main).merge(filename: filename, isDirectory: false, uri: uri)[MimeDirConfig.self]
 }
 
 @Suite struct MimeModuleTests {

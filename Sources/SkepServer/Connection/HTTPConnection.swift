@@ -257,7 +257,7 @@ public final class HTTPConnection {
             var responseHead = ResponseHead(status: response.status, connection: connection)
             var contentType: String?
             for field in response.headers {
-                if field.name.lowercased() == "content-type" { contentType = field.value; continue }
+                if ResponseHead.isContentType(field.name) { contentType = field.value; continue }
                 responseHead.add(name: field.name, value: field.value)
             }
             let noBodyStatus = response.status.code == 304 || response.status.code == 204 || response.status.code < 200

@@ -128,15 +128,9 @@ public struct MimeModule: HTTPModule {
     /// Every label the name's extensions give, as Apache's `find_ct` computes them.
     public func resolve(filename: String, config: MimeDirConfig) -> Labels {
         var labels = Labels()
-        var base = Substring(filename)
-        if let slash = base.lastIndex(of: "/") { base = base[base.index(after: slash)...] }
         var charset: String?
         var languages: [String] = []
-        var extensions = base.split(separator: ".", omittingEmptySubsequences: false).dropFirst()
-        // An empty part (`foo..tar`) is skipped, as Apache's loop does.
-        extensions = extensions.filter { !$0.isEmpty }[...]
-        for part in extensions {
-            let ext = Self.lowercased(part)
+        for ext in Self.extensions(of: filename) {
             let info = config.mappings[ext]
             if info?.type == nil, let type = types.type(forExtension: ext) {
                 labels.contentType = type
@@ -165,6 +159,32 @@ public struct MimeModule: HTTPModule {
         return labels
     }
 
+    /// The dot-separated parts of the name after the last `/`, but the first, ASCII
+    /// lower-cased as the table's keys are; an empty part (`foo..tar`) is skipped, as
+    /// Apache's loop does. Split on bytes, as Apache does, in the name's own storage
+    /// (this runs on every request).
+    static func extensions(of filename: String) -> [String] {
+        var name = filename
+        return name.withUTF8 { bytes in
+            let base = (bytes.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1
+            guard var dot = bytes[base...].firstIndex(of: UInt8(ascii: ".")) else { return [] }
+            var parts: [String] = []
+            while dot < bytes.count {
+                let end = bytes[(dot + 1)...].firstIndex(of: UInt8(ascii: ".")) ?? bytes.count
+                let part = UnsafeBufferPointer(rebasing: bytes[(dot + 1)..<end])
+                if !part.isEmpty {
+                    // Lower-casing ASCII letters, and splitting at an ASCII dot, keeps UTF-8 valid.
+                    parts.append(String(unsafeUninitializedCapacity: part.count) { out in
+                        for (k, b) in part.enumerated() { out[k] = b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+                        return part.count
+                    })
+                }
+                dot = end
+            }
+            return parts
+        }
+    }
+
     /// `type; charset=X`, replacing a charset parameter the type already had, as Apache
     /// rebuilds the type from its parsed parameters.
     static func withCharset(_ type: String, _ charset: String) -> String {
@@ -182,14 +202,6 @@ public struct MimeModule: HTTPModule {
         }
         if !replaced { out += "; charset=" + charset }
         return out
-    }
-
-    /// ASCII lower-casing without going through Unicode tables (extensions are short).
-    static func lowercased(_ text: Substring) -> String {
-        var needs = false
-        for b in text.utf8 where b >= 0x41 && b <= 0x5A { needs = true; break }
-        if !needs { return String(text) }
-        return String(decoding: text.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
     // MARK: - Directive table helpers

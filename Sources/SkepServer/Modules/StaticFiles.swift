@@ -14,7 +14,7 @@ public enum StaticFiles {
 
     public static func handle(_ r: Request, _ context: ServerContext) -> Response {
         let processor = RequestProcessor(context: context)
-        let allow = allowedMethods(context)
+        var allow: String { allowedMethods(context) }
         switch r.head.method {
         case .get, .head, .post:
             // As Apache's default handler, POST to a file is answered like GET.
@@ -54,7 +54,10 @@ public enum StaticFiles {
         let dir = r.config(CoreDirConfig.self)
         let etag = entityTag(status, components: dir.fileETag ?? .default)
         let lastModified = HTTPDate(secondsSince1970: status.modificationTime.seconds)
-        var headers: [(name: String, value: String)] = [("Last-Modified", lastModified.description)]
+        var headers: [(name: String, value: String)] = []
+        // Room for every field below, so the array grows once.
+        headers.reserveCapacity(8)
+        headers.append(("Last-Modified", lastModified.description))
         if let language = r.contentLanguage { headers.append(("Content-Language", language)) }
         if let encoding = r.contentEncoding { headers.append(("Content-Encoding", encoding)) }
         if let etag { headers.append(("ETag", etag.description)) }
@@ -140,13 +143,29 @@ public enum StaticFiles {
 
     /// Apache's `ap_make_etag`: hex fields joined by `-`, in the order inode, size, mtime
     /// (microseconds); nil for `FileETag None`.
+    /// Written straight into the string's storage: this runs for every file served.
     static func entityTag(_ status: FileStatus, components: ETagComponents) -> EntityTag? {
-        var fields: [String] = []
-        if components.contains(.inode) { fields.append(String(status.inode, radix: 16)) }
-        if components.contains(.size) { fields.append(String(status.size, radix: 16)) }
-        if components.contains(.mtime) { fields.append(String(status.modificationTime.microseconds, radix: 16)) }
-        guard !fields.isEmpty else { return nil }
-        return EntityTag(fields.joined(separator: "-"))
+        // Three fields of at most a sign and 16 digits, and two separators.
+        let opaque = String(unsafeUninitializedCapacity: 3 * 17 + 2) { out in
+            var count = 0
+            func field(negative: Bool, _ magnitude: UInt64) {
+                if count > 0 { out[count] = UInt8(ascii: "-"); count += 1 }
+                if negative { out[count] = UInt8(ascii: "-"); count += 1 }
+                var digits = 1
+                while digits < 16 && magnitude >> (4 * digits) != 0 { digits += 1 }
+                for k in 0..<digits {
+                    let nibble = UInt8(truncatingIfNeeded: magnitude >> (4 * (digits - 1 - k))) & 0xF
+                    out[count + k] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+                }
+                count += digits
+            }
+            if components.contains(.inode) { field(negative: false, status.inode) }
+            if components.contains(.size) { field(negative: status.size < 0, status.size.magnitude) }
+            let mtime = status.modificationTime.microseconds
+            if components.contains(.mtime) { field(negative: mtime < 0, mtime.magnitude) }
+            return count
+        }
+        return opaque.isEmpty ? nil : EntityTag(opaque)
     }
 
     /// The ranges to send: none for anything but GET, or when `If-Range` no longer matches.

@@ -74,7 +74,7 @@ public struct RequestProcessor {
         let status = mapToStorage(r)
         r.fileStatus = status
         if r.lookupForbidden { return error(.forbidden, r) }
-        r.directory = SectionWalk.merge(server: r.server, filename: r.filename, isDirectory: status?.isDirectory ?? false, uri: r.uri)
+        r.directory = context.sectionWalk(for: r.server).merge(filename: r.filename, isDirectory: status?.isDirectory ?? false, uri: r.uri)
         if status != nil, !symlinksAllowed(r) {
             context.errorLog.log(.error, module: "core", client: r.client,
                                  "AH00037: Symbolic link not allowed or link target not accessible: \(r.filename ?? r.uri)")

@@ -1,48 +1,106 @@
 import SkepConfig
+import Synchronization
 
 /// Merges the per-directory sections that apply to a request, in Apache's order
 /// (`ap_directory_walk`, `ap_file_walk`, `ap_location_walk`): the server defaults, then
 /// `<Directory>` from the shortest path to the longest, then `<DirectoryMatch>` in file
 /// order, then `<Files>`/`<FilesMatch>`, then `<Location>`/`<LocationMatch>` last, so a
 /// `<Location>` overrides what the file system sections said.
-enum SectionWalk {
-    static func merge(server: VirtualHost, filename: String?, isDirectory: Bool, uri: String) -> ConfigVector {
-        var vector = server.defaults
-        var filesSections: [DirectorySection] = []
+///
+/// One per server (the main server and each virtual host), built with the generation's
+/// `ServerContext`. The sections are sorted once, and what the directory part merged is
+/// cached by directory, since it depends on nothing else: a request then merges only
+/// when a `<Files>` or `<Location>` section applies to it.
+final class SectionWalk: Sendable {
+    /// What the `<Directory>` and `<DirectoryMatch>` sections of one directory gave.
+    struct DirectoryResult: Sendable {
+        let vector: ConfigVector
+        /// The server's `<Files>` sections, then those nested in the matching `<Directory>`s.
+        let filesSections: [DirectorySection]
+    }
+
+    /// Directories cached before the cache is emptied and refilled (a site with more
+    /// directories than this still works, it merges more often).
+    static let cacheLimit = 1024
+
+    let defaults: ConfigVector
+    /// Plain `<Directory>`, shortest path first, in file order among equals.
+    let directories: [DirectorySection]
+    /// `<DirectoryMatch>` and `<Directory ~>`, in file order.
+    let directoryPatterns: [DirectorySection]
+    let files: [DirectorySection]
+    /// `<Location>` and `<LocationMatch>`, in file order, with whether the path has wildcards.
+    let locations: [(section: DirectorySection, isWildcard: Bool)]
+    private let cache = Mutex<[String: DirectoryResult]>([:])
+
+    init(server: VirtualHost) {
+        defaults = server.defaults
+        directories = server.sections.enumerated()
+            .filter { $0.element.kind == .directory && !$0.element.isRegex }
+            .sorted { lhs, rhs in
+                let a = Self.components(lhs.element.pattern), b = Self.components(rhs.element.pattern)
+                return a != b ? a < b : lhs.offset < rhs.offset
+            }
+            .map(\.element)
+        directoryPatterns = server.sections.filter { $0.kind == .directoryMatch || ($0.kind == .directory && $0.isRegex) }
+        files = server.sections.filter { $0.kind == .files || $0.kind == .filesMatch }
+        locations = server.sections.filter { $0.kind == .location || $0.kind == .locationMatch }
+            .map { ($0, Wildcard.isPattern($0.pattern)) }
+    }
+
+    func merge(filename: String?, isDirectory: Bool, uri: String) -> ConfigVector {
+        var vector = defaults
         if let filename {
             // The directory the file lives in (or the directory itself), with a trailing slash.
-            var directory = isDirectory ? filename : String(filename[..<(filename.lastIndex(of: "/") ?? filename.startIndex)])
-            if !directory.hasSuffix("/") { directory += "/" }
-            let plain = server.sections.enumerated()
-                .filter { $0.element.kind == .directory && !$0.element.isRegex }
-                .sorted { lhs, rhs in
-                    let a = components(lhs.element.pattern), b = components(rhs.element.pattern)
-                    return a != b ? a < b : lhs.offset < rhs.offset
+            var name = filename
+            let lastSlash = name.withUTF8 { $0.lastIndex(of: UInt8(ascii: "/")) }
+                .map { filename.utf8.index(filename.utf8.startIndex, offsetBy: $0) } ?? filename.startIndex
+            var directory = isDirectory ? filename : String(filename[..<lastSlash])
+            if !directory.utf8.hasSuffixSlash { directory += "/" }
+            let result = directoryResult(directory)
+            vector = result.vector
+            if !isDirectory, !result.filesSections.isEmpty {
+                let base = String(filename[filename.index(after: lastSlash)...])
+                if !base.isEmpty {
+                    for section in result.filesSections where Self.fileMatches(section, base) {
+                        vector = vector.merged(with: section.config)
+                    }
                 }
-            for (_, section) in plain where directoryMatches(section.pattern, directory) {
+            }
+        }
+        for location in locations where Self.locationMatches(location.section, isWildcard: location.isWildcard, uri) {
+            vector = vector.merged(with: location.section.config)
+        }
+        return vector
+    }
+
+    private func directoryResult(_ directory: String) -> DirectoryResult {
+        if let cached = cache.withLock({ $0[directory] }) { return cached }
+        let result = walkDirectories(directory)
+        cache.withLock { cache in
+            if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[directory] = result
+        }
+        return result
+    }
+
+    private func walkDirectories(_ directory: String) -> DirectoryResult {
+        var vector = defaults
+        var filesSections: [DirectorySection] = []
+        for section in directories where Self.directoryMatches(section.pattern, directory) {
+            vector = vector.merged(with: section.config)
+            filesSections += section.nested
+        }
+        for section in directoryPatterns {
+            if section.regex?.matches(directory) == true || section.regex?.matches(String(directory.dropLast())) == true {
                 vector = vector.merged(with: section.config)
                 filesSections += section.nested
             }
-            for section in server.sections where (section.kind == .directoryMatch || (section.kind == .directory && section.isRegex)) {
-                if section.regex?.matches(directory) == true || section.regex?.matches(String(directory.dropLast())) == true {
-                    vector = vector.merged(with: section.config)
-                    filesSections += section.nested
-                }
-            }
-            let base = isDirectory ? "" : String(filename[filename.index(after: filename.lastIndex(of: "/") ?? filename.startIndex)...])
-            if !base.isEmpty {
-                for section in server.sections where section.kind == .files || section.kind == .filesMatch {
-                    filesSections.append(section)
-                }
-                for section in filesSections where fileMatches(section, base) {
-                    vector = vector.merged(with: section.config)
-                }
-            }
         }
-        for section in server.sections where section.kind == .location || section.kind == .locationMatch {
-            if locationMatches(section, uri) { vector = vector.merged(with: section.config) }
-        }
-        return vector
+        // The server's own `<Files>` first, then those nested in the matching
+        // `<Directory>`s, which therefore win: Apache appends a section's nested
+        // `sec_file` after its base's when it merges directory configs.
+        return DirectoryResult(vector: vector, filesSections: files + filesSections)
     }
 
     static func components(_ path: String) -> Int { path.split(separator: "/").count }
@@ -68,13 +126,21 @@ enum SectionWalk {
         return Wildcard.isPattern(section.pattern) ? Wildcard.matches(pattern: section.pattern, base) : section.pattern == base
     }
 
-    /// `<Location /a>` matches `/a`, `/a/` and `/a/b`, not `/ab`.
-    static func locationMatches(_ section: DirectorySection, _ uri: String) -> Bool {
+    /// `<Location /a>` matches `/a`, `/a/` and `/a/b`, not `/ab`. Compared as bytes, as
+    /// Apache does (and without Unicode's character walk on every request).
+    static func locationMatches(_ section: DirectorySection, isWildcard: Bool, _ uri: String) -> Bool {
         if let regex = section.regex { return regex.matches(uri) }
-        let p = section.pattern
-        if Wildcard.isPattern(p) { return Wildcard.matches(pattern: p, uri, pathname: true) }
-        guard uri.hasPrefix(p) else { return false }
-        if p.hasSuffix("/") || uri.count == p.count { return true }
-        return uri.utf8[uri.utf8.index(uri.utf8.startIndex, offsetBy: p.utf8.count)] == UInt8(ascii: "/")
+        if isWildcard { return Wildcard.matches(pattern: section.pattern, uri, pathname: true) }
+        var pattern = section.pattern, uri = uri
+        return pattern.withUTF8 { p in
+            uri.withUTF8 { u in
+                guard u.count >= p.count, p.elementsEqual(u.prefix(p.count)) else { return false }
+                return p.last == UInt8(ascii: "/") || u.count == p.count || u[p.count] == UInt8(ascii: "/")
+            }
+        }
     }
+}
+
+extension String.UTF8View {
+    fileprivate var hasSuffixSlash: Bool { last == UInt8(ascii: "/") }
 }

@@ -14,6 +14,10 @@ public final class ServerContext: @unchecked Sendable {
     /// The `Server` field's value, by ServerTokens (nil never: Apache always sends one).
     public let serverBanner: String
     public let serverBannerBytes: [UInt8]
+    /// The per-directory walk of the main server, and of each virtual host by where it
+    /// was written (a server's identity, as mod_log_config keys its logs).
+    let mainWalk: SectionWalk
+    let virtualHostWalks: [SourceLocation: SectionWalk]
     /// The shared scoreboard, set by the MPM before it forks the generation's children
     /// (nil without one: mod_status then answers 500, as Apache's does in inetd mode).
     public var scoreboard: Scoreboard?
@@ -44,6 +48,17 @@ public final class ServerContext: @unchecked Sendable {
         self.errorLog = ErrorLog(file: try LogFile(path: path), levels: core.logLevels)
         self.serverBanner = Self.banner(core.serverTokens)
         self.serverBannerBytes = Array(serverBanner.utf8)
+        self.mainWalk = SectionWalk(server: config.main)
+        var walks: [SourceLocation: SectionWalk] = [:]
+        for vhost in config.virtualHosts {
+            if let location = vhost.location { walks[location] = SectionWalk(server: vhost) }
+        }
+        self.virtualHostWalks = walks
+    }
+
+    /// The section walk of the server a request was routed to.
+    func sectionWalk(for server: VirtualHost) -> SectionWalk {
+        server.location.flatMap { virtualHostWalks[$0] } ?? mainWalk
     }
 
     /// The handler for `name`: the one registered under it, else the one registered

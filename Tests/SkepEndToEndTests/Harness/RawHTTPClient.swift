@@ -235,6 +235,31 @@ final class RawHTTPClient {
     /// Bytes received but not consumed by a response yet.
     var bufferedBytes: [UInt8] { buffer }
 
+    /// Takes the buffered bytes or, if none, waits up to `timeout` for some to arrive:
+    /// raw bytes as they come, for timing how a streamed body arrives. Empty when
+    /// nothing came in time or the server closed (`serverHasClosed`).
+    func receiveAvailable(timeout: Duration) throws -> [UInt8] {
+        if buffer.isEmpty && !eof {
+            try fill(deadline: Deadline(after: timeout))
+        }
+        defer { buffer.removeAll() }
+        return buffer
+    }
+
+    /// Whether a read has seen the end of the connection (FIN or reset).
+    var serverHasClosed: Bool { eof }
+
+    /// The client side's port (the server's REMOTE_PORT); nil once closed.
+    var localPort: UInt16? {
+        guard fd >= 0 else { return nil }
+        var local = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let rc = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return rc == 0 ? UInt16(bigEndian: local.sin_port) : nil
+    }
+
     // MARK: - Internals
 
     private func readBody(into response: inout HTTPResponse, method: String, deadline: Deadline) throws {

@@ -5,6 +5,8 @@ extension Tag {
     @Tag static var apache: Self
     /// Starts the real skep binary.
     @Tag static var skepBinary: Self
+    /// Needs php-fpm (the FastCGI backend of the mod_proxy_fcgi tests).
+    @Tag static var phpFPM: Self
     /// Tests of the harness itself.
     @Tag static var harness: Self
 }

@@ -31,7 +31,9 @@ struct TestConfig {
     /// short names. skep refuses a config that loads a module it does not have, so the
     /// skep rendering loads only these (see `skepModules`); add a name here when its
     /// module lands in skep.
-    static let skepAvailableModules: Set<String> = ["authz_core", "authz_host", "dir", "reqtimeout"]
+    static let skepAvailableModules: Set<String> = [
+        "authz_core", "authz_host", "dir", "reqtimeout", "proxy", "proxy_fcgi",
+    ]
 
     /// Modules compiled into Debian's apache2, whose LoadModule must be guarded.
     static let builtinInApache: Set<String> = ["log_config", "logio", "version", "unixd", "so", "watchdog"]

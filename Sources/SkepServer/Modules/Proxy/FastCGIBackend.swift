@@ -1,3 +1,4 @@
+import Glibc
 import SkepSystem
 
 /// Why a FastCGI exchange failed, each with the answer Apache's users expect.
@@ -67,7 +68,14 @@ final class FastCGIBackend {
         throw .connect(lastError)
     }
 
-    func close() { socket.close() }
+    /// The pool that counts this connection against `max=`.
+    weak var pool: FastCGIPool?
+
+    /// Closes the connection and frees its place in the pool.
+    func close() {
+        socket.close()
+        pool?.closed(worker)
+    }
 
     /// Writes all of `bytes`, keeping whatever the back end sends meanwhile.
     func send(_ bytes: UnsafeRawBufferPointer, timeoutMilliseconds: Int) throws(ProxyError) {
@@ -178,29 +186,91 @@ final class FastCGIBackend {
     }
 }
 
-/// Idle back-end connections kept for `enablereuse=on`, per back end, shared by the
-/// threads of one child (each connection serves one request at a time).
-final class FastCGIPool: Sendable {
-    private let idle = Locked<[String: [FastCGIBackend]]>([:])
-    /// Kept per back end at most; more are closed (PHP-FPM's children are the real limit).
-    static let limit = 64
-
-    func take(_ worker: ProxyWorker) -> FastCGIBackend? {
-        while let backend = idle.withLock({ $0[worker.key]?.popLast() }) {
-            if backend.isIdleAndOpen { return backend }
-            backend.close()
-        }
-        return nil
+/// The back-end connections of one child: the idle ones kept for `enablereuse=on`, and
+/// how many are open per back end, so that `max=` bounds them as Apache's connection pool
+/// does (a request waits for a free connection, up to `acquire=`, then gets 503). Kept
+/// connections count against `max=`: each holds a PHP-FPM child even while idle.
+final class FastCGIPool: @unchecked Sendable {
+    private struct Backends {
+        var idle: [FastCGIBackend] = []
+        var open = 0
     }
 
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var backends: [String: Backends] = [:]
+    /// Idle connections kept per back end when `max=` does not say.
+    static let defaultIdleLimit = 64
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    enum Acquired {
+        /// A kept connection to use.
+        case idle(FastCGIBackend)
+        /// Room for a new connection: connect, and `closed` it when done unless kept.
+        case connect
+        /// None free within `acquire=`.
+        case busy
+    }
+
+    /// A kept connection, or the right to open a new one (waiting while `max=` are open).
+    func acquire(_ worker: ProxyWorker, timeoutMilliseconds: Int) -> Acquired {
+        let key = worker.key
+        let reuse = worker.parameters.reuse == true
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        let nanoseconds = Int(deadline.tv_nsec) + (timeoutMilliseconds % 1000) * 1_000_000
+        deadline.tv_sec += timeoutMilliseconds / 1000 + nanoseconds / 1_000_000_000
+        deadline.tv_nsec = nanoseconds % 1_000_000_000
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while true {
+            while reuse, let backend = backends[key]?.idle.popLast() {
+                if backend.isIdleAndOpen { return .idle(backend) }
+                backend.socket.close()
+                backends[key]!.open -= 1
+            }
+            if worker.parameters.max.map({ backends[key, default: Backends()].open < $0 }) ?? true {
+                backends[key, default: Backends()].open += 1
+                return .connect
+            }
+            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { return .busy }
+        }
+    }
+
+    /// Keeps `backend` for the next request (or closes it past the idle limit).
     func put(_ backend: FastCGIBackend) {
         let key = backend.worker.key
-        idle.withLock { pool in
-            if pool[key, default: []].count < Self.limit {
-                pool[key, default: []].append(backend)
-            } else {
-                backend.close()
-            }
+        pthread_mutex_lock(mutex)
+        if backends[key, default: Backends()].idle.count < (backend.worker.parameters.max ?? Self.defaultIdleLimit) {
+            backends[key, default: Backends()].idle.append(backend)
+        } else {
+            backend.socket.close()
+            backends[key, default: Backends()].open -= 1
         }
+        pthread_cond_signal(condition)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// `backend` is closed (or never connected): its place is free.
+    func closed(_ worker: ProxyWorker) {
+        pthread_mutex_lock(mutex)
+        backends[worker.key, default: Backends()].open -= 1
+        pthread_cond_signal(condition)
+        pthread_mutex_unlock(mutex)
     }
 }

@@ -44,16 +44,21 @@ struct FastCGIExchange {
 
         var backend: FastCGIBackend
         var reused = false
-        do {
-            if p.worker.parameters.reuse == true, let pooled = pool.take(p.worker) {
-                backend = pooled
-                reused = true
-            } else {
-                backend = try FastCGIBackend.connect(p.worker, timeoutMilliseconds: p.worker.parameters.connectionTimeoutMilliseconds ?? timeout)
-            }
-        } catch {
-            logConnectFailure(error)
+        switch pool.acquire(p.worker, timeoutMilliseconds: p.worker.parameters.acquireMilliseconds ?? timeout) {
+        case .idle(let kept):
+            backend = kept
+            reused = true
+        case .busy:
+            log(.error, "AH00941: FCGI: failed to acquire connection for (\(p.worker.logName))")
             return processor.error(.serviceUnavailable, r)
+        case .connect:
+            do {
+                backend = try connect()
+            } catch {
+                pool.closed(p.worker)
+                logConnectFailure(error)
+                return processor.error(.serviceUnavailable, r)
+            }
         }
 
         var start = requestRecords(fpm: fpm, contentLength: body.length)
@@ -64,18 +69,20 @@ struct FastCGIExchange {
             do {
                 try send(start, to: backend)
             } catch ProxyError.closed where reused {
-                // The back end closed the pooled connection since its last use: once more on a new one.
-                backend.close()
-                backend = try FastCGIBackend.connect(p.worker, timeoutMilliseconds: p.worker.parameters.connectionTimeoutMilliseconds ?? timeout)
+                // The back end closed the kept connection since its last use: once more on a
+                // new one, in the same place of the pool.
+                backend.socket.close()
+                backend = try connect()
                 try send(start, to: backend)
             }
             if body.length != nil { try body.send(to: backend, timeoutMilliseconds: timeout) }
         } catch let error as ProxyError {
-            backend.close()
             if case .connect = error {
+                pool.closed(p.worker)
                 logConnectFailure(error)
                 return processor.error(.serviceUnavailable, r)
             }
+            backend.close()
             return fail(error, processor)
         } catch let error as BodyError {
             // The client went away or broke its body: the back end learns by the closed connection.
@@ -191,6 +198,13 @@ struct FastCGIExchange {
             reader.release(to: pool)
         })
         return response
+    }
+
+    /// A new connection, counted by the pool (the caller holds its place).
+    private func connect() throws -> FastCGIBackend {
+        let backend = try FastCGIBackend.connect(p.worker, timeoutMilliseconds: p.worker.parameters.connectionTimeoutMilliseconds ?? timeout)
+        backend.pool = pool
+        return backend
     }
 
     private func send(_ bytes: [UInt8], to backend: FastCGIBackend) throws {

@@ -9,14 +9,14 @@ import SkepSystem
 /// prefork child) waits on the back end, as in Apache.
 public struct ProxyFCGIModule: ProxySchemeModule {
     public static let descriptor = ModuleDescriptor(name: "proxy_fcgi_module", sourceName: "mod_proxy_fcgi.c", requires: ["proxy_module"], directives: [
-        DirectiveSpec("ProxyFCGIBackendType", .take1, .perDirectory, help: "FPM or GENERIC: how the back end reads SCRIPT_FILENAME") { d, scope throws(ConfigError) in
+        DirectiveSpec("ProxyFCGIBackendType", .take1, .anywhere, help: "FPM or GENERIC: how the back end reads SCRIPT_FILENAME") { d, scope throws(ConfigError) in
             switch d.arguments[0].lowercased() {
             case "fpm": scope.directory[ProxyFCGIDirConfig.self].backendType = .fpm
             case "generic": scope.directory[ProxyFCGIDirConfig.self].backendType = .generic
             default: throw d.error("ProxyFCGIBackendType requires one of the following arguments: 'GENERIC', 'FPM'")
             }
         },
-        .accepted("ProxyFCGISetEnvIf", .take23, .perDirectory, help: "an expression, a variable and a value",
+        .accepted("ProxyFCGISetEnvIf", .take23, .anywhere, help: "an expression, a variable and a value",
                   note: "not supported yet (Skep has no ap_expr): the variables are sent as Apache computes them by default"),
     ])
 

@@ -89,6 +89,10 @@ public struct ProxyWorkerParameters: Sendable, Equatable {
     /// request (FCGI_KEEP_CONN). mod_proxy_fcgi closes it after each request otherwise.
     public var reuse: Bool?
     public var flushPackets: FlushPackets?
+    /// `max=`: connections to the back end a child keeps open at most, in use or idle.
+    public var max: Int?
+    /// `acquire=`: how long a request waits for a free connection under `max=` (milliseconds).
+    public var acquireMilliseconds: Int?
     /// `flushwait=`: with `flushpackets=auto`, how long the back end may be silent
     /// before what it sent is flushed to the client (milliseconds, default 10).
     public var flushWaitMilliseconds: Int?
@@ -125,7 +129,13 @@ public struct ProxyWorkerParameters: Sendable, Equatable {
         case "flushwait":
             guard let ms = Int(value), ms >= 0, ms <= 1000 else { return "flushwait must be <= 1000, or 0 for system default of 10 millseconds." }
             flushWaitMilliseconds = ms
-        case "max", "min", "smax", "ttl", "retry", "keepalive", "ping", "acquire", "lbset", "loadfactor", "route", "redirect",
+        case "max":
+            guard let n = Int(value), n >= 1 else { return "Max must be a positive value" }
+            max = n
+        case "acquire":
+            guard let ms = Int(value), ms >= 1 else { return "Acquire must be at least one millisecond" }
+            acquireMilliseconds = ms
+        case "min", "smax", "ttl", "retry", "keepalive", "ping", "lbset", "loadfactor", "route", "redirect",
              "status", "iobuffersize", "receivebuffersize", "disablereuse_set", "secret", "upgrade", "mapping", "responsefieldsize":
             // Accepted for compatibility: pool sizes and balancer settings have no effect
             // on a worker that connects per thread.
@@ -144,6 +154,8 @@ public struct ProxyWorkerParameters: Sendable, Equatable {
         out.reuse = other.reuse ?? reuse
         out.flushPackets = other.flushPackets ?? flushPackets
         out.flushWaitMilliseconds = other.flushWaitMilliseconds ?? flushWaitMilliseconds
+        out.max = other.max ?? max
+        out.acquireMilliseconds = other.acquireMilliseconds ?? acquireMilliseconds
         return out
     }
 }
