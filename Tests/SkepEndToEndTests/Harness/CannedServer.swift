@@ -14,22 +14,9 @@ final class CannedServer: @unchecked Sendable {
     /// Answers the first connection with `reply` once it has read a blank line (or
     /// after 2 s); keeps the connection open for `holdOpen` before closing.
     init(reply: [UInt8], holdOpen: Duration = .zero) throws {
-        port = try FreePort.next()
-        let listeningFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        let (listeningFD, port) = try FreePort.listen(backlog: 4)
+        self.port = port
         listener = listeningFD
-        guard listeningFD >= 0 else { throw HarnessError("socket: \(errnoText())") }
-        var one: Int32 = 1
-        setsockopt(listeningFD, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = FreePort.loopback(port: port)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listeningFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard rc == 0, listen(listeningFD, 4) == 0 else {
-            Glibc.close(listeningFD)
-            throw HarnessError("bind/listen 127.0.0.1:\(port): \(errnoText())")
-        }
         let done = self.done
         thread = Thread {
             defer { done.signal() }

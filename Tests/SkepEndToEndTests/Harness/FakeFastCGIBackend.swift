@@ -51,22 +51,9 @@ final class FakeFastCGIBackend: @unchecked Sendable {
     /// `reply` gives the bytes to write for a request (build them with `record`,
     /// `stdout`, `endRequest`); the connection is closed `linger` after writing.
     init(linger: Duration = .milliseconds(100), reply: @escaping @Sendable (Request) -> [UInt8]) throws {
-        port = try FreePort.next()
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        let (fd, port) = try FreePort.listen(backlog: 16)
+        self.port = port
         listener = fd
-        guard fd >= 0 else { throw HarnessError("socket: \(errnoText())") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = FreePort.loopback(port: port)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard rc == 0, listen(fd, 16) == 0 else {
-            Glibc.close(fd)
-            throw HarnessError("bind/listen 127.0.0.1:\(port): \(errnoText())")
-        }
         let done = self.done, state = self.state
         thread = Thread {
             defer { done.signal() }

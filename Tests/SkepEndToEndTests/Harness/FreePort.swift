@@ -78,4 +78,25 @@ enum FreePort {
         addr.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
         return addr
     }
+
+    /// A listening TCP socket on a free loopback port, for the tests' fake servers: the
+    /// descriptor and its port.
+    static func listen(backlog: Int32) throws -> (fd: Int32, port: UInt16) {
+        let port = try next()
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw HarnessError("socket: \(errnoText())") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = loopback(port: port)
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard rc == 0, Glibc.listen(fd, backlog) == 0 else {
+            Glibc.close(fd)
+            throw HarnessError("bind/listen 127.0.0.1:\(port): \(errnoText())")
+        }
+        return (fd, port)
+    }
 }
