@@ -24,11 +24,7 @@ extension FastCGI {
             try F.withServer(kind, mpm: mpm, extra: { fpm in
                 """
                 \(F.unixHandler(fpm))
-                <Directory "@DOCROOT@/tcp">
-                    <FilesMatch "\\.php$">
-                        SetHandler "proxy:fcgi://\(fpm.tcpAddress)"
-                    </FilesMatch>
-                </Directory>
+                \(F.tcpDirectory(fpm))
                 <Directory "@DOCROOT@/nosocket">
                     <FilesMatch "\\.php$">
                         SetHandler "proxy:unix:@ROOT@/run/missing-fpm.sock|fcgi://localhost"

@@ -127,6 +127,18 @@ enum FastCGIFixture {
         """
     }
 
+    /// `<Directory "@DOCROOT@/tcp">` whose PHP files go to the TCP pool: a nested
+    /// `<FilesMatch>` that must win over the server's own.
+    static func tcpDirectory(_ fpm: PHPFPM) -> String {
+        """
+        <Directory "@DOCROOT@/tcp">
+            <FilesMatch "\\.php$">
+                SetHandler "proxy:fcgi://\(fpm.tcpAddress)"
+            </FilesMatch>
+        </Directory>
+        """
+    }
+
     /// Starts php-fpm, renders a config for `kind` and `mpm` with the scripts in the
     /// docroot and `extra(fpm)`, starts the server, runs `body`, stops both.
     @discardableResult

@@ -111,11 +111,7 @@ extension FastCGI {
             try PHPFPM.with { fpm in
                 let extra = """
                     \(F.unixHandler(fpm))
-                    <Directory "@DOCROOT@/tcp">
-                        <FilesMatch "\\.php$">
-                            SetHandler "proxy:fcgi://\(fpm.tcpAddress)"
-                        </FilesMatch>
-                    </Directory>
+                    \(F.tcpDirectory(fpm))
                     ProxyPass "/app/" "fcgi://\(fpm.tcpAddress)@DOCROOT@/"
                     ProxyPassMatch "^/pm/(.*\\.php(/.*)?)$" "fcgi://\(fpm.tcpAddress)@DOCROOT@/$1"
                     ProxyPassMatch "^/pmu/(.*\\.php(/.*)?)$" "unix:\(fpm.socketPath)|fcgi://localhost@DOCROOT@/$1"

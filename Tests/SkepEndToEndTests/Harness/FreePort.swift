@@ -36,9 +36,16 @@ enum FreePort {
     /// Whether a listening socket could be bound to 127.0.0.1:`port` right now
     /// (with SO_REUSEADDR, as servers bind).
     static func canBind(_ port: UInt16) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        let fd = boundSocket(port)
         guard fd >= 0 else { return false }
-        defer { close(fd) }
+        close(fd)
+        return true
+    }
+
+    /// A TCP socket bound to 127.0.0.1:`port` with SO_REUSEADDR, or -1 (errno set).
+    private static func boundSocket(_ port: UInt16) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return -1 }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = loopback(port: port)
@@ -47,7 +54,13 @@ enum FreePort {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        return rc == 0
+        guard rc == 0 else {
+            let saved = errno
+            close(fd)
+            errno = saved
+            return -1
+        }
+        return fd
     }
 
     /// Binds port 0 and returns what the kernel picked.
@@ -83,18 +96,9 @@ enum FreePort {
     /// descriptor and its port.
     static func listen(backlog: Int32) throws -> (fd: Int32, port: UInt16) {
         let port = try next()
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket: \(errnoText())") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = loopback(port: port)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard rc == 0, Glibc.listen(fd, backlog) == 0 else {
-            Glibc.close(fd)
+        let fd = boundSocket(port)
+        guard fd >= 0, Glibc.listen(fd, backlog) == 0 else {
+            if fd >= 0 { Glibc.close(fd) }
             throw HarnessError("bind/listen 127.0.0.1:\(port): \(errnoText())")
         }
         return (fd, port)

@@ -91,13 +91,15 @@ public struct ProxyModule: HTTPModule {
     /// Apache's `proxy_handler`: finds the back end and the scheme's handler.
     static func handle(_ r: Request, _ context: ServerContext) throws -> Response {
         let processor = RequestProcessor(context: context)
-        guard let url = r.notes[targetNote], let (worker, path) = ProxyWorker.parse(url) else {
-            context.errorLog.log(.warn, module: "proxy", client: r.client, "AH01144: No protocol handler was valid for the URL \(r.uri) (scheme '\(r.notes[targetNote] ?? "")'). If you are using a DSO version of mod_proxy, make sure the proxy submodules are included in the configuration using LoadModule.")
+        func noHandler(_ scheme: String) -> Response {
+            context.errorLog.log(.warn, module: "proxy", client: r.client, "AH01144: No protocol handler was valid for the URL \(r.uri) (scheme '\(scheme)'). If you are using a DSO version of mod_proxy, make sure the proxy submodules are included in the configuration using LoadModule.")
             return processor.error(.internalServerError, r)
         }
+        guard let url = r.notes[targetNote], let (worker, path) = ProxyWorker.parse(url) else {
+            return noHandler(r.notes[targetNote] ?? "")
+        }
         guard let scheme = context.modules.lazy.compactMap({ $0 as? any ProxySchemeModule }).first(where: { $0.scheme == worker.scheme }) else {
-            context.errorLog.log(.warn, module: "proxy", client: r.client, "AH01144: No protocol handler was valid for the URL \(r.uri) (scheme '\(worker.scheme)'). If you are using a DSO version of mod_proxy, make sure the proxy submodules are included in the configuration using LoadModule.")
-            return processor.error(.internalServerError, r)
+            return noHandler(worker.scheme)
         }
         let config = r.serverConfig(ProxyConfig.self)
         var configured = worker

@@ -94,25 +94,7 @@ final class RequestBodySource {
             FastCGIRecord.append(.stdin, content: content, to: &records)
             try records.withUnsafeBytes { try backend.send($0, timeoutMilliseconds: timeoutMilliseconds) }
         }
-        if let reader {
-            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: FastCGIExchange.stdinChunk, alignment: 8)
-            defer { scratch.deallocate() }
-            while true {
-                let n = try reader.read(into: scratch)
-                if n == 0 { break }
-                try sendRecord(UnsafeRawBufferPointer(rebasing: scratch[..<n]))
-            }
-        } else if let spoolFile {
-            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: FastCGIExchange.stdinChunk, alignment: 8)
-            defer { scratch.deallocate() }
-            var offset: Int64 = 0
-            while true {
-                let n = try spoolFile.read(into: scratch, at: offset)
-                if n == 0 { break }
-                offset += Int64(n)
-                try sendRecord(UnsafeRawBufferPointer(rebasing: scratch[..<n]))
-            }
-        } else {
+        if spoolFile == nil && reader == nil {
             try spooled.withUnsafeBytes { all in
                 var offset = 0
                 while offset < all.count {
@@ -120,6 +102,17 @@ final class RequestBodySource {
                     try sendRecord(UnsafeRawBufferPointer(rebasing: all[offset..<(offset + n)]))
                     offset += n
                 }
+            }
+        } else {
+            // From the client as it arrives, or back from the spool file.
+            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: FastCGIExchange.stdinChunk, alignment: 8)
+            defer { scratch.deallocate() }
+            var offset: Int64 = 0
+            while true {
+                let n = try reader.map { try $0.read(into: scratch) } ?? spoolFile!.read(into: scratch, at: offset)
+                if n == 0 { break }
+                offset += Int64(n)
+                try sendRecord(UnsafeRawBufferPointer(rebasing: scratch[..<n]))
             }
         }
         records.removeAll(keepingCapacity: true)
