@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "skep", targets: ["skep"]),
+        .library(name: "Skep", targets: ["Skep"]),
         .library(name: "SkepHTTP", targets: ["SkepHTTP"]),
     ],
     dependencies: [
@@ -26,20 +27,25 @@ let package = Package(
         .target(name: "SkepScoreboard", dependencies: ["SkepSystem"]),
         .target(name: "SkepServer", dependencies: ["SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig"]),
         .target(name: "SkepMPM", dependencies: ["SkepServer", "SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig"]),
-        .executableTarget(
-            name: "skep",
+        // The embedding API and the command line: `skep` is a server built on it with no modules of its own.
+        .target(
+            name: "Skep",
             dependencies: [
                 "SkepMPM", "SkepServer", "SkepConfig", "SkepHTTP", "SkepSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "skep", dependencies: ["Skep"]),
         .testTarget(name: "SkepConfigTests", dependencies: ["SkepConfig"]),
         .testTarget(name: "SkepHTTPTests", dependencies: ["SkepHTTP"]),
         .testTarget(name: "SkepSystemTests", dependencies: ["SkepSystem"]),
         .testTarget(name: "SkepMPMTests", dependencies: ["SkepMPM", "SkepConfig"]),
         .testTarget(name: "SkepScoreboardTests", dependencies: ["SkepScoreboard", "SkepSystem"]),
         .testTarget(name: "SkepServerTests", dependencies: ["SkepServer", "SkepConfig", "SkepHTTP", "SkepSystem"]),
-        .testTarget(name: "SkepEndToEndTests", dependencies: ["skep"]),
+        // A server built on the `Skep` library with handlers that answer, stream, block and
+        // crash, for the end-to-end tests of the embedding API.
+        .executableTarget(name: "SkepTestApp", dependencies: ["Skep"], path: "Tests/SkepTestApp"),
+        .testTarget(name: "SkepEndToEndTests", dependencies: ["skep", "SkepTestApp"]),
     ],
     swiftLanguageModes: [.v6]
 )

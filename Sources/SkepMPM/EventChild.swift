@@ -13,6 +13,7 @@ struct EventChild: ChildProcess {
     func run() -> Never {
         do {
             let signals = try ChildSetup.prepare(identity, blockingRead: true)
+            try initializeModules()
             let queue = WorkerQueue<EventConnection>()
             let listener = try EventListener(context: context, listeners: listeners, settings: settings,
                                              process: scoreboard.process(slot), queue: queue)
@@ -47,7 +48,7 @@ struct EventChild: ChildProcess {
             }
             listenerThread.join()
             for worker in workers { worker.join() }
-            Process.exit(0)
+            exit()
         } catch {
             context.errorLog.log(.emerg, module: "mpm_event", "child \(Process.id) could not start: \(error)")
             Process.exit(ChildExit.startupFailure)

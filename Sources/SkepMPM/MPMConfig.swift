@@ -16,6 +16,8 @@ public struct MPMConfig: ModuleConfig {
     public var gracefulShutdownTimeoutSeconds: Int?
     /// Skep's own: seconds an old-generation child may keep serving after a graceful restart.
     public var gracefulRestartTimeoutSeconds: Int?
+    /// Skep's own: seconds a request may run before its child is retired (0: off).
+    public var requestWatchdogTimeoutSeconds: Int?
     /// Skep's own: event connections that wait without a worker, per child.
     public var idleConnectionsPerChild: Int?
 

@@ -56,6 +56,10 @@ public enum MPMModule {
                       help: "Skep's own: seconds old-generation children may keep serving after a graceful restart, 0 for no limit") { d, scope throws(ConfigError) in
             scope.server[MPMConfig.self].gracefulRestartTimeoutSeconds = try d.integer()
         },
+        DirectiveSpec("RequestWatchdogTimeout", .take1, .serverConfig,
+                      help: "Skep's own: seconds after which an unfinished request is logged and its child retired, 0 for off") { d, scope throws(ConfigError) in
+            scope.server[MPMConfig.self].requestWatchdogTimeoutSeconds = try d.integer(in: 0...86_400)
+        },
         .accepted("MaxMemFree", .take1, .serverConfig, help: "kilobytes of free memory an allocator keeps",
                   note: "accepted with no effect: Skep has no APR allocators"),
         .accepted("ListenCoresBucketsRatio", .take1, .serverConfig, help: "the ratio of CPU cores to listen buckets",

@@ -35,6 +35,8 @@ public struct MPMSettings: Sendable, Equatable {
     /// Old-generation children still serving this long after a graceful restart are
     /// stopped (Skep's `GracefulRestartTimeout`; Apache lets them run forever). 0: no limit.
     public var gracefulRestartTimeoutSeconds: Int
+    /// `RequestWatchdogTimeout`: 0 when off (the default).
+    public var requestWatchdogTimeoutSeconds: Int
     /// Event only: connections a child holds that wait without a worker; by default the
     /// open-file limit less a reserve for listeners, logs and files being sent.
     public var idleConnectionsPerChild: Int
@@ -69,6 +71,7 @@ public struct MPMSettings: Sendable, Equatable {
         self.gracefulShutdownTimeoutSeconds = max(0, c.gracefulShutdownTimeoutSeconds ?? 0)
         self.idleConnectionsPerChild = c.idleConnectionsPerChild ?? Self.defaultIdleConnections()
         self.gracefulRestartTimeoutSeconds = max(0, c.gracefulRestartTimeoutSeconds ?? 300)
+        self.requestWatchdogTimeoutSeconds = c.requestWatchdogTimeoutSeconds ?? 0
         self.adjustments = []
         switch kind {
         case .prefork:

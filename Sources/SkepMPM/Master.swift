@@ -29,6 +29,7 @@ public final class Master {
     /// When the last graceful restart began, to bound the old generation's children.
     var gracefulRestartedAt: UInt64?
     let notifier = ServiceNotifier()
+    var watchdog: RequestWatchdog
 
     public init(loader: ConfigLoader, config: ServerConfig, settings: MPMSettings, context: ServerContext,
                 listeners: [ListeningSocket]) throws {
@@ -44,6 +45,7 @@ public final class Master {
         self.scoreboard = try Scoreboard.create(serverLimit: Scoreboard.serverLimit(activeServers: settings.serverLimit),
                                                 threadLimit: settings.threadLimit)
         self.pidFile = PidFile(config)
+        self.watchdog = RequestWatchdog(timeoutSeconds: settings.requestWatchdogTimeoutSeconds)
     }
 
     static let masterSignals: SignalSet = [.terminate, .interrupt, .hangup, .user1, .windowChange, .child]
@@ -155,7 +157,7 @@ public final class Master {
     }
 
     func runChild(slot: Int) -> Never {
-        let child = ChildContext(slot: slot, generation: generation, context: context, listeners: listeners,
+        let child = ChildContext(slot: slot, generation: generation, context: context, modules: loader.modules, listeners: listeners,
                                  scoreboard: scoreboard, settings: settings, identity: identity)
         switch settings.kind {
         case .prefork: PreforkChild(child: child).run()
@@ -171,17 +173,23 @@ public final class Master {
             guard let slot = children.removeValue(forKey: exit.pid) else { continue }
             let wasCurrent = scoreboard.process(slot).generation == generation
             let crashed = isCrash(exit.status)
+            // Only this child's threads: a slot keeps the last request of whoever had it before.
+            let threads = (0..<settings.threadLimit).map { scoreboard.worker(slot, $0) }.filter { $0.pid == exit.pid.rawValue }
             if crashed {
                 var message = "AH00052: child pid \(exit.pid) \(exit.status)"
-                let serving = (0..<settings.threadsPerChild).map { scoreboard.worker(slot, $0) }
-                    .filter { $0.status.isBusy && !$0.request.isEmpty }
+                let serving = threads.filter { $0.status.isBusy && !$0.request.isEmpty }
                     .map { "\"\($0.request)\" from \($0.client)" }
                 if !serving.isEmpty { message += "; it was serving " + serving.joined(separator: ", ") }
                 context.errorLog.log(.notice, module: "mpm_\(settings.kind.rawValue)", always: true, message)
             }
+            // A child that served something is replaced at once, however often it
+            // crashes (a handler that traps costs its own requests, not capacity); one
+            // that died before its first request is failing at start-up, and backs off.
+            let servedSomething = threads.contains { $0.myAccessCount > 0 || $0.status.isBusy }
+            watchdog.forget(exit.pid)
             scoreboard.releaseProcessSlot(slot)
             if crashed && wasCurrent && state == .running {
-                if let delay = crashes.record(SystemClock.monotonicMilliseconds()) {
+                if !servedSomething, let delay = crashes.record(SystemClock.monotonicMilliseconds()) {
                     context.errorLog.log(.error, module: "mpm_\(settings.kind.rawValue)", always: true,
                                          "children keep crashing: waiting \(delay / 1000) s before replacing them")
                 } else {
@@ -208,6 +216,10 @@ public final class Master {
     func maintain() {
         guard state == .running else { return }
         stopOverdueOldChildren()
+        var watchdog = self.watchdog
+        watchdog.check(children, scoreboard: scoreboard, threads: settings.threadLimit, log: context.errorLog,
+                       module: "mpm_\(settings.kind.rawValue)") { retire(slot: $0) }
+        self.watchdog = watchdog
         if crashes.isWaiting(SystemClock.monotonicMilliseconds()) { return }
         let module = "mpm_\(settings.kind.rawValue)"
         scoreboard.recordMasterTimes()
@@ -284,7 +296,7 @@ public final class Master {
         let freshContext: ServerContext
         do {
             fresh = try loader.load()
-            freshContext = try ServerContext(config: fresh.config, moduleTypes: ServerModules.types)
+            freshContext = try loader.modules.makeContext(fresh.config)
         } catch let error as ConfigError {
             context.errorLog.log(.error, module: module, always: true,
                                  "configuration not reloaded, the running generation keeps serving: \(error.description)")
@@ -326,6 +338,7 @@ public final class Master {
         }
         config = fresh.config
         settings = mpm
+        watchdog.timeoutSeconds = mpm.requestWatchdogTimeoutSeconds
         context = freshContext
         identity = (try? ChildIdentity(fresh.config)) ?? identity
         generation += 1

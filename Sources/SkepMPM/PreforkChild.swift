@@ -14,6 +14,7 @@ struct PreforkChild: ChildProcess {
         let worker = scoreboard.worker(slot, 0)
         do {
             let signals = try ChildSetup.prepare(identity, blockingRead: false)
+            try initializeModules()
             let epoll = try Epoll()
             for (index, listener) in listeners.enumerated() {
                 try epoll.add(listener.descriptor, events: [.input, .exclusive], data: UInt64(index))
@@ -27,7 +28,7 @@ struct PreforkChild: ChildProcess {
                 for event in events.prefix(count) {
                     if event.data == UInt64.max {
                         worker.setStatus(.graceful)
-                        Process.exit(0)
+                        exit()
                     }
                     let listener = listeners[Int(event.data)]
                     guard let (socket, peer) = try? listener.accept(nonBlocking: true) else { continue }
@@ -43,11 +44,11 @@ struct PreforkChild: ChildProcess {
                     worker.setStatus(.ready)
                     connections += 1
                     if (try? signals.descriptor.wait(for: .readable, timeoutMilliseconds: 0))?.isEmpty == false {
-                        Process.exit(0)
+                        exit()
                     }
                     if settings.maxConnectionsPerChild > 0 && connections >= settings.maxConnectionsPerChild {
                         worker.setStatus(.graceful)
-                        Process.exit(0)
+                        exit()
                     }
                     break
                 }

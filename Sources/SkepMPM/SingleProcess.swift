@@ -8,10 +8,12 @@ public struct SingleProcess {
     public let context: ServerContext
     public let listeners: [ListeningSocket]
     public let pidFile: PidFile
+    public let modules: ModuleSet
 
-    public init(context: ServerContext, listeners: [ListeningSocket]) {
+    public init(context: ServerContext, listeners: [ListeningSocket], modules: ModuleSet = .builtin) {
         self.context = context
         self.listeners = listeners
+        self.modules = modules
         self.pidFile = PidFile(context.config)
     }
 
@@ -23,6 +25,10 @@ public struct SingleProcess {
         try Signal.pipe.ignore()
         try pidFile.write()
         defer { pidFile.remove() }
+        // The one process is the only child: the embedded modules' hooks run here.
+        let info = ChildInfo(pid: Process.id.rawValue, slot: 0, generation: 0, mpm: "single-process", threads: 1, context: context)
+        try modules.childInit(info)
+        defer { modules.childExit(info) }
         context.errorLog.log(.notice, module: "core", always: true,
                              "\(context.serverBanner) configured -- resuming normal operations (single process, -X)")
         var entries = listeners.map { Poll.Entry($0.descriptor, events: .readable) }

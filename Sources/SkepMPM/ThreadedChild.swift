@@ -14,6 +14,7 @@ struct ThreadedChild: ChildProcess {
         let module = "mpm_\(settings.kind.rawValue)"
         do {
             let signals = try ChildSetup.prepare(identity, blockingRead: true)
+            try initializeModules()
             let stopping = try EventFD(nonBlocking: true)
             let queue = WorkerQueue<AcceptedConnection>()
             let state = ChildState(limit: settings.maxConnectionsPerChild)
@@ -56,7 +57,7 @@ struct ThreadedChild: ChildProcess {
             listeners.forEach { $0.close() }
             queue.close()
             for worker in workers { worker.join() }
-            Process.exit(0)
+            exit()
         } catch {
             context.errorLog.log(.emerg, module: module, "child \(Process.id) could not start: \(error)")
             Process.exit(ChildExit.startupFailure)

@@ -1,3 +1,5 @@
-// A plain synchronous entry point: the master forks children, and fork() is only safe
-// before Dispatch or Swift concurrency has started a thread (DESIGN.md section 5).
-SkepCommand.main()
+import Skep
+
+// The stock server: Skep's built-in modules only. An embedding program's main.swift
+// looks the same with its own modules passed in (see Examples/).
+Server().run()

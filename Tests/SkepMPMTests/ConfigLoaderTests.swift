@@ -63,7 +63,7 @@ import SkepMPM
             </IfModule>
 
             """)
-        let loader = ConfigLoader(source: .file("apache2.conf"), serverRoot: dir.path, modules: BuiltinModules.all)
+        let loader = ConfigLoader(source: .file("apache2.conf"), serverRoot: dir.path, modules: .builtin)
         let (config, mpm) = try loader.load()
         #expect(config.configFile == "apache2.conf")
         #expect(config.serverRoot == dir.path)
@@ -89,7 +89,7 @@ import SkepMPM
     }
 
     @Test func builtinModulesHaveTheCoreAndTheThreeMPMs() {
-        let names = BuiltinModules.all.map(\.name)
+        let names = ModuleSet.builtin.descriptors.map(\.name)
         for name in ["core_module", "http_module", "so_module", "unixd_module", "mpm_prefork_module", "mpm_worker_module", "mpm_event_module"] {
             #expect(names.contains(name))
         }

@@ -47,7 +47,7 @@ func captureError<T>(_ body: () throws -> T) -> ConfigError? {
 
 /// Loads configuration text as `mpm.conf` with every built-in module.
 func load(_ text: String, defines: [String] = []) throws(ConfigError) -> (config: ServerConfig, mpm: MPMSettings) {
-    try ConfigLoader(source: .text(text, name: "mpm.conf"), serverRoot: "/", defines: defines, modules: BuiltinModules.all).load()
+    try ConfigLoader(source: .text(text, name: "mpm.conf"), serverRoot: "/", defines: defines, modules: .builtin).load()
 }
 
 func loadModule(_ kind: MPMKind) -> String {

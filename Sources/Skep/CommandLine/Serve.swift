@@ -10,7 +10,7 @@ enum Serve {
         let context: ServerContext
         let listeners: [ListeningSocket]
         do {
-            context = try ServerContext(config: config, moduleTypes: ServerModules.types)
+            context = try loader.modules.makeContext(config)
             listeners = try Listeners.bind(config)
         } catch let error as ConfigError {
             Reports.printError(error.description)
@@ -25,7 +25,7 @@ enum Serve {
         }
         let status: Int32
         if singleProcess {
-            status = try SingleProcess(context: context, listeners: listeners).run()
+            status = try SingleProcess(context: context, listeners: listeners, modules: loader.modules).run()
         } else {
             do {
                 status = try Master(loader: loader, config: config, settings: mpm, context: context, listeners: listeners).run()

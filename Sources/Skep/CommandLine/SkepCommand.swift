@@ -46,7 +46,9 @@ struct SkepCommand: ParsableCommand {
     @Flag(name: .customShort("X"), help: "Debug mode: one process, one thread, in the foreground.")
     var singleProcess = false
 
-    func run() throws {
+    /// Runs the command line with the binary's modules (`skep`'s own, or an embedding
+    /// program's added to them).
+    func run(modules: ModuleSet) throws {
         if showVersion {
             print("Server version: \(SkepVersion.banner)")
             return
@@ -55,7 +57,7 @@ struct SkepCommand: ParsableCommand {
             print(Reports.buildSettings())
             return
         }
-        let loader = makeLoader()
+        let loader = makeLoader(modules)
         let loaded: (config: ServerConfig, mpm: MPMSettings)
         do {
             loaded = try loader.load()
@@ -70,7 +72,7 @@ struct SkepCommand: ParsableCommand {
         }
         if configTest || explain || showModules || showVirtualHosts {
             if explain { print(MPMExplanation(mpm).text) }
-            if showModules { print(Reports.modules(config, all: loader.modules)) }
+            if showModules { print(Reports.modules(config, all: loader.modules.descriptors)) }
             if showVirtualHosts { print(Reports.virtualHosts(config)) }
             if configTest {
                 for adjustment in mpm.adjustments { Reports.printError("warning: \(adjustment)") }
@@ -85,8 +87,7 @@ struct SkepCommand: ParsableCommand {
         try Serve.run(config: config, mpm: mpm, loader: loader, singleProcess: singleProcess)
     }
 
-    private func makeLoader() -> ConfigLoader {
-        let modules = BuiltinModules.all
+    private func makeLoader(_ modules: ModuleSet) -> ConfigLoader {
         if let configFile {
             return ConfigLoader(source: .file(configFile), serverRoot: serverRoot, defines: defines, modules: modules)
         }
