@@ -4,8 +4,12 @@ import SkepMPM
 /// The child process a hook runs in.
 public struct Child: Sendable {
     let info: ChildInfo
+    let module: String
 
-    init(_ info: ChildInfo) { self.info = info }
+    init(_ info: ChildInfo, module: String) {
+        self.info = info
+        self.module = module
+    }
 
     /// The child's process id.
     public var pid: Int32 { info.pid }
@@ -23,8 +27,8 @@ public struct Child: Sendable {
     /// settings such as a database address belong there.
     public func config<Config: ModuleConfig>(_ type: Config.Type) -> Config { info.context.config.main.defaults[type] }
 
-    /// Writes a line to the server's `ErrorLog` under the given module name, subject to `LogLevel`.
-    public func log(_ level: LogLevel, module: String, _ message: String) {
+    /// Writes a line to the server's `ErrorLog` under your module's name, subject to `LogLevel`.
+    public func log(_ level: LogLevel, _ message: String) {
         info.context.errorLog.log(level, module: module, message)
     }
 }

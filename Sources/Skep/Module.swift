@@ -56,13 +56,15 @@ public struct Module {
     ///
     /// - Parameters:
     ///   - name: the directive's name; matched without regard to case, as Apache does.
+    ///   - type: the record it writes (`MyConfig.self`); lets `apply`'s parameters be inferred.
     ///   - arguments: how many arguments it takes (`.take1`, `.flag`, `.iterate`...).
     ///   - contexts: where it may be written (`.anywhere`, `.server`, `.perDirectory`...).
     ///   - help: one line for error messages.
     ///   - apply: folds the directive's arguments into the record; throw `DirectiveError`
     ///     (or any error) to reject them: the message is reported at the directive's `file:line`.
     public mutating func directive<Config: ModuleConfig>(
-        _ name: String, _ arguments: ArgumentCount = .take1, in contexts: DirectiveContext = .anywhere, help: String,
+        _ name: String, _ arguments: ArgumentCount = .take1, in contexts: DirectiveContext = .anywhere,
+        for type: Config.Type = Config.self, help: String,
         _ apply: @escaping @Sendable (_ arguments: [String], _ config: inout Config) throws -> Void
     ) {
         embedded.descriptor.directives.append(DirectiveSpec(name, arguments, contexts, help: help) { d, scope throws(ConfigError) in
@@ -80,13 +82,15 @@ public struct Module {
     /// after it has switched to `User`/`Group`: open a database connection per child here.
     /// A hook that throws stops the child's start; the master logs it and backs off.
     public mutating func onChildInit(_ hook: @escaping @Sendable (_ child: Child) throws -> Void) {
-        embedded.childInit.append { info in try hook(Child(info)) }
+        let module = name
+        embedded.childInit.append { info in try hook(Child(info, module: module)) }
     }
 
     /// Runs `hook` when a child ends on its own terms (graceful stop or restart,
     /// `MaxConnectionsPerChild`), not when it is killed or crashes.
     public mutating func onChildExit(_ hook: @escaping @Sendable (_ child: Child) -> Void) {
-        embedded.childExit.append { info in hook(Child(info)) }
+        let module = name
+        embedded.childExit.append { info in hook(Child(info, module: module)) }
     }
 }
 

@@ -56,17 +56,24 @@ public final class Response {
     }
 
     /// Sends the file at `path` as the body (with `sendfile(2)`); `Content-Type` is yours to set.
-    /// Throws when the file cannot be opened; the handler may answer `fail(404)` then.
+    /// Throws when it cannot be opened or is not a regular file (a directory, a device);
+    /// the handler may answer `fail(404)` then.
     public func sendFile(_ path: String) throws {
         let file = try File.openForReading(path)
-        let size: Int64
         do {
-            size = try file.status().size
+            let status = try file.status()
+            guard status.isRegularFile else { throw NotARegularFile(path: path) }
+            body = .file(file.descriptor, offset: 0, length: status.size)
         } catch {
             file.descriptor.close()
             throw error
         }
-        body = .file(file.descriptor, offset: 0, length: size)
+    }
+
+    /// `sendFile` was given a directory or a device.
+    struct NotARegularFile: Error, CustomStringConvertible {
+        var path: String
+        var description: String { "\(path) is not a regular file" }
     }
 
     /// Answers with the server's error response for `status` (its `ErrorDocument` if one

@@ -38,7 +38,7 @@ test.directive("TestFailChildInit", .flag, in: .server, help: "On to make child_
 test.onChildInit { child in
     if child.config(TestConfig.self).failChildInit == true { throw DirectiveError("TestFailChildInit is On") }
     childInitLine = "child_init pid=\(child.pid) mpm=\(child.mpm) threads=\(child.threads) generation=\(child.generation)"
-    child.log(.notice, module: "test_module", childInitLine)
+    child.log(.notice, childInitLine)
 }
 
 test.handler("test-echo", threadSafe: true) { request, response in

@@ -24,7 +24,7 @@ struct ChildState: Sendable {
         // the place to open per-child resources (a connection pool sized by child.threads).
         module.onChildInit { child in
             current.withLock { $0 = ChildState(pid: child.pid, mpm: child.mpm, threads: child.threads) }
-            child.log(.info, module: "example_module",
+            child.log(.info,
                       "child \(child.pid) ready: \(child.mpm) MPM, \(child.threads) handler thread(s)")
         }
     }

@@ -20,8 +20,8 @@ struct GreetingConfig: ModuleConfig {
     }
 
     static func declare(in module: inout Module) {
-        module.directive("ExampleGreeting", .take1, in: .anywhere,
-                         help: "the text the JSON endpoint greets with, in quotes") { (arguments, config: inout GreetingConfig) in
+        module.directive("ExampleGreeting", .take1, in: .anywhere, for: GreetingConfig.self,
+                         help: "the text the JSON endpoint greets with, in quotes") { arguments, config in
             config.greeting = try validated(arguments[0])
         }
     }

@@ -70,7 +70,7 @@ struct ControlCommand {
         defer { fclose(file) }
         var buffer = [CChar](repeating: 0, count: 512)
         guard fgets(&buffer, 512, file) != nil else { return true }
-        let text = String(cString: buffer)
+        let text = Self.string(buffer)
         guard let close = text.lastIndex(of: ")") else { return true }
         let state = text[text.index(after: close)...].trimmingPrefix(" ").first
         return state != "Z"
@@ -89,7 +89,7 @@ struct ControlCommand {
     private func fscanf_pid(_ file: UnsafeMutablePointer<FILE>, _ pid: inout Int32) -> Bool {
         var buffer = [CChar](repeating: 0, count: 32)
         guard fgets(&buffer, 32, file) != nil else { return false }
-        let text = String(cString: buffer).filter { $0.isNumber }
+        let text = Self.string(buffer).filter { $0.isNumber }
         guard let value = Int32(text) else { return false }
         pid = value
         return true
@@ -110,7 +110,7 @@ struct ControlCommand {
         let exe = "/proc/self/exe"
         var real = [CChar](repeating: 0, count: 4096)
         let n = readlink(exe, &real, real.count - 1)
-        let path = n > 0 ? String(cString: real) : args[0]
+        let path = n > 0 ? Self.string(real) : args[0]
         fflush(nil)
         let child = fork()
         if child == 0 {
@@ -142,5 +142,11 @@ struct ControlCommand {
             usleep(50_000)
         }
         return condition()
+    }
+
+    /// The text of a NUL-terminated C buffer.
+    static func string(_ buffer: [CChar]) -> String {
+        let end = buffer.firstIndex(of: 0) ?? buffer.endIndex
+        return String(decoding: buffer[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
