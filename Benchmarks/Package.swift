@@ -1,8 +1,10 @@
 // swift-tools-version:6.0
-// The parser benchmark: Skep's `RequestParser` against SwiftNIO's `HTTPRequestDecoder`.
+// The parser benchmark: Skep's `RequestParser` against SwiftNIO's `HTTPRequestDecoder`;
+// and `single-process-server`, the one-process SwiftNIO server that
+// `crash/crash-isolation.py` crashes next to Skep.
 //
 // Why a separate package: the server's own build and CI never fetch or build SwiftNIO;
-// only `parser-bench.sh` does. Run it with `Benchmarks/parser-bench.sh` from the root.
+// only `parser-bench.sh` and `crash/crash-isolation.py` do. See README.md.
 import Foundation
 import PackageDescription
 
@@ -16,6 +18,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "parser-bench", targets: ["ParserBench"]),
+        .executable(name: "single-process-server", targets: ["SingleProcessServer"]),
     ],
     dependencies: [
         .package(path: root.path),
@@ -32,6 +35,14 @@ let package = Package(
                 .product(name: "SkepHTTP", package: root.lastPathComponent),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "SingleProcessServer",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
