@@ -177,7 +177,9 @@ public final class Master {
             let threads = (0..<settings.threadLimit).map { scoreboard.worker(slot, $0) }.filter { $0.pid == exit.pid.rawValue }
             if crashed {
                 var message = "AH00052: child pid \(exit.pid) \(exit.status)"
-                let serving = threads.filter { $0.status.isBusy && !$0.request.isEmpty }
+                // A request runs while its worker is `W` (or `L`); in `K`, `R` and `C` the
+                // slot still shows the request the connection finished before.
+                let serving = threads.filter { [.writing, .logging].contains($0.status) && !$0.request.isEmpty }
                     .map { "\"\($0.request)\" from \($0.client)" }
                 if !serving.isEmpty { message += "; it was serving " + serving.joined(separator: ", ") }
                 context.errorLog.log(.notice, module: "mpm_\(settings.kind.rawValue)", always: true, message)

@@ -34,11 +34,14 @@ final class WorkerQueue<Item>: @unchecked Sendable {
         workerIdle.deallocate()
     }
 
-    /// Workers waiting for an item (the event MPM's accept throttle reads it).
+    /// Workers waiting for an item that no queued item is promised to (the event MPM's
+    /// accept throttle reads it). A worker woken for an item stays counted idle until it
+    /// runs; counting it idle meanwhile would let the listener accept past its limit,
+    /// where Apache's listener reserves the idle worker as it queues the connection.
     var idleWorkers: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return idle
+        return max(0, idle - items.count)
     }
 
     /// Items queued and not yet taken.

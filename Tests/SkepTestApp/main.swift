@@ -80,9 +80,11 @@ test.handler("child-info", threadSafe: true) { _, response in
     response.send(childInitLine + "\n")
 }
 
+/// Answers with the pid of the child that served it, so a client knows which child its
+/// connection is on.
 test.handler("slow", threadSafe: true) { request, response in
     usleep(UInt32(Int(request.query ?? "") ?? 200) * 1000)
-    response.send("slept\n")
+    response.send("slept pid=\(getpid())\n")
 }
 
 test.handler("hang", threadSafe: true) { _, response in

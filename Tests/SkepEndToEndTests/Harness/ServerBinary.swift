@@ -6,6 +6,7 @@ import Glibc
 /// skep: env `SKEP_BIN`, else `skep` next to the running test bundle (SwiftPM puts
 /// products and `SkepPackageTests.xctest` in the same directory), else
 /// `<package root>/.build/debug/skep` found by walking up from this source file.
+/// SkepTestApp: env `SKEP_TEST_APP_BIN`, else found as skep is.
 /// Apache: env `APACHE_BIN`, else `/usr/sbin/apache2`.
 enum ServerBinary {
     static var apachePath: String {
@@ -17,24 +18,29 @@ enum ServerBinary {
 
     /// The places searched for skep, in order.
     static func skepCandidates(filePath: String = #filePath) -> [String] {
+        candidates(named: "skep", override: "SKEP_BIN", filePath: filePath)
+    }
+
+    /// The places searched for the product `name` (env `override` wins), in order.
+    static func candidates(named name: String, override: String, filePath: String = #filePath) -> [String] {
         var candidates: [String] = []
-        if let explicit = ProcessInfo.processInfo.environment["SKEP_BIN"], !explicit.isEmpty {
+        if let explicit = ProcessInfo.processInfo.environment[override], !explicit.isEmpty {
             return [explicit]
         }
         // The running test executable (.build/<triple>/debug/SkepPackageTests.xctest).
         if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append((exe as NSString).deletingLastPathComponent + "/skep")
+            candidates.append((exe as NSString).deletingLastPathComponent + "/" + name)
         }
         let argv0 = CommandLine.arguments.first ?? ""
         if argv0.contains("/") {
             let absolute = argv0.hasPrefix("/") ? argv0 : FileManager.default.currentDirectoryPath + "/" + argv0
-            candidates.append((absolute as NSString).deletingLastPathComponent + "/skep")
+            candidates.append((absolute as NSString).deletingLastPathComponent + "/" + name)
         }
         // Walk up from this file to the package root.
         var dir = (filePath as NSString).deletingLastPathComponent
         while dir != "/" && !dir.isEmpty {
             if FileManager.default.fileExists(atPath: dir + "/Package.swift") {
-                candidates.append(dir + "/.build/debug/skep")
+                candidates.append(dir + "/.build/debug/" + name)
                 break
             }
             dir = (dir as NSString).deletingLastPathComponent
@@ -44,18 +50,27 @@ enum ServerBinary {
 
     /// The skep binary; throws naming every place looked at when it is missing.
     static func skepPath() throws -> String {
-        let candidates = skepCandidates()
+        try found(skepCandidates(), "the skep binary", override: "SKEP_BIN")
+    }
+
+    /// The SkepTestApp binary (a product of the package, built with the tests).
+    static func testAppPath() throws -> String {
+        try found(candidates(named: "SkepTestApp", override: "SKEP_TEST_APP_BIN"), "SkepTestApp", override: "SKEP_TEST_APP_BIN")
+    }
+
+    private static func found(_ candidates: [String], _ what: String, override: String) throws -> String {
         if let found = candidates.first(where: { access($0, X_OK) == 0 }) {
             return found
         }
         throw HarnessError(
-            "the skep binary was not found (build it with `swift build`, or set SKEP_BIN); looked at: "
+            "\(what) was not found (build it with `swift build --build-tests`, or set \(override)); looked at: "
                 + candidates.joined(separator: ", "))
     }
 
     static func path(for kind: ServerKind) throws -> String {
         switch kind {
         case .skep: return try skepPath()
+        case .testApp: return try testAppPath()
         case .apache:
             guard apacheAvailable else { throw HarnessError("\(apachePath) is not installed") }
             return apachePath
@@ -65,8 +80,8 @@ enum ServerBinary {
     /// The arguments that run `kind` on `configPath` in `mode`.
     static func arguments(for kind: ServerKind, configPath: String, mode: RunMode) -> [String] {
         switch (kind, mode) {
-        case (.skep, .foreground): return ["-f", configPath]
-        case (.skep, .singleProcess): return ["-X", "-f", configPath]
+        case (.skep, .foreground), (.testApp, .foreground): return ["-f", configPath]
+        case (.skep, .singleProcess), (.testApp, .singleProcess): return ["-X", "-f", configPath]
         case (.apache, .foreground): return ["-f", configPath, "-DFOREGROUND"]
         case (.apache, .singleProcess): return ["-X", "-f", configPath]
         }

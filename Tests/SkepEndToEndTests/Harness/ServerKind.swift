@@ -1,8 +1,10 @@
 /// Which server a config is rendered for and a process runs: the `skep` under test,
-/// or Debian's Apache httpd as the oracle for differential tests.
+/// Debian's Apache httpd as the oracle for differential tests, or `SkepTestApp`, a
+/// server built on the `Skep` library with test handlers (rendered and run as skep is).
 enum ServerKind: String, Sendable, CaseIterable, CustomStringConvertible {
     case skep
     case apache
+    case testApp = "SkepTestApp"
 
     var description: String { rawValue }
 }

@@ -59,7 +59,7 @@ struct TestConfig {
     func modules(for kind: ServerKind) -> [String] {
         switch kind {
         case .apache: modules
-        case .skep: skepModules ?? modules.filter { Self.skepAvailableModules.contains($0) }
+        case .skep, .testApp: skepModules ?? modules.filter { Self.skepAvailableModules.contains($0) }
         }
     }
     /// LogFormat of `logs/access.log`, as written between the quotes of the
