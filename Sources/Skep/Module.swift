@@ -96,8 +96,11 @@ public struct Module {
 
 /// A directive's arguments rejected: `message` is reported at the directive's `file:line`.
 public struct DirectiveError: Error, CustomStringConvertible {
+    /// What is wrong with the arguments, as the user should read it.
     public var message: String
+    /// - Parameter message: what is wrong, e.g. "the greeting must not be empty".
     public init(_ message: String) { self.message = message }
+    /// The message.
     public var description: String { message }
 }
 

@@ -74,6 +74,7 @@ public final class Request {
 public struct Address: Sendable, Hashable, CustomStringConvertible {
     /// The address in text: `127.0.0.1`, `::1`.
     public var host: String
+    /// The TCP port.
     public var port: Int
 
     init(_ address: SocketAddress) {
@@ -81,6 +82,7 @@ public struct Address: Sendable, Hashable, CustomStringConvertible {
         port = Int(address.port)
     }
 
+    /// `host:port`, with an IPv6 host in brackets.
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
@@ -94,6 +96,7 @@ public final class RequestBody {
     public struct ReadError: Error, CustomStringConvertible {
         /// The status Apache answers for it (400, 408, 413).
         public var status: Int
+        /// What went wrong, for the error log.
         public var description: String
     }
 

@@ -208,7 +208,7 @@ enum MPMTestSupport {
     static func writeLargeDocument(_ config: TestConfig, _ name: String, bytes: Int) throws {
         let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 1 << 20)
         let path = config.root.docroot + "/" + name
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }
         var left = bytes
