@@ -193,3 +193,40 @@ extension EmbeddingEndToEnd {
         }
     }
 }
+
+extension EmbeddingEndToEnd {
+    /// The hooks around a child's life, and the one way `Server.run()` can be misused.
+    @Suite struct ChildHookTests {
+        typealias E = EmbeddingTestSupport
+
+        /// A child that ends on its own terms (here `MaxConnectionsPerChild 1`) runs the
+        /// exit hooks before it goes, under a single-threaded and a threaded MPM.
+        @Test(arguments: [MPM.prefork, .event])
+        func childExitRunsWhenAChildRetiresOnItsOwnTerms(mpm: MPM) throws {
+            let config = try E.config(mpm, E.sizing(mpm, children: 1) + "\nMaxConnectionsPerChild 1")
+            try withServer(.testApp, config: config) { server in
+                let client = try RawHTTPClient(port: server.port)
+                let info = try client.exchange("GET /child-info HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").bodyText
+                client.close()
+                let pid = try #require(E.field("pid", in: info), "\(info)")
+                try Deadline.wait(for: "child_exit of \(pid)\n\(server.diagnostics())", timeout: .seconds(10)) {
+                    server.errorLog().contains("child_exit pid=\(pid) mpm=\(mpm)")
+                }
+            }
+        }
+
+        /// `Server.run()` refuses a process that already has a second thread, before it
+        /// reads any configuration, with exit status 70 and the reason.
+        @Test func runRefusesAProcessThatAlreadyHasAThread() throws {
+            let config = try E.config(.prefork, E.sizing(.prefork))
+            defer { config.root.remove() }
+            let result = try Subprocess.run(
+                ServerBinary.testAppPath(), ["-t", "-f", config.write(for: .testApp)],
+                environment: ServerBinary.environment(["SKEP_TEST_THREAD_BEFORE_RUN": "1"]))
+            #expect(result.status == 70 && !result.signaled, "\(result.statusText): \(result.stderr)")
+            #expect(result.stderr.contains("Server.run() found 2 threads in this process; call it first thing in main.swift"),
+                    "\(result.stderr)")
+            #expect(!result.stderr.contains("Syntax OK"))
+        }
+    }
+}

@@ -118,4 +118,14 @@ test.handler("throws", threadSafe: true) { _, _ in
     throw DirectiveError("a handler error")
 }
 
+test.onChildExit { child in
+    child.log(.notice, "child_exit pid=\(child.pid) mpm=\(child.mpm)")
+}
+
+// The mistake `Server.run()` guards against: a thread started before the master forks.
+if getenv("SKEP_TEST_THREAD_BEFORE_RUN") != nil {
+    var thread = pthread_t()
+    pthread_create(&thread, nil, { _ in sleep(60); return nil }, nil)
+}
+
 Server(modules: [test]).run()
