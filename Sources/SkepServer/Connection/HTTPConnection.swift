@@ -179,29 +179,31 @@ public final class HTTPConnection {
         let request = Request(head: head, bytes: bytes, headLength: length, client: client, local: local,
                               server: server, sequence: requestsServed + 1)
         if let score { recordStart(head, bytes, server, score) }
-        let body = BodyReader(connection: self, io: io, head: head)
+        // A request without a body (most of them) needs no reader: one allocation less.
+        let body = head.framing == .none ? nil : BodyReader(connection: self, io: io, head: head)
         request.body = body
         var response: Response
         let limit = server.defaults[CoreDirConfig.self].requestBodyLimit
         if case .length(let n) = head.framing, limit > 0, n > Int64(limit) {
             response = RequestProcessor(context: context).error(.requestEntityTooLarge, request)
-            body.abandon()
+            body?.abandon()
         } else {
             response = RequestProcessor(context: context).process(request)
         }
         // Apache discards an unread body so the connection can carry the next request; a
         // client still waiting for `100 Continue` is answered and the connection closed.
-        if !body.isFinished {
+        if let body, !body.isFinished {
             if head.expectsContinue && !body.continueSent {
                 body.abandon()
             } else if body.discard(limit: limit) != nil {
                 body.abandon()
             }
         }
-        bodyBytesReceived = body.received
-        buffer.consume(length + body.consumedFromBuffer)
-        if !body.abandoned { buffer.append(body.leftover) }
-        let action = prepare(response, for: request, keepAliveAllowed: !body.abandoned)
+        bodyBytesReceived = body?.received ?? 0
+        buffer.consume(length + (body?.consumedFromBuffer ?? 0))
+        let abandoned = body?.abandoned ?? false
+        if let body, !abandoned { buffer.append(body.leftover) }
+        let action = prepare(response, for: request, keepAliveAllowed: !abandoned)
         if case .stream(let stream) = response.body { return send(stream, io: io) }
         return action
     }

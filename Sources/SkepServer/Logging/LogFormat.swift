@@ -443,8 +443,10 @@ struct LogLineBuffer {
         capacity = storage.count
     }
 
-    /// Runs `body` with a buffer on the stack (4 KiB, Apache's PIPE_BUF-sized line).
-    static func withTemporary<R>(capacity: Int = 4096, _ body: (inout LogLineBuffer) -> R) -> R {
+    /// Runs `body` with a buffer on the stack. 1 KiB, because the standard library puts
+    /// larger temporary allocations on the heap (a malloc per logged request); a longer
+    /// line spills into an array.
+    static func withTemporary<R>(capacity: Int = 1024, _ body: (inout LogLineBuffer) -> R) -> R {
         withUnsafeTemporaryAllocation(byteCount: capacity, alignment: 16) { raw in
             var buffer = LogLineBuffer(raw)
             return body(&buffer)
