@@ -33,6 +33,30 @@ public struct RequestPath: Sendable, Hashable {
     public static func resolve(_ raw: some Collection<UInt8>, encodedSlashes: EncodedSlashes = .off, mergeSlashes: Bool = true)
         -> Result<RequestPath, Failure>
     {
+        // Most paths have nothing to normalise or decode: one copy instead of three arrays.
+        // The scan runs on the contiguous bytes: iterating the generic collection from
+        // another module is not specialised and allocates per byte.
+        if raw.withContiguousStorageIfAvailable({ isPlain($0) }) == true { return .success(RequestPath(bytes: Array(raw))) }
+        return resolveInFull(raw, encodedSlashes: encodedSlashes, mergeSlashes: mergeSlashes)
+    }
+
+    /// True when both passes would return `raw` unchanged: it starts with `/` and has no
+    /// `%`, no `//` and no segment starting with `.`.
+    static func isPlain(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard raw.first == 0x2F else { return false }
+        var previous: UInt8 = 0
+        for byte in raw {
+            if byte == 0x25 { return false }
+            if previous == 0x2F && (byte == 0x2F || byte == 0x2E) { return false }
+            previous = byte
+        }
+        return true
+    }
+
+    /// Both of Apache's passes, as `resolve` runs them for a path that is not plain.
+    static func resolveInFull(_ raw: some Collection<UInt8>, encodedSlashes: EncodedSlashes, mergeSlashes: Bool)
+        -> Result<RequestPath, Failure>
+    {
         guard let normalized = PathNormalizer.normalize(raw, mergeSlashes: mergeSlashes, decodeUnreserved: true) else {
             return .failure(Failure(status: .badRequest, reason: "invalid URI path (above the root)"))
         }

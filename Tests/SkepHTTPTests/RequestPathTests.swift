@@ -41,4 +41,21 @@ import Testing
         #expect(path("/a%2Fx.txt", .noDecode) == "/a%2Fx.txt")
         #expect(path("/a%2Fx%20y", .noDecode) == "/a%2Fx y")
     }
+
+    /// The shortcut for plain paths answers exactly what both passes answer, and is not
+    /// taken where either pass would change something.
+    @Test func plainPathsTakeTheShortcutWithTheSameResult() throws {
+        let plain = ["/", "/index.html", "/a/b.c/d-e_f~g", "/static/1k.bin", "/a.b/c.", "/x y/ü", "/a/b/"]
+        let notPlain = ["/a//b", "/./a", "/a/.", "/a/..", "/a/.hidden", "/a%20b", "/%2e%2e/x", "a/b", ""]
+        for raw in plain {
+            let bytes = Array(raw.utf8)
+            #expect(bytes.withUnsafeBufferPointer { RequestPath.isPlain($0) }, "\(raw)")
+            let full = try? RequestPath.resolveInFull(bytes, encodedSlashes: .off, mergeSlashes: true).get()
+            #expect(full?.bytes == bytes, "\(raw)")
+            #expect(try RequestPath.resolve(bytes).get() == full)
+        }
+        for raw in notPlain {
+            #expect(!Array(raw.utf8).withUnsafeBufferPointer { RequestPath.isPlain($0) }, "\(raw)")
+        }
+    }
 }
