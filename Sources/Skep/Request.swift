@@ -1,4 +1,3 @@
-import SkepConfig
 import SkepServer
 import SkepSystem
 
@@ -50,11 +49,9 @@ public final class Request {
     public var client: Address { Address(raw.client) }
     /// The address the request arrived on.
     public var local: Address { Address(raw.local) }
-    /// The host name the request is for: its `Host`, else the server's `ServerName`.
-    public var serverName: String {
-        raw.hostName.flatMap { $0.isEmpty ? nil : $0 }
-            ?? raw.serverConfig(CoreServerConfig.self).serverName ?? raw.local.host
-    }
+    /// The host name the request is for, as it goes into a URL: its `Host` (an IPv6
+    /// address in brackets), else the server's `ServerName`, else the local address.
+    public var serverName: String { raw.serverNameForURL }
 
     /// Your module's record in effect for this request's URL: the server's, merged with
     /// every matching `<Directory>`, `<Location>` and `<Files>` section's.

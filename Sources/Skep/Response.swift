@@ -84,18 +84,11 @@ public final class Response {
 
     func built() -> SkepServer.Response {
         if let errorStatus {
-            body.discardingOwned()
+            body.discard()
             return RequestProcessor(context: request.server).error(HTTPStatus(code: errorStatus), request.raw)
         }
         let kept = headers.filter { !["content-length", "transfer-encoding", "connection"].contains($0.name.lowercased()) }
         return SkepServer.Response(status: HTTPStatus(code: status), headers: kept, body: body)
-    }
-}
-
-extension SkepServer.Response.Body {
-    /// Releases a file body that will not be sent.
-    func discardingOwned() {
-        SkepServer.Response(status: .ok, body: self).discard()
     }
 }
 

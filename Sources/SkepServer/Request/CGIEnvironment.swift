@@ -31,7 +31,7 @@ public struct CGIEnvironment {
         let signature = RequestProcessor.signature(r, context) ?? ""
         set("SERVER_SIGNATURE", signature)
         set("SERVER_SOFTWARE", context.serverBanner)
-        set("SERVER_NAME", ErrorPages.escape(Self.serverName(r)))
+        set("SERVER_NAME", ErrorPages.escape(r.serverNameForURL))
         set("SERVER_ADDR", r.local.host)
         set("SERVER_PORT", String(Self.serverPort(r)))
         set("REMOTE_ADDR", r.client.host)
@@ -115,14 +115,6 @@ public struct CGIEnvironment {
             }
         }
         return out
-    }
-
-    /// `ap_get_server_name_for_url` with `UseCanonicalName Off`: the host the client
-    /// asked for, else `ServerName`, else the local address.
-    static func serverName(_ r: Request) -> String {
-        if let host = r.hostName, !host.isEmpty { return host.contains(":") ? "[\(host)]" : host }
-        if let name = r.serverConfig(CoreServerConfig.self).serverName { return ServerContext.hostPart(name) }
-        return r.local.host
     }
 
     /// `ap_get_server_port` with `UseCanonicalName Off`: the port in the `Host` header,

@@ -116,6 +116,14 @@ public final class Request {
     /// The host the client asked for, lowercased, without port.
     public var hostName: String? { head.host(in: bytes) }
 
+    /// `ap_get_server_name_for_url` with `UseCanonicalName Off`: the host the client
+    /// asked for (an IPv6 one in brackets), else `ServerName`, else the local address.
+    public var serverNameForURL: String {
+        if let host = hostName, !host.isEmpty { return host.contains(":") ? "[\(host)]" : host }
+        if let name = serverConfig(CoreServerConfig.self).serverName { return ServerContext.hostPart(name) }
+        return local.host
+    }
+
     /// A module's per-directory record for this request.
     public func config<C: ModuleConfig>(_ type: C.Type) -> C { directory[type] }
     /// A module's per-server record for this request's server.

@@ -59,8 +59,13 @@ public struct Response {
     }
 
     /// Closes any file the body owns; for responses replaced before they were sent.
+    public func discard() { body.discard() }
+}
+
+extension Response.Body {
+    /// Releases what the body owns (its files, a stream's resources) when it will not be sent.
     public func discard() {
-        switch body {
+        switch self {
         case .file(let fd, _, _): fd.close()
         case .parts(_, let owned): owned.forEach { $0.close() }
         case .stream(let stream): stream.onAbandon?()
