@@ -71,6 +71,9 @@ public enum CoreModule {
         global("ServerTokens", .take1, "Prod, Major, Minor, Min, OS or Full") { d, c throws(ConfigError) in
             c.serverTokens = try d.choice(0, ["Prod", "ProductOnly", "Major", "Minor", "Min", "Minimal", "OS", "Full"])
         },
+        global("FileCacheSize", .take1, "bytes of small files each child keeps in memory, 0 for none (Skep's own)") { d, c throws(ConfigError) in
+            c.fileCacheSize = try d.integer()
+        },
         server("HostnameLookups", .take1, "On, Off or Double") { d, c throws(ConfigError) in
             c.hostnameLookups = try d.choice(0, ["On", "Off", "Double"]) != "Off"
         },

@@ -21,6 +21,7 @@ public struct CoreServerConfig: ModuleConfig {
     public var pidFile: String?
     public var defaultRuntimeDir: String?
     public var serverTokens: String?
+    public var fileCacheSize: Int?
 
     public init() {}
 
@@ -43,6 +44,7 @@ public struct CoreServerConfig: ModuleConfig {
         out.pidFile = pidFile
         out.defaultRuntimeDir = defaultRuntimeDir
         out.serverTokens = serverTokens
+        out.fileCacheSize = fileCacheSize
         return out
     }
 
@@ -58,6 +60,8 @@ public struct CoreServerConfig: ModuleConfig {
     public var logLevels: LogLevelSetting { logLevel ?? LogLevelSetting() }
     public var pidFilePath: String { pidFile ?? "logs/httpd.pid" }
     public var traceEnabled: Bool { traceEnable ?? true }
+    /// Skep's own: bytes of small files each child keeps in memory (1 MiB; 0 turns the cache off).
+    public var fileCacheBytes: Int { fileCacheSize ?? 1 << 20 }
 }
 
 /// The core's per-directory record (Apache's `core_dir_config`).

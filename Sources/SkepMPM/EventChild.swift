@@ -15,8 +15,9 @@ struct EventChild: ChildProcess {
             let signals = try ChildSetup.prepare(identity, blockingRead: true)
             try initializeModules()
             let queue = WorkerQueue<EventConnection>()
+            let listenerScore = scoreboard.worker(slot, scoreboard.threadLimit - 1)
             let listener = try EventListener(context: context, listeners: listeners, settings: settings,
-                                             process: scoreboard.process(slot), queue: queue)
+                                             process: scoreboard.process(slot), score: listenerScore, queue: queue)
             var workers: [PosixThread] = []
             for index in 0..<settings.threadsPerChild {
                 let score = scoreboard.worker(slot, index)
@@ -32,8 +33,12 @@ struct EventChild: ChildProcess {
                     score.stop()
                 })
             }
+            let generation = self.generation
             let listenerThread = try PosixThread.spawn(name: "skep-listener") {
+                // `.` while it only waits: it is no worker the queue can hand work to.
+                listenerScore.start(pid: Process.id.rawValue, tid: Process.threadID, generation: generation, status: .dead)
                 listener.run()
+                listenerScore.stop()
                 queue.close()
             }
             // The main thread waits for the graceful signal; the listener also ends on its

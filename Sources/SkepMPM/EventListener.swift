@@ -12,6 +12,8 @@ import SkepSystem
 /// back through a mailbox when it waits again.
 final class EventListener: @unchecked Sendable {
     static let wakeTag = UInt64.max
+    /// The file cache's inotify descriptor.
+    static let cacheTag = UInt64(1) << 62
     static func listenerTag(_ index: Int) -> UInt64 { UInt64.max - 1 - UInt64(index) }
     /// Apache accepts a bounded batch per wake-up so one child cannot take every
     /// queued connection (DESIGN.md section 5).
@@ -23,6 +25,8 @@ final class EventListener: @unchecked Sendable {
     let listeners: [ListeningSocket]
     let settings: MPMSettings
     let process: ProcessScore
+    /// The listener's own scoreboard slot, for the requests it answers itself.
+    let score: WorkerScore
     let queue: WorkerQueue<EventConnection>
     let epoll: Epoll
     let wake: EventFD
@@ -41,18 +45,27 @@ final class EventListener: @unchecked Sendable {
     private var mailbox: [(EventConnection, HTTPConnection.Action, armed: Bool)] = []
     private var stopRequested = false
 
+    /// Whether requests that cannot block are answered here (`ListenerHandlers`).
+    let runsHandlers: Bool
+
     init(context: ServerContext, listeners: [ListeningSocket], settings: MPMSettings, process: ProcessScore,
-         queue: WorkerQueue<EventConnection>) throws {
+         score: WorkerScore, queue: WorkerQueue<EventConnection>) throws {
         self.context = context
         self.listeners = listeners
         self.settings = settings
         self.process = process
+        self.score = score
         self.queue = queue
         self.epoll = try Epoll()
         self.wake = try EventFD(nonBlocking: true)
         self.idleLimit = settings.idleConnectionsPerChild
+        self.runsHandlers = settings.listenerHandlers
         pthread_mutex_init(mailboxLock, nil)
         try epoll.add(wake.descriptor, events: .input, data: Self.wakeTag)
+        // Without the cache's watch the listener still answers what needs no file.
+        if runsHandlers, let changes = context.fileCache.startWatching() {
+            try epoll.add(changes, events: .input, data: Self.cacheTag)
+        }
     }
 
     deinit {
@@ -97,12 +110,20 @@ final class EventListener: @unchecked Sendable {
             var timeout = 1000
             if let next = timers.nextDeadline { timeout = next > now ? min(1000, Int(next - now)) : 0 }
             let count = (try? epoll.wait(into: events, timeoutMilliseconds: timeout)) ?? 0
+            // File changes reported in this wake-up happened before any request in it was
+            // sent (or with it), so they are applied first; a full buffer may have left
+            // their report out, so then too.
+            if count == events.capacity || events.prefix(count).contains(where: { $0.data == Self.cacheTag }) {
+                context.fileCache.applyChanges()
+            }
             // Connections given back are filed before any of their events is handled.
             drainMailbox()
             for event in events.prefix(count) {
                 switch event.data {
                 case Self.wakeTag:
                     _ = try? wake.drain()
+                case Self.cacheTag:
+                    break
                 case let tag where tag > Self.wakeTag - 1 - UInt64(listeners.count):
                     acceptBatch(from: listeners[Int(Self.wakeTag - 1 - tag)])
                 default:
@@ -218,14 +239,16 @@ final class EventListener: @unchecked Sendable {
         case .writeCompletion:
             do {
                 if try connection.http.output.write(to: connection.socket) == .done {
-                    apply(connection.http.didWrite(), to: connection)
+                    // The response is logged and counted here, on the listener's slot.
+                    let next = inSlot(connection) { $0.didWrite() }
+                    apply(next, to: connection)
                 } else {
                     // `Timeout` bounds each stall, not the whole response, as Apache's.
                     arm(connection, .output)
                     timers.schedule(connection, after: connection.http.writeTimeoutMilliseconds, now: SystemClock.monotonicMilliseconds())
                 }
             } catch {
-                apply(connection.http.didFailWrite(), to: connection)
+                apply(inSlot(connection) { $0.didFailWrite() }, to: connection)
             }
         case .lingering:
             let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
@@ -246,7 +269,7 @@ final class EventListener: @unchecked Sendable {
         case .readingHead, .keepAlive:
             apply(connection.http.didTimeout(), to: connection)
         case .writeCompletion:
-            apply(connection.http.didFailWrite(), to: connection)
+            apply(inSlot(connection) { $0.didFailWrite() }, to: connection)
         case .lingering:
             close(connection)
         }
@@ -265,6 +288,10 @@ final class EventListener: @unchecked Sendable {
             timers.schedule(connection, after: timeout, now: now)
         case .process:
             timers.cancel(connection)
+            // At most one hand-off per request, and none for one that cannot block.
+            if runsHandlers, let next = inSlot(connection, { $0.processWithoutBlocking() }) {
+                return apply(next, to: connection)
+            }
             busy += 1
             queue.put(connection)
         case .write:
@@ -278,6 +305,19 @@ final class EventListener: @unchecked Sendable {
             arm(connection, .input)
             timers.schedule(connection, after: Self.lingerMilliseconds, now: now)
         }
+    }
+
+    /// Runs `body` with the connection's state machine reporting to the listener's slot,
+    /// which shows `.` again afterwards.
+    private func inSlot<T>(_ connection: EventConnection, _ body: (HTTPConnection) -> T) -> T {
+        let http = connection.http
+        if http.score != nil { return body(http) }
+        http.score = score
+        defer {
+            http.score = nil
+            score.setStatus(.dead)
+        }
+        return body(http)
     }
 
     private func arm(_ connection: EventConnection, _ events: EpollEvents) {

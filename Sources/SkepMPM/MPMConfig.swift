@@ -20,6 +20,8 @@ public struct MPMConfig: ModuleConfig {
     public var requestWatchdogTimeoutSeconds: Int?
     /// Skep's own: event connections that wait without a worker, per child.
     public var idleConnectionsPerChild: Int?
+    /// Skep's own: whether the event listener runs requests that cannot block itself.
+    public var listenerHandlers: Bool?
 
     public init() {}
     /// Process-wide: a virtual host cannot change them.

@@ -29,6 +29,10 @@ public enum MPMModule {
                       help: "Skep's own: connections a child holds that wait without a worker (keep-alive, head being read, lingering close)") { d, scope throws(ConfigError) in
             scope.server[MPMConfig.self].idleConnectionsPerChild = try d.integer(in: 1...1_000_000)
         },
+        DirectiveSpec("ListenerHandlers", .flag, .serverConfig,
+                      help: "Skep's own: On to let the listener answer requests that cannot block (cached files, server-status, redirects)") { d, scope throws(ConfigError) in
+            scope.server[MPMConfig.self].listenerHandlers = try d.flag()
+        },
     ])
 
     static let threaded: [DirectiveSpec] = [

@@ -40,6 +40,9 @@ public struct MPMSettings: Sendable, Equatable {
     /// Event only: connections a child holds that wait without a worker; by default the
     /// open-file limit less a reserve for listeners, logs and files being sent.
     public var idleConnectionsPerChild: Int
+    /// Event only: the listener answers requests that cannot block (cached small files,
+    /// server-status, redirects, errors) itself, without a hand-off to a worker.
+    public var listenerHandlers: Bool
     /// Apache's start-up warnings for each value it changed, in the order it checks them.
     public var adjustments: [String]
 
@@ -72,6 +75,7 @@ public struct MPMSettings: Sendable, Equatable {
         self.idleConnectionsPerChild = c.idleConnectionsPerChild ?? Self.defaultIdleConnections()
         self.gracefulRestartTimeoutSeconds = max(0, c.gracefulRestartTimeoutSeconds ?? 300)
         self.requestWatchdogTimeoutSeconds = c.requestWatchdogTimeoutSeconds ?? 0
+        self.listenerHandlers = c.listenerHandlers ?? true
         self.adjustments = []
         switch kind {
         case .prefork:

@@ -42,8 +42,10 @@ public final class Master {
         // Twice ServerLimit process slots: a graceful restart can start a whole new
         // generation while every old child still finishes its request (the "scoreboard
         // is full" trap of Apache's, DESIGN.md section 9).
+        // An event child's listener has a slot of its own after its workers' (it answers
+        // some requests itself), so that process rows are ThreadLimit + 1 wide.
         self.scoreboard = try Scoreboard.create(serverLimit: Scoreboard.serverLimit(activeServers: settings.serverLimit),
-                                                threadLimit: settings.threadLimit)
+                                                threadLimit: settings.threadLimit + (settings.kind == .event ? 1 : 0))
         self.pidFile = PidFile(config)
         self.watchdog = RequestWatchdog(timeoutSeconds: settings.requestWatchdogTimeoutSeconds)
     }
@@ -174,7 +176,7 @@ public final class Master {
             let wasCurrent = scoreboard.process(slot).generation == generation
             let crashed = isCrash(exit.status)
             // Only this child's threads: a slot keeps the last request of whoever had it before.
-            let threads = (0..<settings.threadLimit).map { scoreboard.worker(slot, $0) }.filter { $0.pid == exit.pid.rawValue }
+            let threads = (0..<scoreboard.threadLimit).map { scoreboard.worker(slot, $0) }.filter { $0.pid == exit.pid.rawValue }
             if crashed {
                 var message = "AH00052: child pid \(exit.pid) \(exit.status)"
                 // A request runs while its worker is `W` (or `L`); in `K`, `R` and `C` the
@@ -219,7 +221,7 @@ public final class Master {
         guard state == .running else { return }
         stopOverdueOldChildren()
         var watchdog = self.watchdog
-        watchdog.check(children, scoreboard: scoreboard, threads: settings.threadLimit, log: context.errorLog,
+        watchdog.check(children, scoreboard: scoreboard, threads: scoreboard.threadLimit, log: context.errorLog,
                        module: "mpm_\(settings.kind.rawValue)") { retire(slot: $0) }
         self.watchdog = watchdog
         if crashes.isWaiting(SystemClock.monotonicMilliseconds()) { return }

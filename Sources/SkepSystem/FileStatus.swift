@@ -6,6 +6,9 @@ import Glibc
 public struct FileStatus: Sendable, Hashable {
     public var size: Int64
     public var modificationTime: Timestamp
+    /// `st_ctime`: changes with the content and with the inode (mode, owner, links), so
+    /// a cached copy that matches it and `modificationTime` is still the file's.
+    public var statusChangeTime: Timestamp
     public var inode: UInt64
     public var device: UInt64
     /// The full `st_mode` (type and permission bits).
@@ -18,6 +21,7 @@ public struct FileStatus: Sendable, Hashable {
     public init(_ st: stat) {
         size = Int64(st.st_size)
         modificationTime = Timestamp(seconds: Int64(st.st_mtim.tv_sec), nanoseconds: Int32(st.st_mtim.tv_nsec))
+        statusChangeTime = Timestamp(seconds: Int64(st.st_ctim.tv_sec), nanoseconds: Int32(st.st_ctim.tv_nsec))
         inode = UInt64(st.st_ino)
         device = UInt64(st.st_dev)
         mode = st.st_mode

@@ -173,17 +173,13 @@ public final class HTTPConnection {
     /// reads request bodies on the calling thread.
     public func process(io: some ConnectionIO) -> Action {
         guard let (head, length) = pending else { return .close }
-        let bytes = buffer.unconsumed
-        let host = head.host(in: bytes)
-        let server = context.selectServer(local: local, host: host)
-        let request = Request(head: head, bytes: bytes, headLength: length, client: client, local: local,
-                              server: server, sequence: requestsServed + 1)
-        if let score { recordStart(head, bytes, server, score) }
+        let request = makeRequest(head, length)
+        if let score { recordStart(head, request.bytes, request.server, score) }
         // A request without a body (most of them) needs no reader: one allocation less.
         let body = head.framing == .none ? nil : BodyReader(connection: self, io: io, head: head)
         request.body = body
         var response: Response
-        let limit = server.defaults[CoreDirConfig.self].requestBodyLimit
+        let limit = request.server.defaults[CoreDirConfig.self].requestBodyLimit
         if case .length(let n) = head.framing, limit > 0, n > Int64(limit) {
             response = RequestProcessor(context: context).error(.requestEntityTooLarge, request)
             body?.abandon()
@@ -206,6 +202,33 @@ public final class HTTPConnection {
         let action = prepare(response, for: request, keepAliveAllowed: !abandoned)
         if case .stream(let stream) = response.body { return send(stream, io: io) }
         return action
+    }
+
+    /// Runs the pending request on the calling thread if nothing in it may block (the
+    /// event MPM's listener): it has no body, its files are in the child's file cache and
+    /// its handler is one that never waits. Nil when it needs a worker; the connection is
+    /// then as it was, and the run's partial work is dropped.
+    public func processWithoutBlocking() -> Action? {
+        guard let (head, length) = pending, head.framing == .none else { return nil }
+        let request = makeRequest(head, length)
+        request.listenerRun = ListenerRun()
+        if let score {
+            score.setStatus(.writing)
+            recordStart(head, request.bytes, request.server, score)
+        }
+        let response = RequestProcessor(context: context).process(request)
+        // The handlers that may run here answer from memory; none streams.
+        if request.wouldBlock { return nil }
+        bodyBytesReceived = 0
+        buffer.consume(length)
+        return prepare(response, for: request, keepAliveAllowed: true)
+    }
+
+    private func makeRequest(_ head: RequestHead, _ length: Int) -> Request {
+        let bytes = buffer.unconsumed
+        let server = context.selectServer(local: local, host: head.host(in: bytes))
+        return Request(head: head, bytes: bytes, headLength: length, client: client, local: local,
+                       server: server, sequence: requestsServed + 1)
     }
 
     /// Sends the head and a streamed body on this thread; the output is then complete

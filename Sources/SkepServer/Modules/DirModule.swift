@@ -46,7 +46,10 @@ public struct DirModule: HTTPModule {
         }
         for index in dir.indexes ?? ["index.html"] {
             let candidate = index.hasPrefix("/") ? nil : filename + (filename.hasSuffix("/") ? "" : "/") + index
-            guard let candidate, let st = try? FileSystem.statusIfExists(candidate), !st.isDirectory else { continue }
+            guard let candidate, let st = try? r.lookUp(candidate, in: server.fileCache), !st.isDirectory else {
+                if r.wouldBlock { return .declined }
+                continue
+            }
             var path = r.uri + index
             if let query = r.query { path += "?" + query }
             guard let target = r.redirected(to: path) else { continue }

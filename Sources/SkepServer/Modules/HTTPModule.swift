@@ -32,6 +32,9 @@ public protocol HTTPModule: Sendable {
     func fixup(_ request: Request, _ server: ServerContext) -> HookResult
     /// The handlers this module provides, by name.
     var handlers: [String: Handler] { get }
+    /// Those of `handlers` that never block (no file, socket or lock wait): the event MPM
+    /// may run them on its listener thread.
+    var nonBlockingHandlers: Set<String> { get }
     /// Apache's `log_transaction`.
     func log(_ transaction: Transaction)
 }
@@ -41,5 +44,6 @@ extension HTTPModule {
     public func checkAccess(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
     public func fixup(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
     public var handlers: [String: Handler] { [:] }
+    public var nonBlockingHandlers: Set<String> { [] }
     public func log(_ transaction: Transaction) {}
 }

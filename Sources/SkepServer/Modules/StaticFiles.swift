@@ -31,8 +31,8 @@ public enum StaticFiles {
         }
         // The body is read and dropped first, so a slow or broken one gets its own answer.
         if let failure = r.discardBody() { return processor.error(failure, r) }
-        guard let filename = r.filename, let status = r.fileStatus ?? (try? FileSystem.statusIfExists(filename)) else {
-            return processor.error(.notFound, r)
+        guard let filename = r.filename, let status = r.fileStatus ?? (try? r.lookUp(filename, in: context.fileCache)) else {
+            return r.wouldBlock ? RequestProcessor.stopped : processor.error(.notFound, r)
         }
         if status.isDirectory {
             // A directory no DirectoryIndex or autoindex answered.
@@ -43,13 +43,22 @@ public enum StaticFiles {
         // The default handler takes no path info (`AcceptPathInfo Default`).
         if !r.pathInfo.isEmpty { return processor.error(.notFound, r) }
 
-        let file: File
-        do {
-            file = try File.openForReading(filename)
-        } catch {
-            context.errorLog.log(.error, module: "core", client: r.client,
-                                 "AH00132: file permissions deny server access: \(filename)")
-            return processor.error(.forbidden, r)
+        // A small file comes from the child's cache; on the listener nothing else may.
+        let mayBlock = r.listenerRun == nil
+        let source: Source
+        if let bytes = context.fileCache.contents(of: filename, status: status, mayBlock: mayBlock) {
+            source = .bytes(bytes)
+        } else if !mayBlock {
+            r.listenerRun?.blocked = true
+            return RequestProcessor.stopped
+        } else {
+            do {
+                source = .file(try File.openForReading(filename))
+            } catch {
+                context.errorLog.log(.error, module: "core", client: r.client,
+                                     "AH00132: file permissions deny server access: \(filename)")
+                return processor.error(.forbidden, r)
+            }
         }
         let dir = r.config(CoreDirConfig.self)
         let etag = entityTag(status, components: dir.fileETag ?? .default)
@@ -63,7 +72,7 @@ public enum StaticFiles {
         if let etag { headers.append(("ETag", etag.description)) }
 
         if let failure = Conditional.evaluate(r, etag: etag, lastModified: lastModified) {
-            file.close()
+            source.close()
             if failure == .notModified {
                 var response = Response(status: .notModified, headers: etag.map { [("ETag", $0.description)] } ?? [])
                 response.sendsBody = false
@@ -77,10 +86,10 @@ public enum StaticFiles {
         var response: Response
         switch ranges(r, size: size, etag: etag, lastModified: lastModified) {
         case .ignored:
-            response = Response(status: .ok, headers: headers, body: body(file, offset: 0, length: size, head: r.isHead))
+            response = Response(status: .ok, headers: headers, body: source.body(offset: 0, length: size, head: r.isHead))
             if let type = r.contentType { response.headers.append(("Content-Type", type)) }
         case .unsatisfiable:
-            file.close()
+            source.close()
             var error = processor.error(.rangeNotSatisfiable, r)
             error.headers.insert(("Content-Range", "bytes */\(size)"), at: 0)
             return error
@@ -88,7 +97,7 @@ public enum StaticFiles {
             let range = list[0]
             headers.append(("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"))
             response = Response(status: .partialContent, headers: headers,
-                                body: body(file, offset: range.lowerBound, length: range.upperBound - range.lowerBound + 1, head: r.isHead))
+                                body: source.body(offset: range.lowerBound, length: range.upperBound - range.lowerBound + 1, head: r.isHead))
             if let type = r.contentType { response.headers.append(("Content-Type", type)) }
         case .ranges(let list):
             let boundary = multipartBoundary(status)
@@ -99,12 +108,12 @@ public enum StaticFiles {
                 if let type = r.contentType { head += "Content-Type: \(type)\r\n" }
                 head += "Content-Range: bytes \(range.lowerBound)-\(range.upperBound)/\(size)\r\n\r\n"
                 parts.append(.bytes(Array(head.utf8)))
-                parts.append(.file(file.descriptor, offset: range.lowerBound, length: range.upperBound - range.lowerBound + 1))
+                parts.append(source.part(offset: range.lowerBound, length: range.upperBound - range.lowerBound + 1))
                 parts.append(.bytes(Array("\r\n".utf8)))
             }
             parts.append(.bytes(Array("--\(boundary)--\r\n".utf8)))
             headers.append(("Content-Type", "multipart/byteranges; boundary=\(boundary)"))
-            response = Response(status: .partialContent, headers: headers, body: .parts(parts, owning: [file.descriptor]))
+            response = Response(status: .partialContent, headers: headers, body: .parts(parts, owning: source.descriptors))
         }
         return response
     }
@@ -112,21 +121,51 @@ public enum StaticFiles {
     /// Files up to this size are read and sent with the head in one `writev`, as Apache
     /// sends small files from memory: a second system call (and packet) per response costs
     /// more than the copy.
-    static let inlineLimit: Int64 = 64 * 1024
+    static let inlineLimit: Int64 = Int64(FileCache.largestFile)
 
-    /// The body for a file range: its bytes for a small range (the file is closed), else
-    /// the open file for sendfile. A HEAD answer needs neither.
-    static func body(_ file: File, offset: Int64, length: Int64, head: Bool) -> Response.Body {
-        if head {
-            file.close()
-            return .empty(length: length)
+    /// Where a file's bytes come from: the child's file cache, or the open file.
+    enum Source {
+        case bytes([UInt8])
+        case file(File)
+
+        /// The body for a range: bytes for a small range (the file is then closed), else the
+        /// open file for sendfile. A HEAD answer needs neither.
+        func body(offset: Int64, length: Int64, head: Bool) -> Response.Body {
+            if head {
+                close()
+                return .empty(length: length)
+            }
+            switch self {
+            case .bytes(let bytes):
+                if offset == 0 && length == Int64(bytes.count) { return .bytes(bytes) }
+                return .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))
+            case .file(let file):
+                guard length <= inlineLimit else { return .file(file.descriptor, offset: offset, length: length) }
+                var bytes = [UInt8](repeating: 0, count: Int(length))
+                let read = bytes.withUnsafeMutableBytes { (try? file.read(into: $0, at: offset)) ?? -1 }
+                guard read == Int(length) else { return .file(file.descriptor, offset: offset, length: length) }
+                file.close()
+                return .bytes(bytes)
+            }
         }
-        guard length <= inlineLimit else { return .file(file.descriptor, offset: offset, length: length) }
-        var bytes = [UInt8](repeating: 0, count: Int(length))
-        let read = bytes.withUnsafeMutableBytes { (try? file.read(into: $0, at: offset)) ?? -1 }
-        guard read == Int(length) else { return .file(file.descriptor, offset: offset, length: length) }
-        file.close()
-        return .bytes(bytes)
+
+        /// One part of a multipart/byteranges answer.
+        func part(offset: Int64, length: Int64) -> ResponseOutput.Part {
+            switch self {
+            case .bytes(let bytes): return .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))
+            case .file(let file): return .file(file.descriptor, offset: offset, length: length)
+            }
+        }
+
+        /// The descriptors the response is to close once sent.
+        var descriptors: [Descriptor] {
+            if case .file(let file) = self { return [file.descriptor] }
+            return []
+        }
+
+        func close() {
+            if case .file(let file) = self { file.close() }
+        }
     }
 
     /// The `Allow` value of Apache's default handler: TRACE is listed while `TraceEnable` allows it.

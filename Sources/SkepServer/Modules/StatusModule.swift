@@ -61,6 +61,9 @@ public struct StatusModule: HTTPModule {
         return ["server-status": handler, Self.magicType: handler]
     }
 
+    /// The report is read from shared memory: nothing in it waits.
+    public var nonBlockingHandlers: Set<String> { ["server-status", Self.magicType] }
+
     static func handle(_ r: Request, _ server: ServerContext, extended: Bool) -> Response {
         let processor = RequestProcessor(context: server)
         // Apache allows GET (and so HEAD) and declines the rest to the default handler.

@@ -61,6 +61,12 @@ public final class Request {
     public var notes: [String: String] = [:]
     /// Bytes of the head in `bytes` (the request line and fields, with the blank line).
     public let headLength: Int
+    /// Set when the request runs where it must not block (the event MPM's listener);
+    /// shared with its internal redirects, so a lookup anywhere in the chain stops it.
+    var listenerRun: ListenerRun?
+    /// The run met something that may block and stopped: a worker is to run the request
+    /// again from the start, and what this run produced is dropped.
+    public var wouldBlock: Bool { listenerRun?.blocked ?? false }
 
     init(head: RequestHead, bytes: UnsafeRawBufferPointer, headLength: Int, client: SocketAddress, local: SocketAddress,
          server: VirtualHost, sequence: Int) {
@@ -88,6 +94,7 @@ public final class Request {
         r.environment = environment
         r.body = body
         r.methodOverride = methodOverride
+        r.listenerRun = listenerRun
         return r
     }
 
@@ -124,8 +131,25 @@ public final class Request {
         return local.host
     }
 
+    /// Apache's `stat` of a path for this request, through the child's file cache. On the
+    /// listener, a path the cache does not know stops the request (`wouldBlock`) and reads
+    /// as missing; the processor returns at its next phase.
+    func lookUp(_ path: String, followSymlinks: Bool = true, in cache: FileCache) throws(SystemError) -> FileStatus? {
+        guard let run = listenerRun else { return try cache.status(path, followSymlinks: followSymlinks, mayBlock: true)!.get() }
+        guard let known = cache.status(path, followSymlinks: followSymlinks, mayBlock: false) else {
+            run.blocked = true
+            return nil
+        }
+        return try known.get()
+    }
+
     /// A module's per-directory record for this request.
     public func config<C: ModuleConfig>(_ type: C.Type) -> C { directory[type] }
     /// A module's per-server record for this request's server.
     public func serverConfig<C: ModuleConfig>(_ type: C.Type) -> C { server.server[type] }
+}
+
+/// A request's run on the event listener: set once something in it may block.
+final class ListenerRun {
+    var blocked = false
 }

@@ -12,6 +12,7 @@ public struct RequestProcessor {
 
     public func process(_ r: Request) -> Response {
         var response = run(r)
+        if r.wouldBlock { return response }
         if response.status.code >= 400 || (response.status.code >= 300 && response.status.code < 400 && response.contentLength == 0 && response.header("Location") != nil) {
             response = errorDocument(for: response, r)
         }
@@ -73,9 +74,11 @@ public struct RequestProcessor {
         // Map to storage: find the file, and any path info beyond it.
         let status = mapToStorage(r)
         r.fileStatus = status
+        if r.wouldBlock { return Self.stopped }
         if r.lookupForbidden { return error(.forbidden, r) }
         r.directory = context.sectionWalk(for: r.server).merge(filename: r.filename, isDirectory: status?.isDirectory ?? false, uri: r.uri)
         if status != nil, !symlinksAllowed(r) {
+            if r.wouldBlock { return Self.stopped }
             context.errorLog.log(.error, module: "core", client: r.client,
                                  "AH00037: Symbolic link not allowed or link target not accessible: \(r.filename ?? r.uri)")
             return error(.forbidden, r)
@@ -97,11 +100,16 @@ public struct RequestProcessor {
             case .fail(let status): return error(status, r)
             }
         }
+        if r.wouldBlock { return Self.stopped }
         // As Apache's `ap_invoke_handler`: with no handler set, a directory is offered to
         // the `httpd/unix-directory` handler (mod_autoindex) and a file to the default one;
         // `r.handler` stays unset, so `%R` logs `-` as Apache's does.
         var name = r.handler ?? "default-handler"
         if r.handler == nil, r.fileStatus?.isDirectory == true { name = StaticFiles.directoryType }
+        if let run = r.listenerRun, !context.runsWithoutBlocking(name) {
+            run.blocked = true
+            return Self.stopped
+        }
         // Whatever no module claims goes to the default handler, which serves the file
         // (an `AddHandler cgi-script` without mod_cgi serves the script's text).
         if let handler = context.handler(named: name) {
@@ -115,13 +123,16 @@ public struct RequestProcessor {
         return StaticFiles.handle(r, context)
     }
 
+    /// What a run that stopped for a worker returns; it is never sent.
+    static var stopped: Response { Response(status: .ok) }
+
     /// Apache's `ap_directory_walk` file lookup: the longest existing prefix of the
     /// filename, with what follows it kept as path info.
     private func mapToStorage(_ r: Request) -> FileStatus? {
         guard let filename = r.filename else { return nil }
         do {
-            if let st = try FileSystem.statusIfExists(filename) { return st }
-        } catch let error as SystemError where error.errno == .fileNameTooLong || error.errno == .permissionDenied {
+            if let st = try r.lookUp(filename, in: context.fileCache) { return st }
+        } catch where error.errno == .fileNameTooLong || error.errno == .permissionDenied {
             // Apache answers a path the file system refuses to look up with 403.
             r.lookupForbidden = true
             return nil
@@ -129,9 +140,9 @@ public struct RequestProcessor {
             return nil
         }
         var prefix = Substring(filename)
-        while let slash = prefix.lastIndex(of: "/"), slash > prefix.startIndex {
+        while let slash = prefix.lastIndex(of: "/"), slash > prefix.startIndex, !r.wouldBlock {
             prefix = prefix[..<slash]
-            if let st = try? FileSystem.statusIfExists(String(prefix)) {
+            if let st = try? r.lookUp(String(prefix), in: context.fileCache) {
                 if st.isRegularFile {
                     r.pathInfo = String(filename[slash...])
                     r.filename = String(prefix)
@@ -154,8 +165,12 @@ public struct RequestProcessor {
         let rest = filename.dropFirst(path.count).split(separator: "/")
         for component in rest {
             path += "/" + component
-            guard let link = try? FileSystem.status(path, followSymlinks: false), link.isSymbolicLink else { continue }
-            guard options.contains(.symLinksIfOwnerMatch), let target = try? FileSystem.status(path), link.userID == target.userID else {
+            guard let link = try? r.lookUp(path, followSymlinks: false, in: context.fileCache), link.isSymbolicLink else {
+                if r.wouldBlock { return false }
+                continue
+            }
+            guard options.contains(.symLinksIfOwnerMatch), let target = try? r.lookUp(path, in: context.fileCache),
+                  link.userID == target.userID else {
                 return false
             }
         }

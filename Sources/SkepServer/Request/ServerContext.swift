@@ -10,6 +10,10 @@ public final class ServerContext: @unchecked Sendable {
     public let config: ServerConfig
     public let modules: [any HTTPModule]
     public let handlers: [String: Handler]
+    /// Handlers that never block, which the event MPM may run on its listener thread.
+    public let nonBlockingHandlers: Set<String>
+    /// This child's memory of files (a copy per process: made empty before the fork).
+    public let fileCache: FileCache
     public let errorLog: ErrorLog
     /// The `Server` field's value, by ServerTokens (nil never: Apache always sends one).
     public let serverBanner: String
@@ -33,7 +37,8 @@ public final class ServerContext: @unchecked Sendable {
     public static let product = "Skep"
     public static let version = "0.1.0"
 
-    public init(config: ServerConfig, moduleTypes: [any HTTPModule.Type], extraHandlers: [String: Handler] = [:]) throws {
+    public init(config: ServerConfig, moduleTypes: [any HTTPModule.Type], extraHandlers: [String: Handler] = [:],
+                extraNonBlockingHandlers: Set<String> = []) throws {
         self.config = config
         var modules: [any HTTPModule] = []
         for type in moduleTypes where config.isActive(type.descriptor.name) {
@@ -43,6 +48,8 @@ public final class ServerContext: @unchecked Sendable {
         var handlers = extraHandlers
         for module in modules { handlers.merge(module.handlers) { first, _ in first } }
         self.handlers = handlers
+        self.nonBlockingHandlers = modules.reduce(into: extraNonBlockingHandlers) { $0.formUnion($1.nonBlockingHandlers) }
+        self.fileCache = FileCache(capacity: config[CoreServerConfig.self].fileCacheBytes)
         let core = config[CoreServerConfig.self]
         let path = config.serverRootRelative(core.errorLogPath)
         self.errorLog = ErrorLog(file: try LogFile(path: path), levels: core.logLevels)
@@ -67,6 +74,12 @@ public final class ServerContext: @unchecked Sendable {
         if let handler = handlers[name] { return handler }
         guard let colon = name.firstIndex(of: ":") else { return nil }
         return handlers[name[...colon].lowercased()]
+    }
+
+    /// Whether the handler `name` may run where nothing may block: the default handler
+    /// (it checks the file cache itself) and those declared non-blocking.
+    func runsWithoutBlocking(_ name: String) -> Bool {
+        handler(named: name) == nil || nonBlockingHandlers.contains(name)
     }
 
     static func banner(_ tokens: String?) -> String {

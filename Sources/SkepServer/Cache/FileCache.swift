@@ -1,0 +1,235 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SkepSystem
+
+/// A child's memory of the file system, so a request for a small static file needs no
+/// `open`, `read` or `close` (every MPM) and, in an event child, not even a `stat`: its
+/// listener thread can then answer it without ever blocking (DESIGN.md section 6).
+///
+/// Two layers:
+/// - Small files' bytes, kept with the status they were read under. A worker that may
+///   block still `stat`s the path per request, as Apache does, and uses the bytes only
+///   when inode, size, mtime and ctime all still match.
+/// - In an event child (`startWatching`): the lookups themselves (status, or no such
+///   file, or the error that means 403), trusted without a `stat` because inotify
+///   watches every directory above each remembered path and the listener applies the
+///   kernel's reports before it handles the requests of the same wake-up. A client that
+///   changes a file and then asks for it gets the new one, as from Apache.
+///
+/// What is not remembered, so it is always looked up afresh: paths that are symbolic
+/// links or have other hard links (a change through another name would go unreported),
+/// and anything when the kernel refuses a watch. Writes through `mmap` are not reported
+/// by inotify; such files are served as they were until another change is reported.
+public final class FileCache: @unchecked Sendable {
+    /// What a lookup found: the status (nil: no such file), or the error that means 403.
+    public typealias Lookup = Result<FileStatus?, SystemError>
+
+    /// Files up to this size are kept (the same bound as serving a file from memory).
+    public static let largestFile = 64 * 1024
+    /// Remembered lookups before the table starts afresh (it refills from requests).
+    static let lookupLimit = 16_384
+    /// Directories watched at most, for the kernel's per-user limit.
+    static let watchLimit = 4_096
+
+    private struct Key: Hashable {
+        let path: String
+        let follow: Bool
+    }
+
+    private struct Kept {
+        let status: FileStatus
+        let bytes: [UInt8]
+        var lastUsed: UInt64
+    }
+
+    private let capacity: Int
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var lookups: [Key: Lookup] = [:]
+    private var kept: [String: Kept] = [:]
+    private var keptBytes = 0
+    private var useClock: UInt64 = 0
+    /// Bumped whenever reports are applied: a lookup begun before must not be remembered,
+    /// as the report may be about what it saw.
+    private var changes: UInt64 = 0
+    private var inotify: Inotify?
+    private var directories: [Int32: String] = [:]
+    /// Watched directories, and whether content changes inside them are reported too.
+    private var watched: [String: Bool] = [:]
+
+    /// A cache keeping at most `capacity` bytes of file content; 0 keeps nothing.
+    public init(capacity: Int) {
+        self.capacity = capacity
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        inotify?.close()
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Whether lookups are remembered (and may be answered without a `stat`).
+    public var isWatching: Bool { locked { inotify != nil } }
+
+    /// Starts remembering lookups, watched by inotify; returns the descriptor the caller
+    /// polls and hands to `applyChanges`, nil when the cache is off or the kernel refuses.
+    public func startWatching() -> Descriptor? {
+        guard capacity > 0, let instance = try? Inotify() else { return nil }
+        locked { inotify = instance }
+        return instance.descriptor
+    }
+
+    /// Applies the kernel's reports: what changed is forgotten.
+    public func applyChanges() {
+        guard let instance = locked({ inotify }) else { return }
+        let events = instance.read()
+        guard !events.isEmpty else { return }
+        locked {
+            changes &+= 1
+            for event in events {
+                if event.mask & Inotify.overflow != 0 {
+                    lookups.removeAll()
+                    kept.removeAll()
+                    keptBytes = 0
+                    continue
+                }
+                guard let directory = directories[event.watch] else { continue }
+                if event.mask & Inotify.ignored != 0 {
+                    directories[event.watch] = nil
+                    watched[directory] = nil
+                    forget(directory)
+                    continue
+                }
+                forget(event.name.isEmpty ? directory : Self.join(directory, event.name))
+            }
+        }
+    }
+
+    /// `stat` (or `lstat`) of `path`. A caller that may block looks it up now; one that
+    /// must not gets the remembered answer, or nil when there is none.
+    public func status(_ path: String, followSymlinks: Bool = true, mayBlock: Bool) -> Lookup? {
+        let key = Key(path: path, follow: followSymlinks)
+        guard mayBlock else { return locked { inotify == nil ? nil : lookups[key] } }
+        guard let generation = locked({ inotify == nil ? nil : prepareWatches(for: path) }) else {
+            return Self.lookUp(path, followSymlinks)
+        }
+        let result = Self.lookUp(path, followSymlinks)
+        guard Self.isRememberable(path, result, followSymlinks) else { return result }
+        locked {
+            guard changes == generation else { return }
+            if lookups.count >= Self.lookupLimit { lookups.removeAll() }
+            lookups[key] = result
+        }
+        return result
+    }
+
+    /// The bytes of the regular file at `path` whose status is `status`, when it is
+    /// small enough to keep. A caller that must not block gets only a kept copy; one that
+    /// may reads and keeps the file. Nil: the caller reads the file itself (or, on the
+    /// listener, hands the request to a worker).
+    public func contents(of path: String, status: FileStatus, mayBlock: Bool) -> [UInt8]? {
+        guard capacity > 0, status.isRegularFile, status.size <= Int64(min(Self.largestFile, capacity)) else { return nil }
+        let found: [UInt8]? = locked {
+            guard var entry = kept[path], Self.same(entry.status, status) else { return nil }
+            useClock &+= 1
+            entry.lastUsed = useClock
+            kept[path] = entry
+            return entry.bytes
+        }
+        if let found { return found }
+        guard mayBlock, let file = try? File.openForReading(path) else { return nil }
+        defer { file.close() }
+        guard let opened = try? file.status(), Self.same(opened, status) else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(status.size))
+        let read = bytes.withUnsafeMutableBytes { (try? file.read(into: $0, at: 0)) ?? -1 }
+        guard read == Int(status.size) else { return nil }
+        locked {
+            if let old = kept.removeValue(forKey: path) { keptBytes -= old.bytes.count }
+            while keptBytes + bytes.count > capacity, let oldest = kept.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
+                kept[oldest.key] = nil
+                keptBytes -= oldest.value.bytes.count
+            }
+            useClock &+= 1
+            kept[path] = Kept(status: status, bytes: bytes, lastUsed: useClock)
+            keptBytes += bytes.count
+        }
+        return bytes
+    }
+
+    // MARK: - Private
+
+    private func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
+    }
+
+    private static func lookUp(_ path: String, _ follow: Bool) -> Lookup {
+        do {
+            return .success(try FileSystem.statusIfExists(path, followSymlinks: follow))
+        } catch let error as SystemError {
+            return .failure(error)
+        } catch {
+            return .failure(SystemError(errno: .ioError, call: "stat"))
+        }
+    }
+
+    /// A path whose answer can change without a report on its own directory is not
+    /// remembered: a symbolic link (its target lives elsewhere) or a file with other names.
+    private static func isRememberable(_ path: String, _ result: Lookup, _ follow: Bool) -> Bool {
+        guard case .success(let status?) = result else { return true }
+        if status.isRegularFile && status.linkCount > 1 { return false }
+        guard follow else { return !status.isSymbolicLink }
+        guard let link = try? FileSystem.status(path, followSymlinks: false) else { return false }
+        return !link.isSymbolicLink
+    }
+
+    private static func same(_ a: FileStatus, _ b: FileStatus) -> Bool {
+        a.inode == b.inode && a.device == b.device && a.size == b.size
+            && a.modificationTime == b.modificationTime && a.statusChangeTime == b.statusChangeTime
+    }
+
+    /// Watches every directory above `path` (its own with content changes) before it is
+    /// looked up, so no change after the lookup goes unreported. Returns the generation
+    /// to compare before remembering, nil when a watch could not be set.
+    private func prepareWatches(for path: String) -> UInt64? {
+        guard let inotify else { return nil }
+        var directory = Substring(path)
+        var full = true
+        while let slash = directory.lastIndex(of: "/") {
+            directory = directory[..<slash]
+            let name = directory.isEmpty ? "/" : String(directory)
+            if watched[name] == true || (watched[name] == false && !full) {
+                full = false
+                continue
+            }
+            guard watched.count < Self.watchLimit else { return nil }
+            do {
+                let wd = try inotify.watch(name, mask: full ? Inotify.directoryChanges : Inotify.structureChanges)
+                directories[wd] = name
+                watched[name] = full
+            } catch let error as SystemError where error.code == ENOENT || error.code == ENOTDIR {
+                // Not there (yet): its creation is reported on the directory above.
+            } catch {
+                return nil
+            }
+            full = false
+        }
+        return changes
+    }
+
+    /// Forgets `path` and everything below it.
+    private func forget(_ path: String) {
+        let below = path == "/" ? "/" : path + "/"
+        lookups = lookups.filter { $0.key.path != path && !$0.key.path.hasPrefix(below) }
+        for (name, entry) in kept where name == path || name.hasPrefix(below) {
+            kept[name] = nil
+            keptBytes -= entry.bytes.count
+        }
+    }
+
+    private static func join(_ directory: String, _ name: String) -> String {
+        directory == "/" ? "/" + name : directory + "/" + name
+    }
+}
