@@ -5,7 +5,8 @@ import SkepSystem
 
 /// A child's memory of the file system, so a request for a small static file needs no
 /// `open`, `read` or `close` (every MPM) and, in an event child, not even a `stat`: its
-/// listener thread can then answer it without ever blocking (DESIGN.md section 6).
+/// listener thread can then answer it without ever blocking (DESIGN.md, "Requests the
+/// event listener answers itself").
 ///
 /// Two layers:
 /// - Small files' bytes, kept with the status they were read under. A worker that may

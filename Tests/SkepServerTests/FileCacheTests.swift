@@ -1,0 +1,102 @@
+@testable import SkepServer
+import SkepSystem
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The file cache against the real file system: what it keeps, and that every change
+/// the kernel reports makes it forget (so the event listener never serves a stale file).
+@Suite struct FileCacheTests {
+    let directory = makeTemporaryDirectory()
+
+    func stat(_ path: String) -> FileStatus { try! FileSystem.status(path) }
+
+    @Test func keepsSmallFilesAndRereadsWhenTheStatusChanges() throws {
+        let path = directory + "/a.txt"
+        writeFile(path, "first")
+        let cache = FileCache(capacity: 1 << 20)
+        #expect(cache.contents(of: path, status: stat(path), mayBlock: false) == nil, "nothing kept before a read")
+        #expect(cache.contents(of: path, status: stat(path), mayBlock: true) == Array("first".utf8))
+        #expect(cache.contents(of: path, status: stat(path), mayBlock: false) == Array("first".utf8))
+        // Same size, same second: ctime and mtime nanoseconds still tell.
+        writeFile(path, "other")
+        #expect(cache.contents(of: path, status: stat(path), mayBlock: false) == nil, "a changed file's old bytes are not served")
+        #expect(cache.contents(of: path, status: stat(path), mayBlock: true) == Array("other".utf8))
+    }
+
+    @Test func keepsNothingLargerThanItsLimitsOrWhenOff() throws {
+        let path = directory + "/big"
+        writeFile(path, String(repeating: "x", count: FileCache.largestFile + 1))
+        #expect(FileCache(capacity: 1 << 20).contents(of: path, status: stat(path), mayBlock: true) == nil)
+        let small = directory + "/small"
+        writeFile(small, "abc")
+        #expect(FileCache(capacity: 0).contents(of: small, status: stat(small), mayBlock: true) == nil)
+    }
+
+    @Test func evictsTheLeastRecentlyUsedPastItsCapacity() throws {
+        let cache = FileCache(capacity: 10)
+        for name in ["p", "q", "r"] { writeFile(directory + "/" + name, "1234") }
+        _ = cache.contents(of: directory + "/p", status: stat(directory + "/p"), mayBlock: true)
+        _ = cache.contents(of: directory + "/q", status: stat(directory + "/q"), mayBlock: true)
+        _ = cache.contents(of: directory + "/p", status: stat(directory + "/p"), mayBlock: false)
+        _ = cache.contents(of: directory + "/r", status: stat(directory + "/r"), mayBlock: true)
+        #expect(cache.contents(of: directory + "/q", status: stat(directory + "/q"), mayBlock: false) == nil, "q was used least recently")
+        #expect(cache.contents(of: directory + "/p", status: stat(directory + "/p"), mayBlock: false) != nil)
+        #expect(cache.contents(of: directory + "/r", status: stat(directory + "/r"), mayBlock: false) != nil)
+    }
+
+    @Test func remembersLookupsOnlyWhileWatching() throws {
+        let path = directory + "/w"
+        writeFile(path, "w")
+        let cache = FileCache(capacity: 1 << 20)
+        _ = cache.status(path, mayBlock: true)
+        #expect(cache.status(path, mayBlock: false) == nil, "without inotify nothing is trusted without a stat")
+        #expect(cache.startWatching() != nil)
+        #expect(cache.status(path, mayBlock: false) == nil)
+        _ = cache.status(path, mayBlock: true)
+        #expect(try cache.status(path, mayBlock: false)?.get()?.size == 1)
+    }
+
+    @Test func forgetsWhatTheKernelReportsChanged() throws {
+        let cache = FileCache(capacity: 1 << 20)
+        #expect(cache.startWatching() != nil)
+        let sub = directory + "/sub"
+        mkdir(sub, 0o755)
+        let file = sub + "/f"
+        let missing = directory + "/later"
+        writeFile(file, "one")
+        func known(_ path: String) -> Bool { cache.status(path, mayBlock: false) != nil }
+
+        _ = cache.status(file, mayBlock: true)
+        _ = cache.status(missing, mayBlock: true)
+        #expect(known(file) && known(missing))
+        #expect(try cache.status(missing, mayBlock: false)?.get() == nil, "no such file is remembered as such")
+
+        writeFile(file, "two")
+        cache.applyChanges()
+        #expect(!known(file), "a write is reported")
+
+        _ = cache.status(file, mayBlock: true)
+        rename(sub, directory + "/moved")
+        cache.applyChanges()
+        #expect(!known(file), "renaming a directory above forgets what is below it")
+
+        writeFile(missing, "now")
+        cache.applyChanges()
+        #expect(!known(missing), "creating a remembered missing file is reported")
+    }
+
+    @Test func neverRemembersLinks() throws {
+        let cache = FileCache(capacity: 1 << 20)
+        #expect(cache.startWatching() != nil)
+        let target = directory + "/target"
+        writeFile(target, "t")
+        symlink(target, directory + "/link")
+        link(target, directory + "/hard")
+        _ = cache.status(directory + "/link", mayBlock: true)
+        _ = cache.status(directory + "/hard", mayBlock: true)
+        #expect(cache.status(directory + "/link", mayBlock: false) == nil, "a symbolic link's target may change unreported")
+        #expect(cache.status(directory + "/hard", mayBlock: false) == nil, "a file with another name may change through it")
+    }
+}
