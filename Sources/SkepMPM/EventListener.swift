@@ -20,6 +20,8 @@ final class EventListener: @unchecked Sendable {
     static let acceptBatch = 8
     /// Apache's short lingering close: 2 s.
     static let lingerMilliseconds = 2_000
+    /// Idle storage kept for reuse; beyond it, a parked connection's storage is freed.
+    static let spareLimit = 256
 
     let context: ServerContext
     let listeners: [ListeningSocket]
@@ -32,6 +34,9 @@ final class EventListener: @unchecked Sendable {
     let wake: EventFD
     let idleLimit: Int
     var connections: [UInt64: EventConnection] = [:]
+    /// Read buffers and response arrays of connections that wait for their next request,
+    /// for whichever connection reads next (listener thread only).
+    var spare: [HTTPConnection.IdleStorage] = []
     var timers = TimerQueue()
     /// Connections per wait, for the throttle and the status counters.
     let counts = WaitCounts()
@@ -137,6 +142,8 @@ final class EventListener: @unchecked Sendable {
         }
         epoll.close()
         wake.close()
+        for storage in spare { storage.deallocate() }
+        spare.removeAll()
     }
 
     private func drainMailbox() {
@@ -228,6 +235,7 @@ final class EventListener: @unchecked Sendable {
     private func ready(_ connection: EventConnection, _ events: EpollEvents) {
         switch connection.wait {
         case .readingHead, .keepAlive:
+            if connection.http.isParked, let storage = spare.popLast() { connection.http.unpark(storage) }
             while true {
                 let space = connection.http.readSpace()
                 guard let result = try? connection.socket.read(into: space) else { return close(connection) }
@@ -282,7 +290,10 @@ final class EventListener: @unchecked Sendable {
         switch action {
         case .read(let timeout):
             connection.wait = connection.http.phase == .waitingForRequest && connection.http.requestsServed > 0 ? .keepAlive : .readingHead
-            if connection.wait == .keepAlive { connection.idleSince = now }
+            if connection.wait == .keepAlive {
+                connection.idleSince = now
+                park(connection)
+            }
             if stopping && connection.wait == .keepAlive { return close(connection) }
             if !armed { arm(connection, .input) }
             timers.schedule(connection, after: timeout, now: now)
@@ -304,6 +315,16 @@ final class EventListener: @unchecked Sendable {
             connection.wait = .lingering
             arm(connection, .input)
             timers.schedule(connection, after: Self.lingerMilliseconds, now: now)
+        }
+    }
+
+    /// An idle keep-alive connection gives its buffer and response arrays to the pool.
+    private func park(_ connection: EventConnection) {
+        guard let storage = connection.http.park() else { return }
+        if spare.count < Self.spareLimit {
+            spare.append(storage)
+        } else {
+            storage.deallocate()
         }
     }
 

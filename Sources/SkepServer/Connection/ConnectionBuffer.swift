@@ -10,10 +10,38 @@ public struct ConnectionBuffer {
     /// One past the last byte received.
     public private(set) var end = 0
     let maximum: Int
+    let initialCapacity: Int
 
+    /// The block is allocated at the first read (or given by `adopt`), not before.
     public init(capacity: Int = 2048, maximum: Int = 1 << 20) {
-        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
+        storage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        initialCapacity = capacity
         self.maximum = maximum
+    }
+
+    /// Whether the connection holds no block (it waits with nothing buffered).
+    public var isDetached: Bool { storage.count == 0 }
+
+    /// Takes the block away while nothing is buffered, leaving none: an idle keep-alive
+    /// connection need not hold one. Nil when bytes are buffered, or the block grew past
+    /// its initial size (it is freed then rather than pooled).
+    public mutating func detach() -> UnsafeMutableRawBufferPointer? {
+        guard start == end, storage.count > 0 else { return nil }
+        let block = storage
+        storage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        start = 0
+        end = 0
+        guard block.count == initialCapacity else {
+            block.deallocate()
+            return nil
+        }
+        return block
+    }
+
+    /// Gives a detached buffer a block of the initial size (from a pool).
+    public mutating func adopt(_ block: UnsafeMutableRawBufferPointer) {
+        precondition(isDetached && block.count == initialCapacity)
+        storage = block
     }
 
     public func deallocate() { storage.deallocate() }
@@ -31,7 +59,9 @@ public struct ConnectionBuffer {
             start = 0
             end = 0
         }
-        if end == storage.count {
+        if storage.count == 0 {
+            storage = UnsafeMutableRawBufferPointer.allocate(byteCount: initialCapacity, alignment: 8)
+        } else if end == storage.count {
             if start > 0 {
                 let n = end - start
                 storage.baseAddress!.copyMemory(from: storage.baseAddress! + start, byteCount: n)

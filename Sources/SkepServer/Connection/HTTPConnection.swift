@@ -65,8 +65,9 @@ public final class HTTPConnection {
     /// How `prepare` framed a streamed body, for `send`.
     var streamChunked = false
     var streamSendsBody = true
-    let core: CoreServerConfig
-    let timeouts: RequestTimeouts
+    // Read through the context, not copied: 10,000 idle connections would hold 3 MiB of copies.
+    var core: CoreServerConfig { context.core }
+    var timeouts: RequestTimeouts { context.timeouts }
     var headStartedMilliseconds: UInt64 = 0
     /// Formats `Date` at most once a second; one per connection keeps threads apart.
     let dateCache = HTTPDateCache()
@@ -82,9 +83,7 @@ public final class HTTPConnection {
         self.local = local
         self.score = score
         self.clientText = Array(client.host.utf8)
-        let core = context.config.main.server[CoreServerConfig.self]
-        self.core = core
-        self.timeouts = RequestTimeouts(context.config)
+        let core = context.core
         self.buffer = ConnectionBuffer()
         self.parser = RequestParser(limits: HTTPLimits(
             requestLine: core.requestLineLimit, requestFieldSize: core.requestFieldSizeLimit,
@@ -106,6 +105,32 @@ public final class HTTPConnection {
 
     /// Where the next read goes.
     public func readSpace() -> UnsafeMutableRawBufferPointer { buffer.readSpace() }
+
+    /// What a connection waiting for its next request need not hold: its read buffer and
+    /// its response arrays, all empty then. The event listener pools them, so an idle
+    /// keep-alive connection holds neither and a busy one reuses another's.
+    public struct IdleStorage {
+        let buffer: UnsafeMutableRawBufferPointer
+        let output: ResponseOutput.Arrays
+
+        /// Frees what the pool does not keep.
+        public func deallocate() { buffer.deallocate() }
+    }
+
+    /// Whether the connection holds no read buffer (it was parked, or never read).
+    public var isParked: Bool { buffer.isDetached }
+
+    /// Takes the idle storage of a connection that waits with nothing buffered; nil otherwise.
+    public func park() -> IdleStorage? {
+        guard phase == .waitingForRequest, output.isComplete, let block = buffer.detach() else { return nil }
+        return IdleStorage(buffer: block, output: output.takeArrays())
+    }
+
+    /// Gives a parked connection pooled storage before it reads.
+    public func unpark(_ storage: IdleStorage) {
+        buffer.adopt(storage.buffer)
+        output.adopt(storage.output)
+    }
 
     /// `count` bytes arrived in `readSpace()`; 0 means the client closed its side.
     public func didRead(_ count: Int) -> Action {

@@ -52,6 +52,30 @@ public struct ResponseOutput {
 
     mutating func own(_ file: Descriptor) { files.append(file) }
 
+    /// The emptied arrays of a finished output, with their capacity, for another
+    /// connection's next response (see `HTTPConnection.IdleStorage`).
+    public struct Arrays {
+        var head: [UInt8]
+        var parts: [Part]
+        var files: [Descriptor]
+    }
+
+    /// Takes the arrays, leaving none allocated; call after `reset`.
+    mutating func takeArrays() -> Arrays {
+        defer {
+            head = []
+            parts = []
+            files = []
+        }
+        return Arrays(head: head, parts: parts, files: files)
+    }
+
+    mutating func adopt(_ arrays: Arrays) {
+        head = arrays.head
+        parts = arrays.parts
+        files = arrays.files
+    }
+
     /// The head and body went out through a `ResponseBodyWriter`: count them, and mark
     /// the output complete.
     mutating func recordStreamed(bytes: Int64, bodyBytes: Int64) {

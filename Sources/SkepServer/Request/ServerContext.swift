@@ -12,6 +12,9 @@ public final class ServerContext: @unchecked Sendable {
     public let handlers: [String: Handler]
     /// Handlers that never block, which the event MPM may run on its listener thread.
     public let nonBlockingHandlers: Set<String>
+    /// The main server's core record and mod_reqtimeout's limits, which every connection reads.
+    public let core: CoreServerConfig
+    let timeouts: RequestTimeouts
     /// This child's memory of files (a copy per process: made empty before the fork).
     public let fileCache: FileCache
     public let errorLog: ErrorLog
@@ -49,7 +52,9 @@ public final class ServerContext: @unchecked Sendable {
         for module in modules { handlers.merge(module.handlers) { first, _ in first } }
         self.handlers = handlers
         self.nonBlockingHandlers = modules.reduce(into: extraNonBlockingHandlers) { $0.formUnion($1.nonBlockingHandlers) }
-        self.fileCache = FileCache(capacity: config[CoreServerConfig.self].fileCacheBytes)
+        self.core = config.main.server[CoreServerConfig.self]
+        self.timeouts = RequestTimeouts(config)
+        self.fileCache = FileCache(capacity: core.fileCacheBytes)
         let core = config[CoreServerConfig.self]
         let path = config.serverRootRelative(core.errorLogPath)
         self.errorLog = ErrorLog(file: try LogFile(path: path), levels: core.logLevels)
