@@ -77,6 +77,10 @@ public struct RequestParser: Sendable {
     @usableFromInline var connectionClose = false
     @usableFromInline var lastError: (status: HTTPStatus, reason: String)? = nil
 
+    /// The head `parse` last completed, until `reset`: the connection reads it from here
+    /// rather than keep a second copy.
+    public var completedHead: RequestHead { head }
+
     public init(limits: HTTPLimits = HTTPLimits()) {
         self.limits = limits
         head.fields.reserveCapacity(16)

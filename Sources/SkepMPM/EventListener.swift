@@ -44,6 +44,7 @@ final class EventListener: @unchecked Sendable {
     var busy = 0
     var accepting = false
     var accepted = 0
+    private var acceptedAtLastTrim = 0
     var stopping = false
     private let mailboxLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// Connections workers gave back, with whether the worker already re-armed them.
@@ -115,6 +116,7 @@ final class EventListener: @unchecked Sendable {
             var timeout = 1000
             if let next = timers.nextDeadline { timeout = next > now ? min(1000, Int(next - now)) : 0 }
             let count = (try? epoll.wait(into: events, timeoutMilliseconds: timeout)) ?? 0
+            if count == 0 && timeout == 1000 { releaseFreeMemory() }
             // File changes reported in this wake-up happened before any request in it was
             // sent (or with it), so they are applied first; a full buffer may have left
             // their report out, so then too.
@@ -144,6 +146,16 @@ final class EventListener: @unchecked Sendable {
         wake.close()
         for storage in spare { storage.deallocate() }
         spare.removeAll()
+    }
+
+    /// After a quiet second that followed new connections, returns the allocator's free
+    /// pages to the system: a burst of connections leaves its buffers' memory free but
+    /// resident (in the middle of the heap, where `free` cannot give it back), and a
+    /// server that then holds thousands of idle connections should not keep it.
+    private func releaseFreeMemory() {
+        guard accepted != acceptedAtLastTrim else { return }
+        acceptedAtLastTrim = accepted
+        Memory.releaseFreePages()
     }
 
     private func drainMailbox() {

@@ -26,6 +26,10 @@ public struct Inotify: Sendable {
     public static let structureChanges: UInt32 =
         UInt32(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
         | UInt32(IN_ONLYDIR)
+    /// What a file's own watch reports: writes and inode changes through any of its
+    /// names (a hard link made later included), and the file going away.
+    public static let fileChanges: UInt32 =
+        UInt32(IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
     /// The kernel dropped reports: everything learned from this instance is suspect.
     public static let overflow = UInt32(IN_Q_OVERFLOW)
     /// The watch was removed (its directory is gone).
@@ -43,6 +47,11 @@ public struct Inotify: Sendable {
         let wd = inotify_add_watch(descriptor.rawValue, path, mask)
         if wd == -1 { throw SystemError("inotify_add_watch") }
         return wd
+    }
+
+    /// Stops watching; the kernel then reports `ignored` for the watch.
+    public func unwatch(_ watch: Int32) {
+        _ = inotify_rm_watch(descriptor.rawValue, watch)
     }
 
     /// Every report queued now; empty when none is.

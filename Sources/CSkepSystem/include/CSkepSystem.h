@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <signal.h>
+#include <malloc.h>
 
 int cskep_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int cskep_pipe2(int fds[2], int flags);

@@ -14,13 +14,16 @@ import SkepSystem
 ///   when inode, size, mtime and ctime all still match.
 /// - In an event child (`startWatching`): the lookups themselves (status, or no such
 ///   file, or the error that means 403), trusted without a `stat` because inotify
-///   watches every directory above each remembered path and the listener applies the
-///   kernel's reports before it handles the requests of the same wake-up. A client that
-///   changes a file and then asks for it gets the new one, as from Apache.
+///   watches every directory above each remembered path, and each remembered file
+///   itself (a write through another name is reported on the file, not its directory),
+///   and the listener applies the kernel's reports before it handles the requests of the
+///   same wake-up. A client that changes a file and then asks for it gets the new one, as
+///   from Apache. A report about a name drops the watches at and below that name too: a
+///   directory renamed away, or a directory link pointed elsewhere, leaves its watch on
+///   the old inode, so the name is watched afresh at its next lookup.
 ///
 /// What is not remembered, so it is always looked up afresh: paths that are symbolic
-/// links or have other hard links (a change through another name would go unreported),
-/// and anything when the kernel refuses a watch. Writes through `mmap` are not reported
+/// links or have other hard links, and anything when the kernel refuses a watch. Writes through `mmap` are not reported
 /// by inotify; such files are served as they were until another change is reported.
 public final class FileCache: @unchecked Sendable {
     /// What a lookup found: the status (nil: no such file), or the error that means 403.
@@ -55,8 +58,9 @@ public final class FileCache: @unchecked Sendable {
     private var changes: UInt64 = 0
     private var inotify: Inotify?
     private var directories: [Int32: String] = [:]
-    /// Watched directories, and whether content changes inside them are reported too.
-    private var watched: [String: Bool] = [:]
+    /// Watched paths: each with its watch, and whether content changes inside it (a
+    /// directory remembered paths are in, or a remembered file) are reported too.
+    private var watched: [String: (watch: Int32, full: Bool)] = [:]
 
     /// A cache keeping at most `capacity` bytes of file content; 0 keeps nothing.
     public init(capacity: Int) {
@@ -95,14 +99,8 @@ public final class FileCache: @unchecked Sendable {
                     keptBytes = 0
                     continue
                 }
-                guard let directory = directories[event.watch] else { continue }
-                if event.mask & Inotify.ignored != 0 {
-                    directories[event.watch] = nil
-                    watched[directory] = nil
-                    forget(directory)
-                    continue
-                }
-                forget(event.name.isEmpty ? directory : Self.join(directory, event.name))
+                guard let path = directories[event.watch] else { continue }
+                forget(event.name.isEmpty ? path : Self.join(path, event.name))
             }
         }
     }
@@ -117,6 +115,13 @@ public final class FileCache: @unchecked Sendable {
         }
         let result = Self.lookUp(path, followSymlinks)
         guard Self.isRememberable(path, result, followSymlinks) else { return result }
+        if case .success(let status?) = result, status.isRegularFile {
+            // A file gets a watch of its own, then is looked up again: what the second
+            // lookup saw is either still so or reported.
+            guard locked({ watchFile(path) }) else { return result }
+            let again = Self.lookUp(path, followSymlinks)
+            guard again == result else { return again }
+        }
         locked {
             guard changes == generation else { return }
             if lookups.count >= Self.lookupLimit { lookups.removeAll() }
@@ -201,7 +206,7 @@ public final class FileCache: @unchecked Sendable {
         while let slash = directory.lastIndex(of: "/") {
             directory = directory[..<slash]
             let name = directory.isEmpty ? "/" : String(directory)
-            if watched[name] == true || (watched[name] == false && !full) {
+            if let known = watched[name], known.full || !full {
                 full = false
                 continue
             }
@@ -209,7 +214,7 @@ public final class FileCache: @unchecked Sendable {
             do {
                 let wd = try inotify.watch(name, mask: full ? Inotify.directoryChanges : Inotify.structureChanges)
                 directories[wd] = name
-                watched[name] = full
+                watched[name] = (wd, full)
             } catch let error as SystemError where error.code == ENOENT || error.code == ENOTDIR {
                 // Not there (yet): its creation is reported on the directory above.
             } catch {
@@ -220,13 +225,29 @@ public final class FileCache: @unchecked Sendable {
         return changes
     }
 
-    /// Forgets `path` and everything below it.
+    /// Watches the regular file at `path` itself; false when the kernel refuses.
+    private func watchFile(_ path: String) -> Bool {
+        guard let inotify else { return false }
+        if watched[path] != nil { return true }
+        guard watched.count < Self.watchLimit, let wd = try? inotify.watch(path, mask: Inotify.fileChanges) else { return false }
+        directories[wd] = path
+        watched[path] = (wd, true)
+        return true
+    }
+
+    /// Forgets `path` and everything below it, and stops watching there: whatever the
+    /// name refers to now is watched afresh at its next lookup.
     private func forget(_ path: String) {
         let below = path == "/" ? "/" : path + "/"
         lookups = lookups.filter { $0.key.path != path && !$0.key.path.hasPrefix(below) }
         for (name, entry) in kept where name == path || name.hasPrefix(below) {
             kept[name] = nil
             keptBytes -= entry.bytes.count
+        }
+        for (name, entry) in watched where name == path || name.hasPrefix(below) {
+            watched[name] = nil
+            directories[entry.watch] = nil
+            inotify?.unwatch(entry.watch)
         }
     }
 

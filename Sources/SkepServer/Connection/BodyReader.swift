@@ -55,7 +55,7 @@ public final class BodyReader {
         // mod_reqtimeout's body limit when it is loaded, else the core Timeout.
         self.timeoutMilliseconds = connection.timeouts.body?.milliseconds(afterReceiving: 0) ?? connection.core.timeout
         let unconsumed = connection.buffer.unconsumed
-        let headLength = connection.pending?.length ?? 0
+        let headLength = connection.pendingLength ?? 0
         self.initial = UnsafeRawBufferPointer(rebasing: unconsumed[headLength...])
         self.decoder = ChunkedDecoder(limits: HTTPLimits(requestFieldSize: connection.core.requestFieldSizeLimit,
                                                          requestFields: connection.core.requestFieldsLimit))

@@ -57,7 +57,8 @@ public final class HTTPConnection {
 
     var buffer: ConnectionBuffer
     var parser: RequestParser
-    var pending: (head: RequestHead, length: Int)?
+    /// The length of the complete head waiting to be processed (the head is the parser's).
+    var pendingLength: Int?
     var closeAfterWrite = false
     var lastRequest: Request?
     var lastResponse: (status: HTTPStatus, headers: [(name: String, value: String)])?
@@ -172,8 +173,8 @@ public final class HTTPConnection {
         case .error(let status, let reason):
             context.errorLog.log(.info, module: "core", client: client, "AH00566: request failed: \(reason)")
             return respondWithoutRequest(status)
-        case .headComplete(let head, let consumed):
-            pending = (head, consumed)
+        case .headComplete(_, let consumed):
+            pendingLength = consumed
             phase = .processing
             return .process
         }
@@ -197,7 +198,8 @@ public final class HTTPConnection {
     /// Runs the pending request through the modules and prepares the response. `io`
     /// reads request bodies on the calling thread.
     public func process(io: some ConnectionIO) -> Action {
-        guard let (head, length) = pending else { return .close }
+        guard let length = pendingLength else { return .close }
+        let head = parser.completedHead
         let request = makeRequest(head, length)
         if let score { recordStart(head, request.bytes, request.server, score) }
         // A request without a body (most of them) needs no reader: one allocation less.
@@ -234,7 +236,8 @@ public final class HTTPConnection {
     /// its handler is one that never waits. Nil when it needs a worker; the connection is
     /// then as it was, and the run's partial work is dropped.
     public func processWithoutBlocking() -> Action? {
-        guard let (head, length) = pending, head.framing == .none else { return nil }
+        guard let length = pendingLength, parser.completedHead.framing == .none else { return nil }
+        let head = parser.completedHead
         let request = makeRequest(head, length)
         request.listenerRun = ListenerRun()
         if let score {
@@ -331,7 +334,7 @@ public final class HTTPConnection {
         lastRequest = request
         lastResponse = (response.status, response.headers)
         phase = .writing
-        pending = nil
+        pendingLength = nil
         return .write
     }
 
