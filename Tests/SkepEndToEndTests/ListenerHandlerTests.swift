@@ -294,14 +294,8 @@ struct ListenerHandlerTests {
             try L.makeDirectory(docroot + "/sub")
             try L.create(docroot + "/sub/inner.txt", "new sub 1\n")
             try check.served("/sub/inner.txt", "new sub 1\n", "in a new sub")
-            try withKnownIssue("""
-                event: FileCache keeps `watched[path]` after the directory at path is renamed \
-                away (IN_MOVE_SELF is not IN_IGNORED), so the directory made under that name \
-                is never watched and its files' changes are never reported
-                """) {
-                try L.rewriteInPlace(docroot + "/sub/inner.txt", "new sub 2\n")
-                try check.served("/sub/inner.txt", "new sub 2\n", "rewritten in the new sub")
-            } when: { mpm == .event }
+            try L.rewriteInPlace(docroot + "/sub/inner.txt", "new sub 2\n")
+            try check.served("/sub/inner.txt", "new sub 2\n", "rewritten in the new sub")
         }
     }
 
@@ -319,14 +313,8 @@ struct ListenerHandlerTests {
             try L.rename(docroot, docroot + ".old")
             try L.rename(docroot + ".new", docroot)
             try check.served("/file.txt", "new tree 1\n", "the new tree")
-            try withKnownIssue("""
-                event: FileCache keeps watching the old tree under the DocumentRoot's name \
-                (its watch moved with it; `watched[DocumentRoot]` stays set), so the new \
-                tree is never watched and its files' changes are never reported
-                """) {
-                try L.rewriteInPlace(docroot + "/file.txt", "new tree 2\n")
-                try check.served("/file.txt", "new tree 2\n", "rewritten in the new tree")
-            } when: { mpm == .event }
+            try L.rewriteInPlace(docroot + "/file.txt", "new tree 2\n")
+            try check.served("/file.txt", "new tree 2\n", "rewritten in the new tree")
         }
     }
 
@@ -342,14 +330,8 @@ struct ListenerHandlerTests {
             let check = Fetches(fetcher: KeepAliveFetcher(port: server.port), mpm: mpm)
             try check.served("/linked.txt", "linked 1\n", "one name")
             guard link(docroot + "/linked.txt", elsewhere + "/other-name.txt") == 0 else { throw HarnessError("link: \(errnoText())") }
-            try withKnownIssue("""
-                event: FileCache checks the link count only when it remembers a lookup; the \
-                link count change of a later link(2) is not reported to the watch on the \
-                file's directory, nor is a write through the other name
-                """) {
-                try L.rewriteInPlace(elsewhere + "/other-name.txt", "linked 2\n")
-                try check.served("/linked.txt", "linked 2\n", "rewritten through a second name")
-            } when: { mpm == .event }
+            try L.rewriteInPlace(elsewhere + "/other-name.txt", "linked 2\n")
+            try check.served("/linked.txt", "linked 2\n", "rewritten through a second name")
         }
     }
 
@@ -371,14 +353,8 @@ struct ListenerHandlerTests {
             try check.served("/linked/f.txt", "real1 2\n", "rewritten in real1")
             try L.replaceWithSymlink(docroot + "/linked", to: real2)
             try check.served("/linked/f.txt", "real2 1\n", "the link pointed at real2")
-            try withKnownIssue("""
-                event: FileCache remembers /linked/f.txt (its last component is no link) and \
-                keeps watching real1 under the name /linked once the link points at real2, so \
-                real2's changes are never reported
-                """) {
-                try L.rewriteInPlace(real2 + "/f.txt", "real2 2\n")
-                try check.served("/linked/f.txt", "real2 2\n", "rewritten in real2")
-            } when: { mpm == .event }
+            try L.rewriteInPlace(real2 + "/f.txt", "real2 2\n")
+            try check.served("/linked/f.txt", "real2 2\n", "rewritten in real2")
         }
     }
 
