@@ -28,7 +28,7 @@ final class EventConnection: @unchecked Sendable {
     var timerScheduled = false
     /// Whether the descriptor is in the listener's epoll set (armed or disarmed by ONESHOT).
     var registered = false
-    /// Bumped at each wait; a timer entry with another value is stale.
+    /// The token of its entry in the timer queue; an entry with another value is stale.
     var timerToken: UInt64 = 0
     /// When it began waiting for its next request, to shed the longest-idle first.
     var idleSince: UInt64 = 0
@@ -71,18 +71,28 @@ final class WaitCounts {
 /// leaves its old entry behind, so the heap is rebuilt from the live entries whenever
 /// the stale ones outnumber them: without that, 40,000 requests a second with a 30 s
 /// keep-alive would keep a million dead entries.
+///
+/// An entry names its connection by descriptor and token, not by reference: a closed
+/// connection's stale entries must not keep it alive, and a weak reference would cost
+/// every connection a side allocation. Tokens come from one counter for the whole queue,
+/// so a new connection on a reused descriptor never matches an old entry.
 struct TimerQueue {
     struct Entry {
         let deadline: UInt64
         let token: UInt64
-        /// Weak: a closed connection's stale entries must not keep it (and its buffers) alive
-        /// until their deadline passes.
-        weak var connection: EventConnection?
+        let key: UInt64
     }
 
     private var heap: [Entry] = []
     /// Connections with a deadline in the heap.
     private var live = 0
+    private var nextToken: UInt64 = 0
+    /// The connection a descriptor belongs to now.
+    private let lookup: (UInt64) -> EventConnection?
+
+    init(lookup: @escaping (UInt64) -> EventConnection?) {
+        self.lookup = lookup
+    }
 
     var nextDeadline: UInt64? { heap.first?.deadline }
 
@@ -91,15 +101,16 @@ struct TimerQueue {
             connection.timerScheduled = true
             live += 1
         }
-        connection.timerToken &+= 1
-        heap.append(Entry(deadline: now + UInt64(max(0, milliseconds)), token: connection.timerToken, connection: connection))
+        nextToken &+= 1
+        connection.timerToken = nextToken
+        heap.append(Entry(deadline: now + UInt64(max(0, milliseconds)), token: nextToken, key: connection.key))
         siftUp(heap.count - 1)
         if heap.count > 2 * live + 1024 { compact() }
     }
 
     /// Forgets the connection's pending deadline.
     mutating func cancel(_ connection: EventConnection) {
-        connection.timerToken &+= 1
+        connection.timerToken = 0
         if connection.timerScheduled {
             connection.timerScheduled = false
             live -= 1
@@ -111,7 +122,7 @@ struct TimerQueue {
         var out: [EventConnection] = []
         while let first = heap.first, first.deadline <= now {
             let entry = pop()
-            if let connection = entry.connection, entry.token == connection.timerToken {
+            if let connection = lookup(entry.key), entry.token == connection.timerToken {
                 connection.timerScheduled = false
                 live -= 1
                 out.append(connection)
@@ -120,14 +131,13 @@ struct TimerQueue {
         return out
     }
 
-    private static func isLive(_ entry: Entry) -> Bool {
-        guard let connection = entry.connection else { return false }
-        return entry.token == connection.timerToken && connection.timerScheduled
-    }
-
     /// Drops the stale entries and restores the heap order.
     private mutating func compact() {
-        heap.removeAll { !Self.isLive($0) }
+        let lookup = self.lookup
+        heap.removeAll { entry in
+            guard let connection = lookup(entry.key) else { return true }
+            return entry.token != connection.timerToken || !connection.timerScheduled
+        }
         for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
     }
 

@@ -20,6 +20,7 @@ final class EventListener: @unchecked Sendable {
     static let acceptBatch = 8
     /// Apache's short lingering close: 2 s.
     static let lingerMilliseconds = 2_000
+    static let quietMilliseconds = 100
     /// Idle storage kept for reuse; beyond it, a parked connection's storage is freed.
     static let spareLimit = 256
 
@@ -37,7 +38,7 @@ final class EventListener: @unchecked Sendable {
     /// Read buffers and response arrays of connections that wait for their next request,
     /// for whichever connection reads next (listener thread only).
     var spare: [HTTPConnection.IdleStorage] = []
-    var timers = TimerQueue()
+    lazy var timers = TimerQueue { [unowned self] key in connections[key] }
     /// Connections per wait, for the throttle and the status counters.
     let counts = WaitCounts()
     /// Connections queued for or held by a worker (the listener's count; workers report back).
@@ -115,8 +116,12 @@ final class EventListener: @unchecked Sendable {
             let now = SystemClock.monotonicMilliseconds()
             var timeout = 1000
             if let next = timers.nextDeadline { timeout = next > now ? min(1000, Int(next - now)) : 0 }
+            // New connections since the last trim: a tenth of a second with nothing to do is
+            // quiet enough to return the memory their burst left free.
+            let trimDue = accepted != acceptedAtLastTrim && timeout >= Self.quietMilliseconds
+            if trimDue { timeout = Self.quietMilliseconds }
             let count = (try? epoll.wait(into: events, timeoutMilliseconds: timeout)) ?? 0
-            if count == 0 && timeout == 1000 { releaseFreeMemory() }
+            if count == 0 && trimDue { releaseFreeMemory() }
             // File changes reported in this wake-up happened before any request in it was
             // sent (or with it), so they are applied first; a full buffer may have left
             // their report out, so then too.
@@ -148,13 +153,15 @@ final class EventListener: @unchecked Sendable {
         spare.removeAll()
     }
 
-    /// After a quiet second that followed new connections, returns the allocator's free
+    /// After a quiet moment that followed new connections, returns the allocator's free
     /// pages to the system: a burst of connections leaves its buffers' memory free but
     /// resident (in the middle of the heap, where `free` cannot give it back), and a
     /// server that then holds thousands of idle connections should not keep it.
     private func releaseFreeMemory() {
-        guard accepted != acceptedAtLastTrim else { return }
         acceptedAtLastTrim = accepted
+        // The pool refills as soon as requests come again.
+        for storage in spare { storage.deallocate() }
+        spare.removeAll()
         Memory.releaseFreePages()
     }
 

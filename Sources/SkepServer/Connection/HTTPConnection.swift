@@ -70,8 +70,6 @@ public final class HTTPConnection {
     var core: CoreServerConfig { context.core }
     var timeouts: RequestTimeouts { context.timeouts }
     var headStartedMilliseconds: UInt64 = 0
-    /// Formats `Date` at most once a second; one per connection keeps threads apart.
-    let dateCache = HTTPDateCache()
 
     /// The client's address as the scoreboard shows it, formatted once per connection.
     let clientText: [UInt8]
@@ -189,7 +187,7 @@ public final class HTTPConnection {
         var head = ResponseHead(status: status, contentLength: Int64(body.utf8.count), connection: .close)
         head.setContentType("text/html; charset=iso-8859-1")
         output.reset()
-        head.write(into: &output.head, date: dateCache.value(at: SystemClock.now().seconds), server: context.serverBannerBytes)
+        head.write(into: &output.head, date: ThreadDate.value(at: SystemClock.now().seconds), server: context.serverBannerBytes)
         output.parts.append(.bytes(Array(body.utf8)))
         lastResponse = (status, [])
         return .write
@@ -317,7 +315,7 @@ public final class HTTPConnection {
             if !noBodyStatus && !unknownLength { responseHead.contentLength = response.contentLength }
             responseHead.chunked = streamChunked
             if let contentType { responseHead.setContentType(contentType) }
-            responseHead.write(into: &output.head, date: dateCache.value(at: SystemClock.now().seconds), server: context.serverBannerBytes)
+            responseHead.write(into: &output.head, date: ThreadDate.value(at: SystemClock.now().seconds), server: context.serverBannerBytes)
         }
         switch response.body {
         case .empty, .stream:
