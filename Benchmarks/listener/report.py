@@ -81,11 +81,11 @@ def loads(path: str) -> str:
         text += (f"; threads runnable at each sample (4th field of /proc/loadavg, the "
                  f"sampler itself included): median {statistics.median(running):.0f}, "
                  f"max {max(running)}")
-    return text + (". The load average counts runnable threads, the servers' own too: "
-                   "under (b), (c) and Apache, dozens of worker threads are runnable at "
-                   "once, so it rises during the run whatever the neighbours do; the "
-                   "*other* cores column below (CPU used by anything but the server and "
-                   "wrk) is the measure of neighbours")
+    return text + (". The load average counts every runnable thread, the benchmark's own "
+                   "too (each Skep or Apache event server has 4 children of 64 workers, a listener and a main thread; *wait µs/req* x req/s in the "
+                   "per-thread tables is how many of the server's threads waited for a CPU "
+                   "on average), so it is no measure of neighbours here; the *other* cores "
+                   "column (CPU used by anything but the server and wrk) is")
 
 
 def ratio(res, s, num, den, key="rps"):
@@ -130,8 +130,11 @@ def profile_section(pr: dict) -> list[str]:
            "`profile.py`: the same config and wrk load, a separate server start per variant "
            "and rep (interleaved). CPU from each thread's `/proc/PID/task/TID/schedstat` (ns), "
            "context switches from its `status`, read right before and after the measured wrk "
-           "run, per request wrk counted. *wait* is time runnable but not running (the 2 "
-           "cores are shared with wrk). cs = voluntary + involuntary context switches.\n"]
+           "run, per request wrk counted. *wait*: time the server's threads were runnable "
+           "but not running, summed over threads, per request; times req/s it is the "
+           "average number of the server's threads waiting for one of the 2 cores (shared "
+           "with wrk). cs: voluntary + involuntary context switches. *worker threads that "
+           "ran*: those with a context switch during the run, of 4 x 64.\n"]
     for s in ["ka-small", "close-small"]:
         rows = []
         for v, d in pr["variants"].items():
