@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The listener-path benchmark in one command: Skep event answering small static files on
 # its listener thread, against the same requests handed to a worker, and against no file
-# cache at all, next to Apache httpd event and nginx. About 8 minutes on 2 cores.
+# cache at all, next to Apache httpd event and nginx. About 6 minutes on 2 cores, plus the build.
 #
 #   Benchmarks/listener/run.sh                         # writes Benchmarks/results/listener-path-DATE.md
 #   Benchmarks/listener/run.sh --no-build --no-perf --reps 3 --duration 5 --warmup 1
