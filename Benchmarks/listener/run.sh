@@ -8,7 +8,7 @@
 #   Benchmarks/listener/run.sh --out /tmp/listener.md --shared /path/to/shared
 #
 # Steps (raw files in .build/listener-bench/UTC-TIME/):
-#  1. swift build -c release --product skep (skipped with --no-build); installs apache2,
+#  1. swift build -c release --static-swift-stdlib --product skep (skipped with --no-build); installs apache2,
 #     nginx and wrk with apt-get if missing, and linux-perf unless --no-perf.
 #  2. ../shared/bench/peers.py, scenarios ka-small and close-small, --reps 3 --duration 5
 #     --warmup 1, with apache-event, nginx and three Skep event servers, all interleaved in
@@ -64,7 +64,7 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 if [ "$build" = 1 ]; then
-    swift build -c release --product skep >&2
+    swift build -c release --static-swift-stdlib --product skep >&2
 fi
 skep="$(swift build -c release --show-bin-path)/skep"
 [ -x "$skep" ] || { echo "$skep not found: swift build -c release" >&2; exit 2; }

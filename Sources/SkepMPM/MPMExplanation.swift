@@ -33,6 +33,11 @@ public struct MPMExplanation {
                 lines.append("Connections per child: Apache's rule accepts new connections while connections < ThreadsPerChild + AsyncRequestWorkerFactor x idle workers = \(s.threadsPerChild) + \(factor) x idle, so up to \(s.apacheConnectionsPerChild) per child (\(s.threadsPerChild) x (\(factor) + 1)) when every worker is idle.")
                 lines.append("Connections in all (Apache's figure): \(s.maxChildren) children x \(s.apacheConnectionsPerChild) = \(s.apacheConnectionCeiling). Apache counts idle keep-alive connections in that rule, so a child holding many of them stops accepting new clients.")
                 lines.append("Skep's figure: the rule above counts only connections that need a worker (a request queued or running, a write in progress); connections that only wait (keep-alive, a head still arriving, lingering close) cost no worker and are bounded apart by IdleConnectionsPerChild \(s.idleConnectionsPerChild), so up to \(s.skepConnectionsPerChild) per child and \(s.maxChildren * s.skepConnectionsPerChild) in all.")
+                if s.listenerHandlers {
+                    lines.append("Requests that cannot block (a small file in the child's file cache, server-status, a redirect, an error) are answered by the listener itself, with no hand-off; every other request goes to a worker, one hand-off each (ListenerHandlers On).")
+                } else {
+                    lines.append("Every request goes to a worker, one hand-off each, as in Apache (ListenerHandlers Off).")
+                }
             }
         }
         lines.append("MaxConnectionsPerChild: \(s.maxConnectionsPerChild == 0 ? "0, children are never retired for their connection count" : "a child retires after \(plural(s.maxConnectionsPerChild, "connection"))").")

@@ -641,6 +641,10 @@ extension MPMEndToEnd {
             let idle = max(64, E.openFileLimit - 64)
             #expect(text.contains("IdleConnectionsPerChild \(idle)"), "\(text)")
             #expect(text.contains("so up to \(75 + idle) per child and \(6 * (75 + idle)) in all"), "\(text)")
+            #expect(text.contains("answered by the listener itself, with no hand-off"), "\(text)")
+            let off = try root.writeFile("conf/off.conf", base + Self.stockEvent + "\nListenerHandlers Off\n")
+            let handedOff = try ServerBinary.run(.skep, ["--explain", "-f", off])
+            #expect(handedOff.stdout.contains("Every request goes to a worker, one hand-off each, as in Apache (ListenerHandlers Off)."), "\(handedOff.stdout)")
 
             // With IdleConnectionsPerChild written: Skep's figure follows it.
             let set = try root.writeFile("conf/set.conf", base + Self.stockEvent + "\nIdleConnectionsPerChild 1000\n")

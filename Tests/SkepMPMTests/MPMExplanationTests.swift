@@ -21,6 +21,7 @@ import SkepMPM
             Connections per child: Apache's rule accepts new connections while connections < ThreadsPerChild + AsyncRequestWorkerFactor x idle workers = 25 + 2 x idle, so up to 75 per child (25 x (2 + 1)) when every worker is idle.
             Connections in all (Apache's figure): 6 children x 75 = 450. Apache counts idle keep-alive connections in that rule, so a child holding many of them stops accepting new clients.
             Skep's figure: the rule above counts only connections that need a worker (a request queued or running, a write in progress); connections that only wait (keep-alive, a head still arriving, lingering close) cost no worker and are bounded apart by IdleConnectionsPerChild \(idle), so up to \(75 + idle) per child and \(6 * (75 + idle)) in all.
+            Requests that cannot block (a small file in the child's file cache, server-status, a redirect, an error) are answered by the listener itself, with no hand-off; every other request goes to a worker, one hand-off each (ListenerHandlers On).
             MaxConnectionsPerChild: 0, children are never retired for their connection count.
             Adjustments: none; Apache would run these figures as written.
             """)
