@@ -257,6 +257,9 @@ def sweep_peers(b: Bench) -> None:
         cmd += ["--scenarios", "close-small,file-1m"]
     else:
         cmd += ["--scenarios", "ka-small,close-small,file-1m,ka-256,idle"]
+    # The event MPM's goals name every peer in the run: lighttpd and h2o join when installed.
+    if not a.quick:
+        names += [n for n in ("lighttpd", "h2o") if shutil.which(n) and n not in names]
     if names:
         cmd += ["--only", ",".join(names)]
     if "nginx" not in names:
