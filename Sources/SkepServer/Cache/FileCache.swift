@@ -110,7 +110,16 @@ public final class FileCache: @unchecked Sendable {
     public func status(_ path: String, followSymlinks: Bool = true, mayBlock: Bool) -> Lookup? {
         let key = Key(path: path, follow: followSymlinks)
         guard mayBlock else { return locked { inotify == nil ? nil : lookups[key] } }
-        guard let generation = locked({ inotify == nil ? nil : prepareWatches(for: path) }) else {
+        // A worker looks up afresh, as Apache does; a path already remembered as it is
+        // found needs nothing more (the common case: the listener handed the request on
+        // for another reason, a large file or a handler).
+        let (known, watching) = locked { (lookups[key], inotify != nil) }
+        guard watching else { return Self.lookUp(path, followSymlinks) }
+        if let known {
+            let result = Self.lookUp(path, followSymlinks)
+            if result == known { return result }
+        }
+        guard let generation = locked({ prepareWatches(for: path) }) else {
             return Self.lookUp(path, followSymlinks)
         }
         let result = Self.lookUp(path, followSymlinks)
