@@ -18,7 +18,6 @@ signalled (peers.py's Server.stop).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -29,6 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "perf"))
+from run import load_peers, log  # noqa: E402  (Benchmarks/perf/run.py's peers.py loader and log)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -44,16 +46,6 @@ VARIANTS = {
 peers = None  # ../shared/bench/peers.py, loaded in main()
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def load_peers(path: str):
-    spec = importlib.util.spec_from_file_location("peers", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["peers"] = mod  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def template(skep: str, directives: list[str]) -> str:
