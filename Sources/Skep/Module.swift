@@ -34,13 +34,20 @@ public struct Module {
     ///     prefork MPM, and a configuration that maps it under worker or event fails `-t`
     ///     and start-up at the `SetHandler` line, as PHP's non-thread-safe build may only
     ///     be embedded in prefork.
+    ///   - nonBlocking: whether the handler answers from memory alone: no file, socket,
+    ///     lock wait or sleep, no request body read, and no `stream` or `sendFile`. The event
+    ///     MPM may then run it on its listener thread, as it runs server-status, without
+    ///     handing the request to a worker (a hand-off costs more than a small request).
+    ///     A handler that says so and still answers with a stream gets 500, logged: a
+    ///     stream could stall every connection of the child. Default `false`: the handler
+    ///     runs on a worker thread.
     ///   - body: builds the response. A thrown error answers 500 and is logged; a trap
     ///     (a failed force-unwrap, an index out of range) ends this child process only:
     ///     the master logs it with the request line and starts a replacement.
-    public mutating func handler(_ name: String, threadSafe: Bool,
+    public mutating func handler(_ name: String, threadSafe: Bool, nonBlocking: Bool = false,
                                  _ body: @escaping @Sendable (_ request: Request, _ response: Response) throws -> Void) {
         let module = self.name
-        embedded.handlers.append(EmbeddedModule.HandlerEntry(name: name, threadSafe: threadSafe) { raw, server in
+        embedded.handlers.append(EmbeddedModule.HandlerEntry(name: name, threadSafe: threadSafe, nonBlocking: nonBlocking) { raw, server in
             let request = Request(raw, server: server, module: module)
             let response = Response(request: request)
             try body(request, response)

@@ -12,11 +12,14 @@ public struct EmbeddedModule: Sendable {
         /// False for a handler that must never run on two threads of one process at
         /// once (PHP's NTS build): only the prefork MPM may run it.
         public var threadSafe: Bool
+        /// True for a handler that answers from memory alone: the event listener may run it.
+        public var nonBlocking: Bool
         public var run: Handler
 
-        public init(name: String, threadSafe: Bool, run: @escaping Handler) {
+        public init(name: String, threadSafe: Bool, nonBlocking: Bool = false, run: @escaping Handler) {
             self.name = name
             self.threadSafe = threadSafe
+            self.nonBlocking = nonBlocking
             self.run = run
         }
     }

@@ -24,10 +24,15 @@ public struct ModuleSet: Sendable {
     /// One generation's run-time state, with the embedded modules' handlers.
     public func makeContext(_ config: ServerConfig) throws -> ServerContext {
         var handlers: [String: Handler] = [:]
+        var nonBlocking: Set<String> = []
         for module in embedded {
-            for entry in module.handlers { handlers[entry.name] = entry.run }
+            for entry in module.handlers {
+                handlers[entry.name] = entry.run
+                if entry.nonBlocking { nonBlocking.insert(entry.name) }
+            }
         }
-        return try ServerContext(config: config, moduleTypes: requestModules, extraHandlers: handlers)
+        return try ServerContext(config: config, moduleTypes: requestModules, extraHandlers: handlers,
+                                 extraNonBlockingHandlers: nonBlocking)
     }
 
     /// Handler names whose module declared them not thread-safe, with that module's name.

@@ -60,6 +60,38 @@ struct ListenerHandlerTests {
 
     // MARK: - 1. The listener answers while every worker is busy
 
+    /// A Swift handler declared non-blocking is answered by the listener while every
+    /// worker is held; one that streams anyway is refused with 500 there (a worker had
+    /// streamed it), logged, and the child keeps serving.
+    @Test func aSwiftHandlerDeclaredNonBlockingRunsOnTheListener() throws {
+        let config = try E.config(.event, L.twoWorkers, handlers: ["test-echo", "test-quick", "test-quick-stream"])
+        try withServer(.testApp, config: config) { server in
+            let port = server.port
+            let client = try RawHTTPClient(port: port, timeout: .seconds(20))
+            let other = try RawHTTPClient(port: port, timeout: .seconds(20))
+            defer { [client, other].forEach { $0.close() } }
+            for _ in 0..<2 {
+                let quick = try client.exchange(L.get("/test-quick"))
+                #expect(quick.status == 200 && quick.bodyText == "quick /test-quick\n", "\(quick)")
+            }
+            // The first time, the path is new to the cache: a worker runs it, and streams.
+            let streamed = try other.exchange(L.get("/test-quick-stream"))
+            #expect(streamed.status == 200 && streamed.bodyText == "never on the listener\n", "\(streamed)")
+
+            let holds = try Self.holdBothWorkers(port: port)
+            defer { holds.forEach { $0.close() } }
+            let quick = try client.exchange(L.get("/test-quick"), timeout: .seconds(10))
+            #expect(quick.status == 200 && quick.bodyText == "quick /test-quick\n", "\(quick)")
+            let refused = try other.exchange(L.get("/test-quick-stream"), timeout: .seconds(10))
+            #expect(refused.status == 500, "\(refused)")
+            try Self.release(holds)
+            let again = try client.exchange(L.get("/test-quick"), timeout: .seconds(10))
+            #expect(again.status == 200, "\(again)")
+            #expect(server.errorLog().contains("a handler declared non-blocking answered GET /test-quick-stream HTTP/1.1 with a stream; answering 500"),
+                    "\(server.errorLog())")
+        }
+    }
+
     @Test func theListenerAnswersCachedRequestsWhileEveryWorkerIsBusy() throws {
         let config = try Self.heldWorkersConfig()
         try withServer(.testApp, config: config) { server in

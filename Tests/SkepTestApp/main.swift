@@ -66,6 +66,17 @@ test.handler("test-stream", threadSafe: true) { request, response in
     }
 }
 
+// Declared non-blocking: the event listener may answer it without a worker.
+test.handler("test-quick", threadSafe: true, nonBlocking: true) { request, response in
+    response.contentType = "text/plain"
+    response.send("quick \(request.path)\n")
+}
+
+// Declared non-blocking, yet streams: refused with 500 when the listener runs it.
+test.handler("test-quick-stream", threadSafe: true, nonBlocking: true) { _, response in
+    response.stream { writer in try writer.write("never on the listener\n") }
+}
+
 test.handler("test-file", threadSafe: true) { request, response in
     guard let filename = request.filename else { return response.fail(404) }
     do {

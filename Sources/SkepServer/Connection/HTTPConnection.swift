@@ -242,9 +242,16 @@ public final class HTTPConnection {
             score.setStatus(.writing)
             recordStart(head, request.bytes, request.server, score)
         }
-        let response = RequestProcessor(context: context).process(request)
-        // The handlers that may run here answer from memory; none streams.
+        var response = RequestProcessor(context: context).process(request)
         if request.wouldBlock { return nil }
+        if case .stream(let stream) = response.body {
+            // A handler declared non-blocking answered with a stream, which could stall
+            // every connection of the child here: refused, and said so.
+            stream.onAbandon?()
+            context.errorLog.log(.error, module: "core", client: client,
+                                 "a handler declared non-blocking answered \(request.requestLine) with a stream; answering 500")
+            response = RequestProcessor(context: context).error(.internalServerError, request)
+        }
         bodyBytesReceived = 0
         buffer.consume(length)
         return prepare(response, for: request, keepAliveAllowed: true)
