@@ -29,7 +29,21 @@ public struct EntityTag: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The header form, `"xyz"` or `W/"xyz"`.
-    public var description: String { (isWeak ? "W/\"" : "\"") + opaque + "\"" }
+    /// Written straight into the string's storage (one allocation): the `ETag` of every
+    /// file served.
+    public var description: String {
+        var opaque = self.opaque
+        let prefix: StaticString = isWeak ? "W/\"" : "\""
+        return opaque.withUTF8 { tag in
+            String(unsafeUninitializedCapacity: prefix.utf8CodeUnitCount + tag.count + 1) { out in
+                var n = 0
+                for i in 0..<prefix.utf8CodeUnitCount { out[n] = prefix.utf8Start[i]; n += 1 }
+                for byte in tag { out[n] = byte; n += 1 }
+                out[n] = UInt8(ascii: "\"")
+                return n + 1
+            }
+        }
+    }
 
     public enum Comparison: Sendable {
         /// Both tags strong and equal (`If-Match`, `If-Range`).

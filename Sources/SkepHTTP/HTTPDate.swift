@@ -18,18 +18,35 @@ public struct HTTPDate: Sendable, Hashable, Comparable, CustomStringConvertible 
     public static func < (a: HTTPDate, b: HTTPDate) -> Bool { a.secondsSince1970 < b.secondsSince1970 }
 
     /// The IMF-fixdate form, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+    /// Written straight into the string's storage (one allocation): `Last-Modified` is
+    /// formatted for every file served.
     public var description: String {
-        var b: [UInt8] = []
-        b.reserveCapacity(29)
-        append(to: &b)
-        return String(decoding: b, as: UTF8.self)
+        String(unsafeUninitializedCapacity: Self.maximumLength) { write(into: $0) }
     }
 
     static let dayNames: StaticString = "ThuFriSatSunMonTueWed"  // 1970-01-01 was a Thursday
     static let monthNames: StaticString = "JanFebMarAprMayJunJulAugSepOctNovDec"
 
+    /// The longest form `write` produces (a year beyond 9999 takes more than four digits).
+    static let maximumLength = 48
+
     /// Appends the 29 bytes of the IMF-fixdate form to `buffer`.
     public func append(to buffer: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maximumLength) { scratch in
+            let count = write(into: scratch)
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<count]))
+        }
+    }
+
+    /// Writes the IMF-fixdate form into `out` (room for `maximumLength` bytes) and
+    /// returns its length: 29 for the years 0-9999.
+    func write(into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var n = 0
+        func put(_ byte: UInt8) { out[n] = byte; n += 1 }
+        func two(_ v: Int) {
+            put(UInt8(truncatingIfNeeded: 0x30 + v / 10))
+            put(UInt8(truncatingIfNeeded: 0x30 + v % 10))
+        }
         let s = secondsSince1970
         var days = s / 86400
         var secs = s % 86400
@@ -38,34 +55,29 @@ public struct HTTPDate: Sendable, Hashable, Comparable, CustomStringConvertible 
         var wd = Int(days % 7)
         if wd < 0 { wd += 7 }
         let dn = Self.dayNames.utf8Start + wd * 3
-        buffer.append(dn[0]); buffer.append(dn[1]); buffer.append(dn[2])
-        buffer.append(0x2C); buffer.append(0x20)
-        Self.two(Int(d), &buffer)
-        buffer.append(0x20)
+        put(dn[0]); put(dn[1]); put(dn[2])
+        put(0x2C); put(0x20)
+        two(Int(d))
+        put(0x20)
         let mn = Self.monthNames.utf8Start + (Int(m) - 1) * 3
-        buffer.append(mn[0]); buffer.append(mn[1]); buffer.append(mn[2])
-        buffer.append(0x20)
+        put(mn[0]); put(mn[1]); put(mn[2])
+        put(0x20)
         let year = Int(y)
         if year >= 0 && year <= 9999 {
-            Self.two(year / 100, &buffer)
-            Self.two(year % 100, &buffer)
+            two(year / 100)
+            two(year % 100)
         } else {
-            buffer.append(contentsOf: String(year).utf8)
+            for digit in String(year).utf8 { put(digit) }
         }
-        buffer.append(0x20)
-        Self.two(Int(secs / 3600), &buffer)
-        buffer.append(0x3A)
-        Self.two(Int(secs / 60 % 60), &buffer)
-        buffer.append(0x3A)
-        Self.two(Int(secs % 60), &buffer)
-        buffer.append(0x20)
-        buffer.append(0x47); buffer.append(0x4D); buffer.append(0x54)  // GMT
-    }
-
-    @inline(__always)
-    static func two(_ v: Int, _ b: inout [UInt8]) {
-        b.append(UInt8(truncatingIfNeeded: 0x30 + v / 10))
-        b.append(UInt8(truncatingIfNeeded: 0x30 + v % 10))
+        put(0x20)
+        two(Int(secs / 3600))
+        put(0x3A)
+        two(Int(secs / 60 % 60))
+        put(0x3A)
+        two(Int(secs % 60))
+        put(0x20)
+        put(0x47); put(0x4D); put(0x54)  // GMT
+        return n
     }
 
     /// (year, month 1-12, day 1-31) of a day count since 1970-01-01 (Hinnant's civil_from_days).

@@ -87,16 +87,12 @@ struct TimerQueue {
     /// Connections with a deadline in the heap.
     private var live = 0
     private var nextToken: UInt64 = 0
-    /// The connection a descriptor belongs to now.
-    private let lookup: (UInt64) -> EventConnection?
-
-    init(lookup: @escaping (UInt64) -> EventConnection?) {
-        self.lookup = lookup
-    }
 
     var nextDeadline: UInt64? { heap.first?.deadline }
 
-    mutating func schedule(_ connection: EventConnection, after milliseconds: Int, now: UInt64) {
+    /// `lookup` gives the connection a descriptor belongs to now (for the compaction).
+    mutating func schedule(_ connection: EventConnection, after milliseconds: Int, now: UInt64,
+                           lookup: (UInt64) -> EventConnection?) {
         if !connection.timerScheduled {
             connection.timerScheduled = true
             live += 1
@@ -105,7 +101,7 @@ struct TimerQueue {
         connection.timerToken = nextToken
         heap.append(Entry(deadline: now + UInt64(max(0, milliseconds)), token: nextToken, key: connection.key))
         siftUp(heap.count - 1)
-        if heap.count > 2 * live + 1024 { compact() }
+        if heap.count > 2 * live + 1024 { compact(lookup) }
     }
 
     /// Forgets the connection's pending deadline.
@@ -118,7 +114,7 @@ struct TimerQueue {
     }
 
     /// The connections whose deadline passed and that still wait for it.
-    mutating func expired(now: UInt64) -> [EventConnection] {
+    mutating func expired(now: UInt64, lookup: (UInt64) -> EventConnection?) -> [EventConnection] {
         var out: [EventConnection] = []
         while let first = heap.first, first.deadline <= now {
             let entry = pop()
@@ -132,8 +128,7 @@ struct TimerQueue {
     }
 
     /// Drops the stale entries and restores the heap order.
-    private mutating func compact() {
-        let lookup = self.lookup
+    private mutating func compact(_ lookup: (UInt64) -> EventConnection?) {
         heap.removeAll { entry in
             guard let connection = lookup(entry.key) else { return true }
             return entry.token != connection.timerToken || !connection.timerScheduled

@@ -38,7 +38,9 @@ final class EventListener: @unchecked Sendable {
     /// Read buffers and response arrays of connections that wait for their next request,
     /// for whichever connection reads next (listener thread only).
     var spare: [HTTPConnection.IdleStorage] = []
-    lazy var timers = TimerQueue { [unowned self] key in connections[key] }
+    // A plain stored value, mutated in place: a lazy or computed one is copied out and
+    // back on every change, and its heap copied with it (49 KB per request, measured).
+    var timers = TimerQueue()
     /// Connections per wait, for the throttle and the status counters.
     let counts = WaitCounts()
     /// Connections queued for or held by a worker (the listener's count; workers report back).
@@ -50,6 +52,8 @@ final class EventListener: @unchecked Sendable {
     private let mailboxLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// Connections workers gave back, with whether the worker already re-armed them.
     private var mailbox: [(EventConnection, HTTPConnection.Action, armed: Bool)] = []
+    /// The mailbox's last contents, being filed (listener thread only).
+    private var drained: [(EventConnection, HTTPConnection.Action, armed: Bool)] = []
     private var stopRequested = false
 
     /// Whether requests that cannot block are answered here (`ListenerHandlers`).
@@ -142,7 +146,7 @@ final class EventListener: @unchecked Sendable {
                     if let connection = connections[event.data] { ready(connection, event.events) }
                 }
             }
-            for connection in timers.expired(now: SystemClock.monotonicMilliseconds()) { timedOut(connection) }
+            for connection in timers.expired(now: SystemClock.monotonicMilliseconds(), lookup: connection(for:)) { timedOut(connection) }
             throttle()
             publishCounters()
             if stopping && connections.isEmpty && busy == 0 { break }
@@ -166,15 +170,17 @@ final class EventListener: @unchecked Sendable {
     }
 
     private func drainMailbox() {
+        // The two arrays change places, each keeping its capacity: copying the mailbox
+        // and emptying it would allocate a new array as large on every wake-up.
         pthread_mutex_lock(mailboxLock)
-        let returned = mailbox
-        mailbox.removeAll(keepingCapacity: true)
+        swap(&mailbox, &drained)
         let stop = stopRequested
         pthread_mutex_unlock(mailboxLock)
-        for (connection, action, armed) in returned {
+        for (connection, action, armed) in drained {
             busy -= 1
             apply(action, to: connection, armed: armed)
         }
+        drained.removeAll(keepingCapacity: true)
         if stop && !stopping { beginStopping() }
     }
 
@@ -272,7 +278,7 @@ final class EventListener: @unchecked Sendable {
                 } else {
                     // `Timeout` bounds each stall, not the whole response, as Apache's.
                     arm(connection, .output)
-                    timers.schedule(connection, after: connection.http.writeTimeoutMilliseconds, now: SystemClock.monotonicMilliseconds())
+                    timers.schedule(connection, after: connection.http.writeTimeoutMilliseconds, now: SystemClock.monotonicMilliseconds(), lookup: connection(for:))
                 }
             } catch {
                 apply(inSlot(connection) { $0.didFailWrite() }, to: connection)
@@ -315,7 +321,7 @@ final class EventListener: @unchecked Sendable {
             }
             if stopping && connection.wait == .keepAlive { return close(connection) }
             if !armed { arm(connection, .input) }
-            timers.schedule(connection, after: timeout, now: now)
+            timers.schedule(connection, after: timeout, now: now, lookup: connection(for:))
         case .process:
             timers.cancel(connection)
             // At most one hand-off per request, and none for one that cannot block.
@@ -333,9 +339,11 @@ final class EventListener: @unchecked Sendable {
             try? connection.socket.shutdownWrite()
             connection.wait = .lingering
             arm(connection, .input)
-            timers.schedule(connection, after: Self.lingerMilliseconds, now: now)
+            timers.schedule(connection, after: Self.lingerMilliseconds, now: now, lookup: connection(for:))
         }
     }
+
+    private func connection(for key: UInt64) -> EventConnection? { connections[key] }
 
     /// An idle keep-alive connection gives its buffer and response arrays to the pool.
     private func park(_ connection: EventConnection) {

@@ -237,7 +237,9 @@ public final class HTTPConnection {
         guard let length = pendingLength, parser.completedHead.framing == .none else { return nil }
         let head = parser.completedHead
         let request = makeRequest(head, length)
-        request.listenerRun = ListenerRun()
+        let run = Self.listenerRuns.value
+        run.blocked = false
+        request.listenerRun = run
         if let score {
             score.setStatus(.writing)
             recordStart(head, request.bytes, request.server, score)
@@ -256,6 +258,9 @@ public final class HTTPConnection {
         buffer.consume(length)
         return prepare(response, for: request, keepAliveAllowed: true)
     }
+
+    /// The marker of a listener run, one per thread (the listener's) and reused.
+    private static let listenerRuns = ThreadLocal { ListenerRun() }
 
     private func makeRequest(_ head: RequestHead, _ length: Int) -> Request {
         let bytes = buffer.unconsumed

@@ -40,16 +40,20 @@ public struct RequestProcessor {
             return trace(r)
         }
 
-        let rawPath: [UInt8]
+        // The path is resolved from the head's bytes in place: a copy would cost an allocation
+        // per request.
+        let resolved: Result<RequestPath, RequestPath.Failure>
         if let redirectPath = r.internalPath {
-            rawPath = Array(redirectPath.utf8)
+            guard redirectPath.utf8.first == UInt8(ascii: "/") else { return error(.badRequest, r) }
+            resolved = RequestPath.resolve(redirectPath, encodedSlashes: .off)
         } else if r.head.pathRange.isEmpty {
-            rawPath = [UInt8(ascii: "/")]
+            resolved = RequestPath.resolve("/", encodedSlashes: .off)
         } else {
-            rawPath = Array(UnsafeRawBufferPointer(rebasing: r.bytes[r.head.pathRange]))
+            let raw = UnsafeRawBufferPointer(rebasing: r.bytes[r.head.pathRange])
+            guard raw.first == UInt8(ascii: "/") else { return error(.badRequest, r) }
+            resolved = RequestPath.resolve(raw, encodedSlashes: .off)
         }
-        guard rawPath.first == UInt8(ascii: "/") else { return error(.badRequest, r) }
-        switch RequestPath.resolve(rawPath, encodedSlashes: .off) {
+        switch resolved {
         case .failure(let failure):
             return error(failure.status, r)
         case .success(let path):
