@@ -30,7 +30,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "perf"))
-from run import load_peers, log  # noqa: E402  (Benchmarks/perf/run.py's peers.py loader and log)
+from run import demangle, load_peers, log  # noqa: E402  (Benchmarks/perf/run.py's helpers)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -122,18 +122,6 @@ def run_wrk(port: int, path: str, secs: int, close: bool, lua: str) -> dict:
     n, dur, _nbytes, conn, rd, wr, status, tmo, p50, p99 = map(int, rows[0])
     return {"requests": n, "rps": n / (dur / 1e6), "p50_ms": p50 / 1e3, "p99_ms": p99 / 1e3,
             "errors": conn + rd + wr + status + tmo}
-
-
-def demangle(names: list[str]) -> list[str]:
-    if not shutil.which("swift"):
-        return names
-    try:
-        p = subprocess.run(["swift", "demangle", "--simplified", "--compact"],
-                           input="\n".join(names), capture_output=True, text=True, timeout=60)
-        out = p.stdout.splitlines()
-        return out if len(out) == len(names) else names
-    except (OSError, subprocess.SubprocessError):
-        return names
 
 
 def perf_profile(srv, secs: int, lua: str, top: str, name: str) -> dict:
