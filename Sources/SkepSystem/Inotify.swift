@@ -32,8 +32,6 @@ public struct Inotify: Sendable {
         UInt32(IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
     /// The kernel dropped reports: everything learned from this instance is suspect.
     public static let overflow = UInt32(IN_Q_OVERFLOW)
-    /// The watch was removed (its directory is gone).
-    public static let ignored = UInt32(IN_IGNORED)
 
     public init() throws {
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))

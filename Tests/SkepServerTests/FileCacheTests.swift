@@ -50,12 +50,12 @@ import Glibc
         let path = directory + "/w"
         writeFile(path, "w")
         let cache = FileCache(capacity: 1 << 20)
-        _ = cache.status(path, mayBlock: true)
-        #expect(cache.status(path, mayBlock: false) == nil, "without inotify nothing is trusted without a stat")
+        _ = cache.lookUp(path)
+        #expect(cache.remembered(path) == nil, "without inotify nothing is trusted without a stat")
         #expect(cache.startWatching() != nil)
-        #expect(cache.status(path, mayBlock: false) == nil)
-        _ = cache.status(path, mayBlock: true)
-        #expect(try cache.status(path, mayBlock: false)?.get()?.size == 1)
+        #expect(cache.remembered(path) == nil)
+        _ = cache.lookUp(path)
+        #expect(try cache.remembered(path)?.get()?.size == 1)
     }
 
     @Test func forgetsWhatTheKernelReportsChanged() throws {
@@ -66,18 +66,18 @@ import Glibc
         let file = sub + "/f"
         let missing = directory + "/later"
         writeFile(file, "one")
-        func known(_ path: String) -> Bool { cache.status(path, mayBlock: false) != nil }
+        func known(_ path: String) -> Bool { cache.remembered(path) != nil }
 
-        _ = cache.status(file, mayBlock: true)
-        _ = cache.status(missing, mayBlock: true)
+        _ = cache.lookUp(file)
+        _ = cache.lookUp(missing)
         #expect(known(file) && known(missing))
-        #expect(try cache.status(missing, mayBlock: false)?.get() == nil, "no such file is remembered as such")
+        #expect(try cache.remembered(missing)?.get() == nil, "no such file is remembered as such")
 
         writeFile(file, "two")
         cache.applyChanges()
         #expect(!known(file), "a write is reported")
 
-        _ = cache.status(file, mayBlock: true)
+        _ = cache.lookUp(file)
         rename(sub, directory + "/moved")
         cache.applyChanges()
         #expect(!known(file), "renaming a directory above forgets what is below it")
@@ -94,9 +94,9 @@ import Glibc
         writeFile(target, "t")
         symlink(target, directory + "/link")
         link(target, directory + "/hard")
-        _ = cache.status(directory + "/link", mayBlock: true)
-        _ = cache.status(directory + "/hard", mayBlock: true)
-        #expect(cache.status(directory + "/link", mayBlock: false) == nil, "a symbolic link's target may change unreported")
-        #expect(cache.status(directory + "/hard", mayBlock: false) == nil, "a file with another name may change through it")
+        _ = cache.lookUp(directory + "/link")
+        _ = cache.lookUp(directory + "/hard")
+        #expect(cache.remembered(directory + "/link") == nil, "a symbolic link's target may change unreported")
+        #expect(cache.remembered(directory + "/hard") == nil, "a file with another name may change through it")
     }
 }

@@ -23,8 +23,9 @@ import SkepSystem
 ///   the old inode, so the name is watched afresh at its next lookup.
 ///
 /// What is not remembered, so it is always looked up afresh: paths that are symbolic
-/// links or have other hard links, and anything when the kernel refuses a watch. Writes through `mmap` are not reported
-/// by inotify; such files are served as they were until another change is reported.
+/// links or have other hard links, and anything when the kernel refuses a watch. Writes
+/// through `mmap` are not reported by inotify; such files are served as they were until
+/// another change is reported.
 public final class FileCache: @unchecked Sendable {
     /// What a lookup found: the status (nil: no such file), or the error that means 403.
     public typealias Lookup = Result<FileStatus?, SystemError>
@@ -74,9 +75,6 @@ public final class FileCache: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Whether lookups are remembered (and may be answered without a `stat`).
-    public var isWatching: Bool { locked { inotify != nil } }
-
     /// Starts remembering lookups, watched by inotify; returns the descriptor the caller
     /// polls and hands to `applyChanges`, nil when the cache is off or the kernel refuses.
     public func startWatching() -> Descriptor? {
@@ -105,30 +103,35 @@ public final class FileCache: @unchecked Sendable {
         }
     }
 
-    /// `stat` (or `lstat`) of `path`. A caller that may block looks it up now; one that
-    /// must not gets the remembered answer, or nil when there is none.
-    public func status(_ path: String, followSymlinks: Bool = true, mayBlock: Bool) -> Lookup? {
+    /// The remembered answer to a `stat` (or `lstat`) of `path`, for a caller that must
+    /// not block; nil when there is none (or the cache is not watching).
+    public func remembered(_ path: String, followSymlinks: Bool = true) -> Lookup? {
         let key = Key(path: path, follow: followSymlinks)
-        guard mayBlock else { return locked { inotify == nil ? nil : lookups[key] } }
+        return locked { inotify == nil ? nil : lookups[key] }
+    }
+
+    /// `stat` (or `lstat`) of `path` now, remembered when the cache is watching.
+    public func lookUp(_ path: String, followSymlinks: Bool = true) -> Lookup {
+        let key = Key(path: path, follow: followSymlinks)
         // A worker looks up afresh, as Apache does; a path already remembered as it is
         // found needs nothing more (the common case: the listener handed the request on
         // for another reason, a large file or a handler).
         let (known, watching) = locked { (lookups[key], inotify != nil) }
-        guard watching else { return Self.lookUp(path, followSymlinks) }
+        guard watching else { return Self.stat(path, followSymlinks) }
         if let known {
-            let result = Self.lookUp(path, followSymlinks)
+            let result = Self.stat(path, followSymlinks)
             if result == known { return result }
         }
         guard let generation = locked({ prepareWatches(for: path) }) else {
-            return Self.lookUp(path, followSymlinks)
+            return Self.stat(path, followSymlinks)
         }
-        let result = Self.lookUp(path, followSymlinks)
+        let result = Self.stat(path, followSymlinks)
         guard Self.isRememberable(path, result, followSymlinks) else { return result }
         if case .success(let status?) = result, status.isRegularFile {
             // A file gets a watch of its own, then is looked up again: what the second
             // lookup saw is either still so or reported.
             guard locked({ watchFile(path) }) else { return result }
-            let again = Self.lookUp(path, followSymlinks)
+            let again = Self.stat(path, followSymlinks)
             guard again == result else { return again }
         }
         locked {
@@ -180,7 +183,7 @@ public final class FileCache: @unchecked Sendable {
         return body()
     }
 
-    private static func lookUp(_ path: String, _ follow: Bool) -> Lookup {
+    private static func stat(_ path: String, _ follow: Bool) -> Lookup {
         do {
             return .success(try FileSystem.statusIfExists(path, followSymlinks: follow))
         } catch let error as SystemError {

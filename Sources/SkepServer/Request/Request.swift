@@ -135,8 +135,8 @@ public final class Request {
     /// listener, a path the cache does not know stops the request (`wouldBlock`) and reads
     /// as missing; the processor returns at its next phase.
     func lookUp(_ path: String, followSymlinks: Bool = true, in cache: FileCache) throws(SystemError) -> FileStatus? {
-        guard let run = listenerRun else { return try cache.status(path, followSymlinks: followSymlinks, mayBlock: true)!.get() }
-        guard let known = cache.status(path, followSymlinks: followSymlinks, mayBlock: false) else {
+        guard let run = listenerRun else { return try cache.lookUp(path, followSymlinks: followSymlinks).get() }
+        guard let known = cache.remembered(path, followSymlinks: followSymlinks) else {
             run.blocked = true
             return nil
         }
