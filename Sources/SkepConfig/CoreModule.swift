@@ -159,6 +159,9 @@ public enum CoreModule {
         server("KeepAliveTimeout", .take1, "how long to wait for the next request on a persistent connection") { d, c throws(ConfigError) in
             c.keepAliveTimeoutMs = try d.durationMilliseconds()
         },
+        global("KeepAliveGrace", .take1, "Skep's own: how long a stopping child keeps an idle persistent connection for one last request (default 2 s, 0 closes at once)") { d, c throws(ConfigError) in
+            c.keepAliveGraceMs = try d.durationMilliseconds()
+        },
         server("MaxKeepAliveRequests", .take1, "the most requests on one connection, 0 for no limit") { d, c throws(ConfigError) in
             c.maxKeepAliveRequests = try d.integer()
         },

@@ -22,6 +22,7 @@ public struct CoreServerConfig: ModuleConfig {
     public var defaultRuntimeDir: String?
     public var serverTokens: String?
     public var fileCacheSize: Int?
+    public var keepAliveGraceMs: Int?
 
     public init() {}
 
@@ -45,6 +46,7 @@ public struct CoreServerConfig: ModuleConfig {
         out.defaultRuntimeDir = defaultRuntimeDir
         out.serverTokens = serverTokens
         out.fileCacheSize = fileCacheSize
+        out.keepAliveGraceMs = keepAliveGraceMs
         return out
     }
 
@@ -60,6 +62,10 @@ public struct CoreServerConfig: ModuleConfig {
     public var logLevels: LogLevelSetting { logLevel ?? LogLevelSetting() }
     public var pidFilePath: String { pidFile ?? "logs/httpd.pid" }
     public var traceEnabled: Bool { traceEnable ?? true }
+    /// Skep's own: how long a stopping or shedding child keeps an idle keep-alive
+    /// connection for one more request (answered with `Connection: close`) before closing
+    /// it: 2 s, never longer than `KeepAliveTimeout`; 0 closes at once, as Apache does.
+    public var keepAliveGrace: Int { min(keepAliveGraceMs ?? 2_000, keepAliveTimeout) }
     /// Skep's own: bytes of small files each child keeps in memory (1 MiB; 0 turns the cache off).
     public var fileCacheBytes: Int { fileCacheSize ?? 1 << 20 }
 }

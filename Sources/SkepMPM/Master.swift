@@ -42,10 +42,10 @@ public final class Master {
         // Twice ServerLimit process slots: a graceful restart can start a whole new
         // generation while every old child still finishes its request (the "scoreboard
         // is full" trap of Apache's, DESIGN.md section 9).
-        // An event child's listener has a slot of its own after its workers' (it answers
-        // some requests itself), so that process rows are ThreadLimit + 1 wide.
+        // Apache's shape: ThreadLimit worker slots a child. The event listener's own
+        // requests are counted apart (`Scoreboard.privateWorker`).
         self.scoreboard = try Scoreboard.create(serverLimit: Scoreboard.serverLimit(activeServers: settings.serverLimit),
-                                                threadLimit: settings.threadLimit + (settings.kind == .event ? 1 : 0))
+                                                threadLimit: settings.threadLimit)
         self.pidFile = PidFile(config)
         self.watchdog = RequestWatchdog(timeoutSeconds: settings.requestWatchdogTimeoutSeconds)
     }
@@ -236,8 +236,8 @@ public final class Master {
             // A starting child counts as idle, as in Apache: it is about to be.
             let starting = snapshot.workers.filter { $0.slot == process.slot && $0.thread < settings.threadsPerChild && $0.status == .starting }.count
             let idleHere = process.idleThreads + starting
-            idle += idleHere
-            if idleHere == settings.threadsPerChild {
+            idle += Self.effectiveIdle(idleHere, listenerBusyPermille: process.listenerBusyPermille)
+            if idleHere == settings.threadsPerChild && process.listenerBusyPermille < Self.busyListenerPermille {
                 let used = snapshot.workers.filter { $0.slot == process.slot }.map(\.lastUsedMicroseconds).max() ?? 0
                 if idlest == nil || used < idlest!.lastUsed { idlest = (process.slot, used) }
             }
@@ -268,6 +268,21 @@ public final class Master {
             spawnRate = 1
         }
     }
+
+    /// An event child's listener answers cached files, redirects and server-status
+    /// itself, so under such a load its workers stay idle while the listener runs flat
+    /// out: counted by idle workers alone, the child looks spare and the server never
+    /// grows past one core. Its idle workers count in proportion to the share of the last
+    /// second its listener was free (rounded), so a saturated listener is a busy child
+    /// and more children start; other MPMs report no listener time and count as Apache.
+    static func effectiveIdle(_ idleThreads: Int, listenerBusyPermille: Int) -> Int {
+        let free = 1000 - min(1000, max(0, listenerBusyPermille))
+        return (idleThreads * free + 500) / 1000
+    }
+
+    /// A child whose listener was busier than this (thousandths of the last second) is
+    /// not retired as idle.
+    static let busyListenerPermille = 500
 
     /// Old-generation children that outlive `GracefulRestartTimeout` are stopped, so a
     /// hung request cannot keep an old child (and its slot) forever.

@@ -99,6 +99,13 @@ public struct ProcessScore: @unchecked Sendable {
         nonmutating set { self[.shed] = newValue }
     }
 
+    /// The share of the last second the event listener spent working, in thousandths:
+    /// a child whose listener is the bottleneck has less room than its idle workers say.
+    public var listenerBusyPermille: Int {
+        get { Layout.load(base, Layout.pListenerBusy) }
+        nonmutating set { Layout.store(base, Layout.pListenerBusy, newValue) }
+    }
+
     public var suspended: Int {
         get { self[.suspended] }
         nonmutating set { self[.suspended] = newValue }

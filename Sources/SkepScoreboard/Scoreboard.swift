@@ -190,6 +190,31 @@ public final class Scoreboard: @unchecked Sendable {
         }
     }
 
+    /// Requests answered outside any worker slot (the event listener's own) over the
+    /// server's life, their bytes and durations: mod_status adds them to its totals.
+    public var unslottedRequests: (accesses: Int, bytes: Int, durationMicroseconds: Int64) {
+        (Layout.load(global, Layout.gUnslottedAccesses), Layout.load(global, Layout.gUnslottedBytes),
+         Int64(Layout.load(global, Layout.gUnslottedDuration)))
+    }
+
+    /// Counts requests answered outside any worker slot; any thread of any child (atomic adds).
+    public func addUnslottedRequests(_ accesses: Int, bytes: Int, durationMicroseconds: Int64) {
+        Layout.word(global, Layout.gUnslottedAccesses).pointee.wrappingAdd(accesses, ordering: .relaxed)
+        Layout.word(global, Layout.gUnslottedBytes).pointee.wrappingAdd(bytes, ordering: .relaxed)
+        Layout.word(global, Layout.gUnslottedDuration).pointee.wrappingAdd(Int(truncatingIfNeeded: durationMicroseconds), ordering: .relaxed)
+    }
+
+    /// A worker record in the calling process's own memory, outside the mapping, for a
+    /// thread that serves requests but is no worker (the event listener): it keeps
+    /// Apache's scoreboard shape, `ThreadLimit` slots a child, and what it counts reaches
+    /// the totals through `addUnslottedRequests`. Lives as long as the process.
+    public func privateWorker(slot: Int) -> WorkerScore {
+        let base = UnsafeMutableRawPointer.allocate(byteCount: Layout.workerSize, alignment: 64)
+        Layout.initializeWords(base, count: Layout.workerWords)
+        Layout.store(base, Layout.wStatus, Int(WorkerStatus.dead.rawValue))
+        return WorkerScore(base: base, global: global, processSlot: slot, thread: threadLimit)
+    }
+
     // MARK: Slots
 
     /// The view of process slot `slot`.

@@ -13,7 +13,7 @@ import Synchronization
 /// never share a line (a worker writes its own slot on every request).
 @usableFromInline
 enum Layout {
-    static let magic = 0x534B_4550_5342_0001 // "SKEPSB", layout 1
+    static let magic = 0x534B_4550_5342_0002 // "SKEPSB", layout 2
     @usableFromInline static let globalSize = 256
     @usableFromInline static let processSize = 192
     @usableFromInline static let workerSize = 320
@@ -31,9 +31,14 @@ enum Layout {
     @usableFromInline static let gAsync = 9
     @usableFromInline static let gSeeRequestTail = 10
     @usableFromInline static let gTimes = 11 // 4 words: user, system, children user, children system
-    static let globalWords = 15
+    /// Requests answered outside any worker slot (the event listener's own), their bytes
+    /// and durations: added to mod_status's totals, so the slots keep Apache's shape.
+    @usableFromInline static let gUnslottedAccesses = 15
+    @usableFromInline static let gUnslottedBytes = 16
+    @usableFromInline static let gUnslottedDuration = 17
+    static let globalWords = 18
     /// The MPM's name, NUL-terminated, at this byte offset of the header.
-    @usableFromInline static let gMPMNameOffset = 128
+    @usableFromInline static let gMPMNameOffset = 192
     @usableFromInline static let gMPMNameLength = 32
 
     // Process slot words.
@@ -52,7 +57,10 @@ enum Layout {
     @usableFromInline static let pStarted = 15
     /// Skep's own: idle keep-alive connections the event MPM closed at its per-child cap.
     @usableFromInline static let pShed = 16
-    static let processWords = 17
+    /// Skep's own: the share of the last second the event listener spent working, in
+    /// thousandths (the master's spare-capacity rule counts it).
+    @usableFromInline static let pListenerBusy = 17
+    static let processWords = 18
 
     // Worker slot words.
     @usableFromInline static let wStatus = 0

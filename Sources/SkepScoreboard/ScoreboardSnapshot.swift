@@ -18,6 +18,8 @@ public struct ScoreboardSnapshot: Sendable {
         public var waitIO: Int
         public var suspended: Int
         public var shed: Int
+        /// The event listener's busy share of the last second, in thousandths.
+        public var listenerBusyPermille: Int
         public var cpuTimes: CPUTimes
         public var startedMicroseconds: Int64
         /// mod_status's per-process thread counts (only for a live, non-quiescing
@@ -63,6 +65,8 @@ public struct ScoreboardSnapshot: Sendable {
     public let mpmName: String
     public let isAsync: Bool
     public let masterTimes: CPUTimes
+    /// Requests the event listeners answered themselves (no worker slot).
+    public let unslotted: (accesses: Int, bytes: Int, durationMicroseconds: Int64)
     /// `serverLimit` entries.
     public let processes: [Process]
     /// `serverLimit * threadLimit` entries, slot-major.
@@ -88,6 +92,7 @@ public struct ScoreboardSnapshot: Sendable {
         mpmName = board.mpmName
         isAsync = board.isAsync
         masterTimes = board.masterTimes
+        unslotted = board.unslottedRequests
 
         var processes: [Process] = []
         processes.reserveCapacity(board.serverLimit)
@@ -100,7 +105,7 @@ public struct ScoreboardSnapshot: Sendable {
                 slot: slot, pid: p.pid?.rawValue ?? 0, generation: p.generation, inUse: p.isInUse,
                 quiescing: p.quiescing, notAccepting: p.notAccepting, connections: p.connections,
                 keepAlive: p.keepAlive, lingering: p.lingering, writeCompletion: p.writeCompletion,
-                waitIO: p.waitIO, suspended: p.suspended, shed: p.shed, cpuTimes: p.cpuTimes,
+                waitIO: p.waitIO, suspended: p.suspended, shed: p.shed, listenerBusyPermille: p.listenerBusyPermille, cpuTimes: p.cpuTimes,
                 startedMicroseconds: p.startedMicroseconds, idleThreads: 0, busyThreads: 0, gracefulThreads: 0)
             let counted = !record.quiescing && record.pid != 0
             for thread in 0..<board.threadLimit {
@@ -164,12 +169,13 @@ public struct ScoreboardSnapshot: Sendable {
         processes.reduce(0) { $0 + ($1.pid != 0 ? $1[keyPath: field] : 0) }
     }
 
-    /// Requests served by every slot, including those of children that are gone.
-    public var totalAccesses: Int { workers.reduce(0) { $0 + $1.accessCount } }
-    public var totalBytes: Int { workers.reduce(0) { $0 + $1.bytesServed } }
+    /// Requests served by every slot, including those of children that are gone, and
+    /// those the event listeners answered themselves.
+    public var totalAccesses: Int { workers.reduce(unslotted.accesses) { $0 + $1.accessCount } }
+    public var totalBytes: Int { workers.reduce(unslotted.bytes) { $0 + $1.bytesServed } }
     /// `Total kBytes` (Apache carries the remainder, so it is the total over 1024, floored).
     public var totalKilobytes: Int { totalBytes >> 10 }
-    public var totalDurationMicroseconds: Int64 { workers.reduce(0) { $0 + $1.durationMicroseconds } }
+    public var totalDurationMicroseconds: Int64 { workers.reduce(unslotted.durationMicroseconds) { $0 + $1.durationMicroseconds } }
 
     /// The master's CPU times plus every live child's last recorded ones.
     public var cpuTimes: CPUTimes {

@@ -10,8 +10,9 @@ public struct BlockingDriver {
 
     public let socket: Socket
     /// When this descriptor becomes readable (a graceful stop, a signal), a keep-alive
-    /// connection is closed while it waits for its next request; a request in progress,
-    /// or a new connection's first one, is served first.
+    /// connection waiting for its next request gets `KeepAliveGrace` for one last request
+    /// (then closes); a request in progress, or a new connection's first one, is served
+    /// first, and its response says `Connection: close` when the stop was seen in time.
     public let interrupt: Descriptor?
     /// Called once when `interrupt` is seen during a wait that goes on (the prefork child
     /// closes its listening sockets then, as Apache's `stop_listening`).
@@ -28,12 +29,23 @@ public struct BlockingDriver {
         // As Apache: a head written before a sendfile body must not wait for Nagle.
         try? socket.setNoDelay(true)
         var action = connection.start()
+        /// The child is stopping and this connection is in its grace.
+        var draining = false
         while true {
             switch action {
             case .read(let timeout):
                 let idle = connection.phase == .waitingForRequest && connection.requestsServed > 0
-                switch wait(for: .readable, timeoutMilliseconds: timeout, interruptible: idle) {
-                case .interrupted: return
+                switch wait(for: .readable, timeoutMilliseconds: timeout, interruptible: idle && !draining) {
+                case .interrupted:
+                    // The child is stopping. Apache and nginx close an idle connection now,
+                    // losing a request the client may be sending at that moment; Skep waits
+                    // up to `KeepAliveGrace` for one last request and answers it with
+                    // `Connection: close`.
+                    let grace = min(timeout, connection.core.keepAliveGrace)
+                    guard grace > 0 else { return }
+                    draining = true
+                    connection.shuttingDown = true
+                    action = .read(timeoutMilliseconds: grace)
                 case .timedOut:
                     action = connection.didTimeout()
                 case .ready:
@@ -43,6 +55,8 @@ public struct BlockingDriver {
                     action = connection.didRead(n)
                 }
             case .process:
+                // A stop seen while this request was read: its response is the last.
+                if notified.value { connection.shuttingDown = true }
                 action = connection.process(io: SocketIO(driver: self))
             case .write:
                 action = write(connection)

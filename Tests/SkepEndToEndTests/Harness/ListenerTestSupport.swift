@@ -67,8 +67,8 @@ enum ListenerTestSupport {
         var busy: Int { int("BusyWorkers") }
         var idle: Int { int("IdleWorkers") }
         var totalAccesses: Int { int("Total Accesses") }
-        /// The `Scoreboard` line: one character per worker slot, then the listener's
-        /// while it answers a request (a dead slot beyond ThreadsPerChild is left out).
+        /// The `Scoreboard` line: one character per worker slot, as Apache's (the
+        /// listener has no slot; a dead slot beyond ThreadsPerChild is left out).
         var scoreboard: String { fields["Scoreboard"] ?? "" }
         /// The characters of the first `count` slots (the workers of a one-child server).
         func workers(_ count: Int) -> String { String(scoreboard.prefix(count)) }

@@ -15,9 +15,8 @@ struct EventChild: ChildProcess {
             let signals = try ChildSetup.prepare(identity, blockingRead: true)
             try initializeModules()
             let queue = WorkerQueue<EventConnection>()
-            let listenerScore = scoreboard.worker(slot, scoreboard.threadLimit - 1)
             let listener = try EventListener(context: context, listeners: listeners, settings: settings,
-                                             process: scoreboard.process(slot), score: listenerScore, queue: queue)
+                                             scoreboard: scoreboard, slot: slot, queue: queue)
             var workers: [PosixThread] = []
             for index in 0..<settings.threadsPerChild {
                 let score = scoreboard.worker(slot, index)
@@ -35,10 +34,10 @@ struct EventChild: ChildProcess {
             }
             let generation = self.generation
             let listenerThread = try PosixThread.spawn(name: "skep-listener") {
-                // `.` while it only waits: it is no worker the queue can hand work to.
-                listenerScore.start(pid: Process.id.rawValue, tid: Process.threadID, generation: generation, status: .dead)
+                // Its own record, outside the scoreboard: `.` while it only waits.
+                listener.score.start(pid: Process.id.rawValue, tid: Process.threadID, generation: generation, status: .dead)
                 listener.run()
-                listenerScore.stop()
+                listener.score.stop()
                 queue.close()
             }
             // The main thread waits for the graceful signal; the listener also ends on its
@@ -49,7 +48,7 @@ struct EventChild: ChildProcess {
                     listener.requestStop()
                     break
                 }
-                if listener.stopping { break }
+                if listener.stopping.load(ordering: .acquiring) { break }
             }
             listenerThread.join()
             for worker in workers { worker.join() }
