@@ -37,8 +37,9 @@ struct ThreadedChild: ChildProcess {
                 })
             }
             let listeners = self.listeners
+            let context = self.context
             let listener = try PosixThread.spawn(name: "skep-listener") {
-                Self.listen(listeners, queue: queue, stopping: stopping, state: state)
+                Self.listen(listeners, queue: queue, stopping: stopping, state: state, context: context)
             }
             // Waits for the graceful signal, or for the listener to end on its own
             // (MaxConnectionsPerChild reached).
@@ -66,7 +67,8 @@ struct ThreadedChild: ChildProcess {
 
     /// The listener thread: waits for an idle worker, then for a connection (one child
     /// woken per connection through `EPOLLEXCLUSIVE`), accepts it and queues it.
-    static func listen(_ listeners: [ListeningSocket], queue: WorkerQueue<AcceptedConnection>, stopping: EventFD, state: ChildState) {
+    static func listen(_ listeners: [ListeningSocket], queue: WorkerQueue<AcceptedConnection>, stopping: EventFD, state: ChildState,
+                       context: ServerContext) {
         defer { state.listenerDone = true }
         guard let epoll = try? Epoll() else { return }
         defer { epoll.close() }
@@ -81,9 +83,24 @@ struct ThreadedChild: ChildProcess {
             // the kernel for another child.
             if events.prefix(count).contains(where: { $0.data == UInt64.max }) { return }
             for event in events.prefix(count) {
-                guard let (socket, peer) = try? listeners[Int(event.data)].accept(nonBlocking: true) else { continue }
+                let index = Int(event.data)
+                let listener = listeners[index]
+                let accepted: (socket: Socket, peer: SocketAddress)?
+                do {
+                    accepted = try listener.accept(nonBlocking: true)
+                } catch {
+                    if AcceptFailure.needsPause(error, context: context, module: "mpm_worker") {
+                        SystemClock.sleep(milliseconds: AcceptFailure.pauseMilliseconds)
+                    }
+                    continue
+                }
+                guard let (socket, peer) = accepted else { continue }
                 queue.put(.init(socket: socket, peer: peer))
                 if state.countConnection() { return }
+                // To the back of the socket's waiters, so idle children take turns
+                // (EventListener.rotate says why).
+                try? epoll.remove(listener.descriptor)
+                try? epoll.add(listener.descriptor, events: [.input, .exclusive], data: UInt64(index))
                 break
             }
         }

@@ -19,16 +19,12 @@ final class EventListener: @unchecked Sendable {
     static func listenerTag(_ index: Int) -> UInt64 { UInt64.max - 1 - UInt64(index) }
     /// Connections accepted per listening socket per wake-up. One, as Apache's event
     /// listener: a child then goes back to `epoll_wait` between accepts, and with
-    /// `EPOLLEXCLUSIVE` the kernel wakes a child that is waiting there, not a busy one,
-    /// so a burst spreads over the children instead of landing on whichever woke first.
+    /// `EPOLLEXCLUSIVE` the kernel wakes a child that is waiting there, not a busy one.
+    /// (See `rotate` for the other half of spreading a burst.)
     static let acceptBatch = 1
     /// Apache's short lingering close: 2 s.
     static let lingerMilliseconds = 2_000
     static let quietMilliseconds = 100
-    /// After `accept` fails for want of descriptors (EMFILE, ENFILE) or memory, the child
-    /// stops accepting this long and logs it once, as nginx does (Apache logs and backs
-    /// off too); without it the listener would spin on a listening socket it cannot drain.
-    static let acceptPauseMilliseconds = 500
     /// Idle storage kept for reuse; beyond it, a parked connection's storage is freed.
     static let spareLimit = 256
 
@@ -162,7 +158,8 @@ final class EventListener: @unchecked Sendable {
                 case Self.cacheTag:
                     break
                 case let tag where tag > Self.wakeTag - 1 - UInt64(listeners.count):
-                    acceptBatch(from: listeners[Int(Self.wakeTag - 1 - tag)])
+                    let index = Int(Self.wakeTag - 1 - tag)
+                    acceptBatch(from: listeners[index], index: index)
                 default:
                     if let connection = connections[event.data] { ready(connection, event.events) }
                 }
@@ -189,9 +186,42 @@ final class EventListener: @unchecked Sendable {
         busyNanoseconds &+= now &- woke
         let window = now &- busyWindowStart
         guard window >= 1_000_000_000 else { return }
-        process.listenerBusyPermille = Int(min(1000, busyNanoseconds / max(1, window / 1000)))
+        let busy = Int(min(1000, busyNanoseconds / max(1, window / 1000)))
+        process.listenerBusyPermille = busy
         busyNanoseconds = 0
         busyWindowStart = now
+        rebalance(busy: busy)
+    }
+
+    /// A listener busier than this (thousandths of a second) sends connections to an
+    /// idler sibling.
+    static let saturatedPermille = 900
+
+    /// Keep-alive connections stay with the child that accepted them, so children the
+    /// master adds under load would get none of an existing load's connections, and the
+    /// first child's listener would stay the bottleneck. When this listener was nearly
+    /// always busy and a sibling of its generation was not, a share of its idle
+    /// keep-alive connections (in proportion to the difference) get `Connection: close`
+    /// on their next response: the clients reconnect, and the next accepts go to the
+    /// idler child. Nothing is cut: each such connection's request is answered first.
+    private func rebalance(busy: Int) {
+        guard busy >= Self.saturatedPermille, !table.stopping else { return }
+        let generation = process.generation
+        var idlest = busy
+        for slot in 0..<scoreboard.serverLimit where slot != process.slot {
+            let sibling = scoreboard.process(slot)
+            guard sibling.isInUse, sibling.pid != nil, sibling.generation == generation, !sibling.quiescing,
+                  !sibling.notAccepting else { continue }
+            idlest = min(idlest, sibling.listenerBusyPermille)
+        }
+        guard idlest < busy - 200 else { return }
+        let share = table.count * (busy - idlest) / (2 * busy)
+        var moved = 0
+        for (key, entry) in table.entries where moved < share && !entry.draining {
+            guard case .keepAlive = entry.state, let http = connections[key]?.http, !http.shuttingDown else { continue }
+            http.shuttingDown = true
+            moved += 1
+        }
     }
 
     /// After a quiet moment that followed new connections, returns the allocator's free
@@ -245,7 +275,8 @@ final class EventListener: @unchecked Sendable {
 
     // MARK: - Accepting
 
-    private func acceptBatch(from listener: ListeningSocket) {
+    private func acceptBatch(from listener: ListeningSocket, index: Int) {
+        defer { if accepting { rotate(listener, index: index) } }
         for _ in 0..<Self.acceptBatch {
             guard accepting else { return }
             let socket: Socket, peer: SocketAddress
@@ -275,14 +306,21 @@ final class EventListener: @unchecked Sendable {
         }
     }
 
-    /// `accept` failed: out of descriptors or memory pauses accepting for a while (logged
-    /// once per pause); anything else (the client gave up before it was accepted) is not
-    /// the listener's problem.
+    /// Moves this child to the back of the listening socket's queue of waiters. With
+    /// `EPOLLEXCLUSIVE` the kernel wakes the first idle waiter in that queue, so a child
+    /// that registered first and is quick back to `epoll_wait` would otherwise take
+    /// nearly every new connection while the others idle (one core busy, a crash costing
+    /// most connections). Re-registering after each accept makes the idle children take
+    /// turns: two `epoll_ctl` calls per accepted connection.
+    private func rotate(_ listener: ListeningSocket, index: Int) {
+        try? epoll.remove(listener.descriptor)
+        try? epoll.add(listener.descriptor, events: [.input, .exclusive], data: Self.listenerTag(index))
+    }
+
+    /// `accept` failed: a shortage pauses accepting for a while (`AcceptFailure`).
     private func pauseAccepting(after error: Error) {
-        guard let error = error as? SystemError, [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.code) else { return }
-        context.errorLog.log(.error, module: "mpm_event",
-                             "AH00488: accept: \(error); not accepting for \(Self.acceptPauseMilliseconds) ms")
-        acceptPausedUntil = SystemClock.monotonicMilliseconds() + UInt64(Self.acceptPauseMilliseconds)
+        guard AcceptFailure.needsPause(error, context: context, module: "mpm_event") else { return }
+        acceptPausedUntil = SystemClock.monotonicMilliseconds() + UInt64(AcceptFailure.pauseMilliseconds)
         setAccepting(false)
     }
 
