@@ -20,6 +20,15 @@ public enum SystemClock {
         monotonicNanoseconds() / 1_000_000
     }
 
+    /// The `monotonicNanoseconds()` value `milliseconds` from now: a deadline for
+    /// `Condition.wait(_:untilMonotonicNanoseconds:)`. A negative or huge timeout gives
+    /// now or the end of time, never an overflow.
+    @inlinable
+    public static func monotonicDeadline(afterMilliseconds milliseconds: Int) -> UInt64 {
+        let (span, overflow) = UInt64(clamping: milliseconds).multipliedReportingOverflow(by: 1_000_000)
+        return overflow ? .max : monotonicNanoseconds().addingReportingOverflow(span).partialValue
+    }
+
     /// The wall-clock time (CLOCK_REALTIME).
     @inlinable
     public static func now() -> Timestamp {

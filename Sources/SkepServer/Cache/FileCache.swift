@@ -49,7 +49,7 @@ public final class FileCache: @unchecked Sendable {
     }
 
     private let capacity: Int
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let mutex = Mutex()
     private var lookups: [Key: Lookup] = [:]
     private var kept: [String: Kept] = [:]
     private var keptBytes = 0
@@ -66,29 +66,26 @@ public final class FileCache: @unchecked Sendable {
     /// A cache keeping at most `capacity` bytes of file content; 0 keeps nothing.
     public init(capacity: Int) {
         self.capacity = capacity
-        pthread_mutex_init(mutex, nil)
     }
 
     deinit {
         inotify?.close()
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
     }
 
     /// Starts remembering lookups, watched by inotify; returns the descriptor the caller
     /// polls and hands to `applyChanges`, nil when the cache is off or the kernel refuses.
     public func startWatching() -> Descriptor? {
         guard capacity > 0, let instance = try? Inotify() else { return nil }
-        locked { inotify = instance }
+        mutex.withLock { inotify = instance }
         return instance.descriptor
     }
 
     /// Applies the kernel's reports: what changed is forgotten.
     public func applyChanges() {
-        guard let instance = locked({ inotify }) else { return }
+        guard let instance = mutex.withLock({ inotify }) else { return }
         let events = instance.read()
         guard !events.isEmpty else { return }
-        locked {
+        mutex.withLock {
             changes &+= 1
             for event in events {
                 if event.mask & Inotify.overflow != 0 {
@@ -107,7 +104,7 @@ public final class FileCache: @unchecked Sendable {
     /// not block; nil when there is none (or the cache is not watching).
     public func remembered(_ path: String, followSymlinks: Bool = true) -> Lookup? {
         let key = Key(path: path, follow: followSymlinks)
-        return locked { inotify == nil ? nil : lookups[key] }
+        return mutex.withLock { inotify == nil ? nil : lookups[key] }
     }
 
     /// `stat` (or `lstat`) of `path` now, remembered when the cache is watching.
@@ -116,13 +113,13 @@ public final class FileCache: @unchecked Sendable {
         // A worker looks up afresh, as Apache does; a path already remembered as it is
         // found needs nothing more (the common case: the listener handed the request on
         // for another reason, a large file or a handler).
-        let (known, watching) = locked { (lookups[key], inotify != nil) }
+        let (known, watching) = mutex.withLock { (lookups[key], inotify != nil) }
         guard watching else { return Self.stat(path, followSymlinks) }
         if let known {
             let result = Self.stat(path, followSymlinks)
             if result == known { return result }
         }
-        guard let generation = locked({ prepareWatches(for: path) }) else {
+        guard let generation = mutex.withLock({ prepareWatches(for: path) }) else {
             return Self.stat(path, followSymlinks)
         }
         let result = Self.stat(path, followSymlinks)
@@ -130,11 +127,11 @@ public final class FileCache: @unchecked Sendable {
         if case .success(let status?) = result, status.isRegularFile {
             // A file gets a watch of its own, then is looked up again: what the second
             // lookup saw is either still so or reported.
-            guard locked({ watchFile(path) }) else { return result }
+            guard mutex.withLock({ watchFile(path) }) else { return result }
             let again = Self.stat(path, followSymlinks)
             guard again == result else { return again }
         }
-        locked {
+        mutex.withLock {
             guard changes == generation else { return }
             if lookups.count >= Self.lookupLimit { lookups.removeAll() }
             lookups[key] = result
@@ -148,7 +145,7 @@ public final class FileCache: @unchecked Sendable {
     /// listener, hands the request to a worker).
     public func contents(of path: String, status: FileStatus, mayBlock: Bool) -> [UInt8]? {
         guard capacity > 0, status.isRegularFile, status.size <= Int64(min(Self.largestFile, capacity)) else { return nil }
-        let found: [UInt8]? = locked {
+        let found: [UInt8]? = mutex.withLock {
             guard var entry = kept[path], Self.same(entry.status, status) else { return nil }
             useClock &+= 1
             entry.lastUsed = useClock
@@ -162,7 +159,7 @@ public final class FileCache: @unchecked Sendable {
         var bytes = [UInt8](repeating: 0, count: Int(status.size))
         let read = bytes.withUnsafeMutableBytes { (try? file.read(into: $0, at: 0)) ?? -1 }
         guard read == Int(status.size) else { return nil }
-        locked {
+        mutex.withLock {
             if let old = kept.removeValue(forKey: path) { keptBytes -= old.bytes.count }
             while keptBytes + bytes.count > capacity, let oldest = kept.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
                 kept[oldest.key] = nil
@@ -176,12 +173,6 @@ public final class FileCache: @unchecked Sendable {
     }
 
     // MARK: - Private
-
-    private func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return body()
-    }
 
     private static func stat(_ path: String, _ follow: Bool) -> Lookup {
         do {

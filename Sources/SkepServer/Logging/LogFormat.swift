@@ -587,21 +587,14 @@ struct LogLineBuffer {
 /// is formatted at most once a second and shared by the threads of a process, as Apache
 /// keeps its `request_time_cache`; a lock (uncontended: a few nanoseconds) keeps it safe.
 final class LogClock: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let mutex = Mutex()
     private var cachedSecond: Int64 = .min
     private var cached: [UInt8] = []
     /// How many times the CLF form was formatted (tests check the cache works).
     private(set) var formatCount = 0
 
     init() {
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
         cached.reserveCapacity(32)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
     }
 
     private static let months: [[UInt8]] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].map { Array($0.utf8) }
@@ -610,10 +603,10 @@ final class LogClock: @unchecked Sendable {
         let seconds = microseconds / 1_000_000
         switch format {
         case .clf:
-            pthread_mutex_lock(mutex)
-            if seconds != cachedSecond { refresh(seconds) }
-            out.append(cached)
-            pthread_mutex_unlock(mutex)
+            mutex.withLock {
+                if seconds != cachedSecond { refresh(seconds) }
+                out.append(cached)
+            }
         case .seconds: out.append(seconds)
         case .milliseconds: out.append(microseconds / 1000)
         case .microseconds: out.append(microseconds)

@@ -196,27 +196,12 @@ final class FastCGIPool: @unchecked Sendable {
         var open = 0
     }
 
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let mutex = Mutex()
+    /// Signalled when a connection is put back or closed: a request waiting for `max=` may go.
+    private let released = Condition()
     private var backends: [String: Backends] = [:]
     /// Idle connections kept per back end when `max=` does not say.
     static let defaultIdleLimit = 64
-
-    init() {
-        pthread_mutex_init(mutex, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
-    }
 
     enum Acquired {
         /// A kept connection to use.
@@ -231,46 +216,42 @@ final class FastCGIPool: @unchecked Sendable {
     func acquire(_ worker: ProxyWorker, timeoutMilliseconds: Int) -> Acquired {
         let key = worker.key
         let reuse = worker.parameters.reuse == true
-        var deadline = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &deadline)
-        let nanoseconds = Int(deadline.tv_nsec) + (timeoutMilliseconds % 1000) * 1_000_000
-        deadline.tv_sec += timeoutMilliseconds / 1000 + nanoseconds / 1_000_000_000
-        deadline.tv_nsec = nanoseconds % 1_000_000_000
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while true {
-            while reuse, let backend = backends[key]?.idle.popLast() {
-                if backend.isIdleAndOpen { return .idle(backend) }
-                backend.socket.close()
-                backends[key]!.open -= 1
+        let deadline = SystemClock.monotonicDeadline(afterMilliseconds: timeoutMilliseconds)
+        return mutex.withLock {
+            while true {
+                while reuse, let backend = backends[key]?.idle.popLast() {
+                    if backend.isIdleAndOpen { return .idle(backend) }
+                    backend.socket.close()
+                    backends[key, default: Backends()].open -= 1
+                }
+                if worker.parameters.max.map({ backends[key, default: Backends()].open < $0 }) ?? true {
+                    backends[key, default: Backends()].open += 1
+                    return .connect
+                }
+                if !released.wait(mutex, untilMonotonicNanoseconds: deadline) { return .busy }
             }
-            if worker.parameters.max.map({ backends[key, default: Backends()].open < $0 }) ?? true {
-                backends[key, default: Backends()].open += 1
-                return .connect
-            }
-            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { return .busy }
         }
     }
 
     /// Keeps `backend` for the next request (or closes it past the idle limit).
     func put(_ backend: FastCGIBackend) {
         let key = backend.worker.key
-        pthread_mutex_lock(mutex)
-        if backends[key, default: Backends()].idle.count < (backend.worker.parameters.max ?? Self.defaultIdleLimit) {
-            backends[key, default: Backends()].idle.append(backend)
-        } else {
-            backend.socket.close()
-            backends[key, default: Backends()].open -= 1
+        mutex.withLock {
+            if backends[key, default: Backends()].idle.count < (backend.worker.parameters.max ?? Self.defaultIdleLimit) {
+                backends[key, default: Backends()].idle.append(backend)
+            } else {
+                backend.socket.close()
+                backends[key, default: Backends()].open -= 1
+            }
+            released.signal()
         }
-        pthread_cond_signal(condition)
-        pthread_mutex_unlock(mutex)
     }
 
     /// `backend` is closed (or never connected): its place is free.
     func closed(_ worker: ProxyWorker) {
-        pthread_mutex_lock(mutex)
-        backends[worker.key, default: Backends()].open -= 1
-        pthread_cond_signal(condition)
-        pthread_mutex_unlock(mutex)
+        mutex.withLock {
+            backends[worker.key, default: Backends()].open -= 1
+            released.signal()
+        }
     }
 }
