@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import SkepScoreboard
 import SkepServer
 import SkepSystem
@@ -54,7 +52,7 @@ final class EventListener: @unchecked Sendable {
     private var acceptedAtLastTrim = 0
     /// Set once the listener has stopped accepting for good; read by the child's main thread.
     let stopping = Atomic<Bool>(false)
-    private let mailboxLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let mailboxLock = SkepSystem.Mutex()
     /// Connections workers gave back, with whether the worker already re-armed them.
     private var mailbox: [(EventConnection, HTTPConnection.Action, armed: Bool)] = []
     /// The mailbox's last contents, being filed (listener thread only).
@@ -82,17 +80,11 @@ final class EventListener: @unchecked Sendable {
                             idleConnections: settings.idleConnectionsPerChild)
         self.table = EventConnectionTable(graceMilliseconds: context.core.keepAliveGrace)
         self.runsHandlers = settings.listenerHandlers
-        pthread_mutex_init(mailboxLock, nil)
         try epoll.add(wake.descriptor, events: .input, data: Self.wakeTag)
         // Without the cache's watch the listener still answers what needs no file.
         if runsHandlers, let changes = context.fileCache.startWatching() {
             try epoll.add(changes, events: .input, data: Self.cacheTag)
         }
-    }
-
-    deinit {
-        pthread_mutex_destroy(mailboxLock)
-        mailboxLock.deallocate()
     }
 
     // MARK: - Called from other threads
@@ -108,9 +100,7 @@ final class EventListener: @unchecked Sendable {
     func giveBack(_ connection: EventConnection, _ action: HTTPConnection.Action) {
         let armNow: Bool
         if case .read = action, connection.registered { armNow = true } else { armNow = false }
-        pthread_mutex_lock(mailboxLock)
-        mailbox.append((connection, action, armNow))
-        pthread_mutex_unlock(mailboxLock)
+        mailboxLock.withLock { mailbox.append((connection, action, armNow)) }
         if armNow, (try? epoll.modify(connection.socket.descriptor, events: [.input, .oneShot, .readHangup], data: connection.key)) != nil {
             return
         }
@@ -119,9 +109,7 @@ final class EventListener: @unchecked Sendable {
 
     /// The child was asked to stop gracefully.
     func requestStop() {
-        pthread_mutex_lock(mailboxLock)
-        stopRequested = true
-        pthread_mutex_unlock(mailboxLock)
+        mailboxLock.withLock { stopRequested = true }
         try? wake.signal()
     }
 
@@ -239,10 +227,10 @@ final class EventListener: @unchecked Sendable {
     private func drainMailbox() {
         // The two arrays change places, each keeping its capacity: copying the mailbox
         // and emptying it would allocate a new array as large on every wake-up.
-        pthread_mutex_lock(mailboxLock)
-        swap(&mailbox, &drained)
-        let stop = stopRequested
-        pthread_mutex_unlock(mailboxLock)
+        let stop = mailboxLock.withLock {
+            swap(&mailbox, &drained)
+            return stopRequested
+        }
         for (connection, action, armed) in drained {
             apply(action, to: connection, by: .worker, armed: armed)
         }
