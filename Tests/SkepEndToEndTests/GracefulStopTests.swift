@@ -16,7 +16,9 @@ extension MPMEndToEnd {
 
         /// What makes the child stop while a slow request runs.
         enum Trigger: String, Sendable, CustomStringConvertible {
-            /// A second client's connection: the child reaches `MaxConnectionsPerChild 2`.
+            /// A second client's connection: the child reaches `MaxConnectionsPerChild 3`
+            /// (the harness's readiness probe was its first connection, the slow client's
+            /// its second).
             case maxConnectionsPerChild
             /// `kill -USR1` to the master.
             case gracefulRestart
@@ -49,7 +51,7 @@ extension MPMEndToEnd {
         @Test(arguments: slowCases)
         func aSlowRequestOnAKeepAliveConnectionFinishesWhenItsChildStops(_ mpm: MPM, _ trigger: Trigger) throws {
             let limits = switch trigger {
-            case .maxConnectionsPerChild: "MaxConnectionsPerChild 2"
+            case .maxConnectionsPerChild: "MaxConnectionsPerChild 3"
             case .shedding: "IdleConnectionsPerChild 2"
             case .gracefulRestart, .gracefulStop: "MaxConnectionsPerChild 0"
             }
@@ -62,7 +64,7 @@ extension MPMEndToEnd {
                 defer { first.close() }
                 let quick = try first.exchange("GET /slow?1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                 #expect(quick.status == 200 && quick.header("Connection")?.lowercased() != "close",
-                        "the quick request: expected 200 on a kept connection, got \(quick)")
+                        "\(mpm), \(trigger): the quick request (before any stop): expected 200 on a kept connection, got \(quick)")
                 guard quick.header("Connection")?.lowercased() != "close" else { return }
                 try first.send("GET /slow?1500 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Marker: \(marker)\r\n\r\n")
                 try G.waitForFile(marker, what: "the slow request to reach its handler")
