@@ -26,8 +26,9 @@ extension MPMEndToEnd {
         static let burstSize = 16
 
         /// Five bursts of 16 connections opened at once, each sending one request and
-        /// staying open until the burst is counted: neither child gets less than 30% of
-        /// the 80 (an even split would be 50%).
+        /// staying open until the burst is counted: on average over the bursts, the child
+        /// that got fewer of a burst still got 30% of it (an even split is 50%; one child
+        /// taking whole bursts, however they alternate, is 0%).
         @Test(arguments: [MPM.event, .worker])
         func burstsOfKeepAliveConnectionsAreSpreadOverBothChildren(_ mpm: MPM) throws {
             let config = try E.config(mpm, Self.twoChildren, handlers: ["slow"])
@@ -40,6 +41,7 @@ extension MPMEndToEnd {
                 #expect(children.count == 2, "expected 2 children before the bursts, saw \(children)")
                 var perChild: [pid_t: Int] = [:]
                 var perBurst: [[Int]] = []
+                var fewer = 0
                 for _ in 0..<Self.bursts {
                     var clients: [RawHTTPClient] = []
                     defer { clients.forEach { $0.close() } }
@@ -58,14 +60,14 @@ extension MPMEndToEnd {
                         burst[pid, default: 0] += 1
                     }
                     perBurst.append(burst.values.sorted())
+                    fewer += children.count == 2 ? children.map { burst[$0] ?? 0 }.min() ?? 0 : 0
                     perChild.merge(burst, uniquingKeysWith: +)
                 }
                 let total = Self.bursts * Self.burstSize
-                let least = children.map { perChild[$0] ?? 0 }.min() ?? 0
                 #expect(Set(perChild.keys).isSubset(of: children),
                         "\(mpm): connections served by children other than the two started: \(perChild) vs \(children)")
-                #expect(least * 10 >= total * 3,
-                        "\(mpm): expected each of the 2 children to get at least 30% of \(total) connections; per child \(perChild), per burst \(perBurst)")
+                #expect(fewer * 10 >= total * 3,
+                        "\(mpm): expected the child that got fewer of each burst of \(Self.burstSize) to get at least 30% of it on average; it got \(fewer) of \(total). Per burst \(perBurst), per child \(perChild)")
             }
         }
     }
