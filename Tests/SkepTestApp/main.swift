@@ -92,8 +92,10 @@ test.handler("child-info", threadSafe: true) { _, response in
 }
 
 /// Answers with the pid of the child that served it, so a client knows which child its
-/// connection is on.
+/// connection is on. With `X-Marker: PATH` it first creates that file, so a test knows
+/// the request is in its handler without asking the server.
 test.handler("slow", threadSafe: true) { request, response in
+    if let marker = request.header("X-Marker") { close(open(marker, O_CREAT | O_WRONLY, 0o644)) }
     usleep(UInt32(Int(request.query ?? "") ?? 200) * 1000)
     response.send("slept pid=\(getpid())\n")
 }
