@@ -34,10 +34,10 @@ extension EmbeddingEndToEnd {
         {
             if mpm == .prefork {
                 try Deadline.wait(for: "10 children", timeout: .seconds(10)) { server.children().count >= 10 }
-                let all = try E.pin(port: server.port, count: 9)
+                let all = try E.pin(port: server.port, mpm: mpm, count: 9)
                 return (Array(all.prefix(8)), all[8], nil)
             }
-            let all = try E.pin(port: server.port, count: 10)
+            let all = try E.pin(port: server.port, mpm: mpm, count: 10)
             let byPid = Dictionary(grouping: all, by: \.pid).values.sorted { $0.count > $1.count }
             guard byPid.count >= 2, byPid[0].count >= 5, byPid[1].count >= 3 else {
                 throw HarnessError("the connections did not fill two children: \(byPid.map { "\($0[0].pid): \($0.count)" })")
