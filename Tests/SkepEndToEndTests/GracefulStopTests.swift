@@ -113,6 +113,11 @@ extension MPMEndToEnd {
                         "\(mpm), \(trigger): the slow request: expected a complete 200 'slept pid=...', got \(slow)")
                 #expect(otherStatuses.allSatisfy { $0 == 200 },
                         "\(mpm), \(trigger): the other clients' requests: expected all 200, got \(otherStatuses) (-1: no answer)")
+                if trigger == .shedding {
+                    let rows = try EventTestSupport.childTable(port: server.port)
+                    #expect(rows.map(\.shed).reduce(0, +) >= 1,
+                            "event, shedding: expected the listener to have shed keep-alive connections (IdleConnectionsPerChild 2, 4 idle); none counted: \(rows)")
+                }
                 if trigger != .gracefulStop {
                     #expect(try S.get(port: server.port, "/slow?1") == 200, "\(mpm), \(trigger): a fresh request after the stop")
                 }

@@ -51,7 +51,8 @@ enum EventTestSupport {
 
     /// One row of the event MPM's per-child table on `/server-status` (Apache's layout:
     /// Slot, PID, Stopping, Connections total / accepting, Threads busy / graceful / idle,
-    /// Async connections wait-io / writing / keep-alive / closing).
+    /// Async connections wait-io / writing / keep-alive / closing), and Skep's keep-alive
+    /// connections shed (0 where the column is absent).
     struct ChildRow: CustomStringConvertible {
         var slot: Int
         var pid: pid_t
@@ -63,8 +64,9 @@ enum EventTestSupport {
         var writing: Int
         var keepAlive: Int
         var closing: Int
+        var shed: Int
         var description: String {
-            "slot \(slot) pid \(pid)\(stopping ? " stopping" : ""): \(connections) conns, accepting \(accepting ? "yes" : "no"), busy \(busy), idle \(idle), writing \(writing), keep-alive \(keepAlive), closing \(closing)"
+            "slot \(slot) pid \(pid)\(stopping ? " stopping" : ""): \(connections) conns, accepting \(accepting ? "yes" : "no"), busy \(busy), idle \(idle), writing \(writing), keep-alive \(keepAlive), closing \(closing), shed \(shed)"
         }
     }
 
@@ -90,7 +92,8 @@ enum EventTestSupport {
             else { continue }
             rows.append(ChildRow(slot: slot, pid: pid, stopping: cells[2].hasPrefix("yes"), connections: total,
                                  accepting: cells[4] == "yes", busy: busy, idle: idle, writing: writing,
-                                 keepAlive: keepAlive, closing: closing))
+                                 keepAlive: keepAlive, closing: closing,
+                                 shed: cells.count > 12 ? Int(cells[12]) ?? 0 : 0))
         }
         return rows
     }
