@@ -80,13 +80,6 @@ def parse_args(argv):
     return a
 
 
-def server_def(a, name: str):
-    kind, _, mpm = name.partition("-")
-    if kind == "skep":
-        return peers.apache_def(name, mpm, f"{a.skep} -f {{conf}}")
-    return peers.builtin_servers()[name]
-
-
 def master_pid(srv) -> int | None:
     try:
         with open(srv.ctx.p("run", "httpd.pid")) as f:
@@ -121,19 +114,11 @@ def one_run(a, lua: str, top: str, doc: str, name: str, max_conns: int, interval
     mpm = name.partition("-")[2]
     peers.MPM_CONF.clear()
     peers.MPM_CONF[mpm] = SIZING[mpm] + [("MaxConnectionsPerChild", max_conns)]
-    srv = peers.start_server(server_def(a, name), top, doc, "graceful", False)
+    srv = peers.start_server(perf.server_def(name, a.skep), top, doc, "graceful", False)
     try:
         time.sleep(1)  # the children of a big prefork start settle
         restarter = Restarter(srv, interval)
-        cmd = ["wrk", "-t2", f"-c{a.conns}", f"-d{a.duration}s", "--timeout", "5s", "-s", lua,
-               f"http://127.0.0.1:{srv.ctx.port}/index.html"]
-        restarter.start()
-        try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=a.duration + 60)
-        finally:
-            restarter.done.set()
-            restarter.join()
-        r = perf.parse_wrk(p.stdout + p.stderr, cmd)
+        r, cmd = perf.wrk_beside(srv.ctx.port, lua, a.conns, a.duration, restarter)
         r.update(restarts=restarter.restarts, children=len(restarter.children),
                  alive=srv.alive(), cmd=shlex.join(cmd))
         return r

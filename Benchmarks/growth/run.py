@@ -69,21 +69,11 @@ def one_run(a, lua, top, doc, name, start_servers):
     mpm = "event"
     peers.MPM_CONF.clear()
     peers.MPM_CONF[mpm] = [("StartServers", start_servers)] + SIZING
-    kind = name.partition("-")[0]
-    srv_def = peers.apache_def(name, mpm, f"{a.skep} -f {{conf}}") if kind == "skep" else peers.builtin_servers()[name]
-    srv = peers.start_server(srv_def, top, doc, "growth", False)
+    srv = peers.start_server(perf.server_def(name, a.skep), top, doc, "growth", False)
     try:
         time.sleep(1)
         sampler = Sampler(srv.ctx.port)
-        cmd = ["wrk", "-t2", f"-c{a.conns}", f"-d{a.duration}s", "--timeout", "5s", "-s", lua,
-               f"http://127.0.0.1:{srv.ctx.port}/index.html"]
-        sampler.start()
-        try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=a.duration + 60)
-        finally:
-            sampler.done.set()
-            sampler.join()
-        r = perf.parse_wrk(p.stdout + p.stderr, cmd)
+        r, _ = perf.wrk_beside(srv.ctx.port, lua, a.conns, a.duration, sampler)
         s = sampler.samples
         # req/s between consecutive samples (server-status requests themselves are negligible)
         r["series"] = [round((b[1] - a_[1]) / (b[0] - a_[0])) for a_, b in zip(s, s[1:])]

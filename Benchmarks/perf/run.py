@@ -192,6 +192,30 @@ def run_wrk(b: Bench, srv, path: str, conns: int, secs: float, close=False) -> d
     return r
 
 
+def wrk_beside(port: int, lua: str, conns: int, secs: int, companion) -> tuple[dict, list[str]]:
+    """`wrk -t2` keep-alive on /index.html for `secs` while `companion` runs: a thread that
+    stops when its `done` Event is set (a restarter, a sampler). Returns parse_wrk's result
+    and the command."""
+    cmd = ["wrk", "-t2", f"-c{conns}", f"-d{secs}s", "--timeout", "5s", "-s", lua,
+           f"http://127.0.0.1:{port}/index.html"]
+    companion.start()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 60)
+    finally:
+        companion.done.set()
+        companion.join()
+    return parse_wrk(p.stdout + p.stderr, cmd), cmd
+
+
+def server_def(name: str, skep: str):
+    """peers.py's definition of `name`: `skep-MPM` runs the binary at `skep` on the
+    generated Apache config; any other name is one of peers.py's own servers."""
+    kind, _, mpm = name.partition("-")
+    if kind == "skep":
+        return peers.apache_def(name, mpm, f"{skep} -f {{conf}}")
+    return peers.builtin_servers()[name]
+
+
 class Probe(threading.Thread):
     """One request every 10 ms on a keep-alive connection, as a browser sends them: a
     request that fails on a reused connection (closed by the server meanwhile) is retried

@@ -18,4 +18,17 @@ enum AcceptFailure {
                              "\(cause): apr_socket_accept: (client socket); not accepting for \(pauseMilliseconds) ms")
         return true
     }
+
+    /// Accepts one connection for a listener that may block (prefork, worker): nil when
+    /// there was none, or when `accept` failed (after the pause a shortage calls for).
+    static func accept(_ listener: ListeningSocket, context: ServerContext, module: String) -> (socket: Socket, peer: SocketAddress)? {
+        do {
+            return try listener.accept(nonBlocking: true)
+        } catch {
+            if needsPause(error, context: context, module: module) {
+                SystemClock.sleep(milliseconds: pauseMilliseconds)
+            }
+            return nil
+        }
+    }
 }

@@ -31,17 +31,8 @@ struct PreforkChild: ChildProcess {
                         exit()
                     }
                     let listener = listeners[Int(event.data)]
-                    let accepted: (socket: Socket, peer: SocketAddress)?
-                    do {
-                        accepted = try listener.accept(nonBlocking: true)
-                    } catch {
-                        // The connection stays queued for another child meanwhile.
-                        if AcceptFailure.needsPause(error, context: context, module: "mpm_prefork") {
-                            SystemClock.sleep(milliseconds: AcceptFailure.pauseMilliseconds)
-                        }
-                        continue
-                    }
-                    guard let (socket, peer) = accepted else { continue }
+                    // After a failure the connection stays queued for another child.
+                    guard let (socket, peer) = AcceptFailure.accept(listener, context: context, module: "mpm_prefork") else { continue }
                     let local = (try? socket.localAddress) ?? peer
                     let connection = HTTPConnection(context: context, client: peer, local: local, score: worker)
                     // A graceful stop during the request closes this child's copies of the

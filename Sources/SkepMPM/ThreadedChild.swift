@@ -85,16 +85,7 @@ struct ThreadedChild: ChildProcess {
             for event in events.prefix(count) {
                 let index = Int(event.data)
                 let listener = listeners[index]
-                let accepted: (socket: Socket, peer: SocketAddress)?
-                do {
-                    accepted = try listener.accept(nonBlocking: true)
-                } catch {
-                    if AcceptFailure.needsPause(error, context: context, module: "mpm_worker") {
-                        SystemClock.sleep(milliseconds: AcceptFailure.pauseMilliseconds)
-                    }
-                    continue
-                }
-                guard let (socket, peer) = accepted else { continue }
+                guard let (socket, peer) = AcceptFailure.accept(listener, context: context, module: "mpm_worker") else { continue }
                 queue.put(.init(socket: socket, peer: peer))
                 if state.countConnection() { return }
                 // To the back of the socket's waiters, so idle children take turns
