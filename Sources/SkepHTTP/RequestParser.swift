@@ -259,6 +259,27 @@ public struct RequestParser: Sendable {
         return .needMore
     }
 
+    /// What the log can tell of a head refused while it was read (Apache logs those
+    /// requests too): the header fields complete before the error, the host if one was
+    /// read, and the range of the request line as Apache's `the_request` holds it — from
+    /// its first byte (after leading empty lines) to the first CR, LF or NUL, at most
+    /// `LimitRequestLine` + 1 bytes, or what had arrived. Ranges are into `bytes`, the
+    /// bytes last given to `parse`.
+    public func refused(in bytes: UnsafeRawBufferPointer) -> (head: RequestHead, requestLine: Range<Int>) {
+        var start = 0
+        while start + 1 < bytes.count, bytes[start] == 0x0D, bytes[start + 1] == 0x0A { start += 2 }
+        let cap = start + min(limits.requestLine + 1, bytes.count - start)
+        var end = start
+        while end < cap, bytes[end] != 0x0D, bytes[end] != 0x0A, bytes[end] != 0 { end += 1 }
+        var partial = RequestHead()
+        partial.fields = head.fields
+        partial.hostRange = head.hostRange
+        partial.methodRange = start..<start
+        partial.targetRange = start..<start
+        partial.pathRange = start..<start
+        return (partial, start..<end)
+    }
+
     /// Records the error; the state machine then stops and `failure` describes it.
     /// Returns `true` so that checks read `return fail(...)` in `Bool`-returning steps
     /// (small return values keep the hot path free of large enum copies).

@@ -348,6 +348,10 @@ public struct LogFormat: Sendable {
     /// `%r`: the request line as the client sent it (Apache's `the_request`), escaped.
     static func appendRequestLine(_ r: Request, to out: inout LogLineBuffer) {
         let bytes = r.bytes
+        if let line = r.refusedRequestLine {
+            out.appendEscaped(UnsafeRawBufferPointer(rebasing: bytes[line]))
+            return
+        }
         let start = r.head.methodRange.lowerBound
         var end = r.head.targetRange.upperBound
         if r.head.version != .http09 {
@@ -503,7 +507,7 @@ struct LogLineBuffer {
     /// ASCII, so a client cannot forge log lines or fields.
     mutating func appendEscaped(_ bytes: UnsafeRawBufferPointer) {
         var clean = true
-        for b in bytes where Self.needsEscape(b) { clean = false; break }
+        for b in bytes where LogEscaping.needsEscape(b) { clean = false; break }
         if clean { append(bytes); return }
         for b in bytes { appendEscaped(b) }
     }
@@ -513,26 +517,15 @@ struct LogLineBuffer {
         for b in text.utf8 { appendEscaped(b) }
     }
 
-    @inline(__always)
-    static func needsEscape(_ b: UInt8) -> Bool { b < 0x20 || b >= 0x7F || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") }
-
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
     mutating func appendEscaped(_ b: UInt8) {
-        guard Self.needsEscape(b) else { append(b); return }
+        guard LogEscaping.needsEscape(b) else { append(b); return }
         append(UInt8(ascii: "\\"))
-        switch b {
-        case 0x08: append(UInt8(ascii: "b"))
-        case 0x0A: append(UInt8(ascii: "n"))
-        case 0x0D: append(UInt8(ascii: "r"))
-        case 0x09: append(UInt8(ascii: "t"))
-        case 0x0B: append(UInt8(ascii: "v"))
-        case UInt8(ascii: "\\"): append(UInt8(ascii: "\\"))
-        case UInt8(ascii: "\""): append(UInt8(ascii: "\""))
-        default:
+        if let letter = LogEscaping.letter(b) {
+            append(letter)
+        } else {
             append(UInt8(ascii: "x"))
-            append(Self.hex[Int(b >> 4)])
-            append(Self.hex[Int(b & 0xF)])
+            append(LogEscaping.hex[Int(b >> 4)])
+            append(LogEscaping.hex[Int(b & 0xF)])
         }
     }
 
@@ -570,7 +563,7 @@ struct LogLineBuffer {
         var shift = 60
         while shift > 0 && (value >> UInt64(shift)) == 0 { shift -= 4 }
         while shift >= 0 {
-            append(Self.hex[Int((value >> UInt64(shift)) & 0xF)])
+            append(LogEscaping.hex[Int((value >> UInt64(shift)) & 0xF)])
             shift -= 4
         }
     }
