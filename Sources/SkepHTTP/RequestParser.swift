@@ -76,6 +76,9 @@ public struct RequestParser: Sendable {
     @usableFromInline var transferEncodingField: Range<Int>? = nil
     @usableFromInline var connectionClose = false
     @usableFromInline var lastError: (status: HTTPStatus, reason: String)? = nil
+    /// The error was in reading a line (a bare CR or LF, a NUL, a line too long), not in
+    /// a complete line's content: see `refused(in:)`.
+    @usableFromInline var failedReadingLine = false
 
     /// The head `parse` last completed, until `reset`: the connection reads it from here
     /// rather than keep a second copy.
@@ -102,6 +105,7 @@ public struct RequestParser: Sendable {
         connectionClose = false
         needsClear = true
         lastError = nil
+        failedReadingLine = false
     }
 
     /// Parses `bytes[0..<count]`, continuing where the previous call stopped.
@@ -236,15 +240,18 @@ public struct RequestParser: Sendable {
                     return .needMore
                 }
                 guard base.load(fromByteOffset: i + 1, as: UInt8.self) == 0x0A else {
+                    failedReadingLine = true
                     _ = fail(.badRequest, "bare CR in \(what)")
                     return .error
                 }
                 scanned = i + 2
                 return .line(end: i)
             case 0x0A:
+                failedReadingLine = true
                 _ = fail(.badRequest, "bare LF in \(what)")
                 return .error
             case 0x00:
+                failedReadingLine = true
                 _ = fail(.badRequest, "NUL in \(what)")
                 return .error
             default:  // HT, VT, FF and other controls: judged with the whole line
@@ -252,6 +259,7 @@ public struct RequestParser: Sendable {
             }
         }
         if i > limitEnd {  // a content byte where only the CR could be
+            failedReadingLine = true
             _ = fail(tooLong, "\(what) too long")
             return .error
         }
@@ -260,8 +268,8 @@ public struct RequestParser: Sendable {
     }
 
     /// What the log can tell of a head refused while it was read (Apache logs those
-    /// requests too): the header fields complete before the error, the host if one was
-    /// read, and the range of the request line as Apache's `the_request` holds it — from
+    /// requests too): the header fields Apache had stored, the host if one was read, and
+    /// the range of the request line as Apache's `the_request` holds it — from
     /// its first byte (after leading empty lines) to the first CR, LF or NUL, at most
     /// `LimitRequestLine` + 1 bytes, or what had arrived. Ranges are into `bytes`, the
     /// bytes last given to `parse`.
@@ -273,6 +281,9 @@ public struct RequestParser: Sendable {
         while end < cap, bytes[end] != 0x0D, bytes[end] != 0x0A, bytes[end] != 0 { end += 1 }
         var partial = RequestHead()
         partial.fields = head.fields
+        // Apache stores a field when it has read the next line (which may fold into it):
+        // when reading a line failed or timed out, the last field read is not stored yet.
+        if state != .failed || failedReadingLine, !partial.fields.isEmpty { partial.fields.removeLast() }
         partial.hostRange = head.hostRange
         partial.methodRange = start..<start
         partial.targetRange = start..<start
