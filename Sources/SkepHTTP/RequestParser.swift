@@ -122,6 +122,7 @@ public struct RequestParser: Sendable {
         }
         switch state {
         case .done:
+            // Cannot fire from input: the connection resets the parser before the next head.
             preconditionFailure("RequestParser.parse called after headComplete without reset()")
         case .failed:
             return failure
@@ -192,7 +193,7 @@ public struct RequestParser: Sendable {
                 }
 
             case .done, .failed:
-                preconditionFailure()
+                preconditionFailure()  // cannot fire: every step that sets these states returns
             }
         }
     }

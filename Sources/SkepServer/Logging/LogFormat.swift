@@ -443,7 +443,7 @@ struct LogLineBuffer {
     private var spill: [UInt8]?
 
     init(_ storage: UnsafeMutableRawBufferPointer) {
-        base = storage.baseAddress!
+        base = storage.baseAddress!  // not nil: `withTemporary` passes its non-empty allocation
         capacity = storage.count
     }
 
@@ -481,11 +481,12 @@ struct LogLineBuffer {
             array.append(contentsOf: UnsafeRawBufferPointer(start: base, count: used))
             spill = array
         }
-        spill!.append(byte)
+        spill!.append(byte)  // not nil: set just above
     }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if spill == nil && used + bytes.count <= capacity {
+            // `bytes.baseAddress` is not nil when `bytes` is not empty.
             if bytes.count > 0 { (base + used).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
             used += bytes.count
         } else {
@@ -609,6 +610,7 @@ final class LogClock: @unchecked Sendable {
             var t = time_t(seconds)
             var parts = tm()
             localtime_r(&t, &parts)
+            // The addresses are not nil: a 1 KiB allocation, and a pattern that holds at least its NUL.
             withUnsafeTemporaryAllocation(of: CChar.self, capacity: 1024) { buffer in
                 let n = pattern.withUnsafeBufferPointer { strftime(buffer.baseAddress!, buffer.count, $0.baseAddress!, &parts) }
                 out.append(UnsafeRawBufferPointer(start: buffer.baseAddress!, count: n))

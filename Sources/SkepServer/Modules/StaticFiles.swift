@@ -142,6 +142,8 @@ public enum StaticFiles {
             switch self {
             case .bytes(let bytes):
                 if offset == 0 && length == Int64(bytes.count) { return .bytes(bytes) }
+                // In bounds: the ranges lie within `size`, the cached bytes' count (the cache
+                // serves them only while a fresh stat agrees).
                 return .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))
             case .file(let file):
                 guard length <= inlineLimit else { return .file(file.descriptor, offset: offset, length: length) }
@@ -156,7 +158,7 @@ public enum StaticFiles {
         /// One part of a multipart/byteranges answer.
         func part(offset: Int64, length: Int64) -> ResponseOutput.Part {
             switch self {
-            case .bytes(let bytes): return .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))
+            case .bytes(let bytes): return .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))  // in bounds: see `body`
             case .file(let file): return .file(file.descriptor, offset: offset, length: length)
             }
         }
