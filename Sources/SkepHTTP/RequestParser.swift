@@ -79,6 +79,9 @@ public struct RequestParser: Sendable {
     /// The error was in reading a line (a bare CR or LF, a NUL, a line too long), not in
     /// a complete line's content: see `refused(in:)`.
     @usableFromInline var failedReadingLine = false
+    /// Apache's `error-notes` for the refusal, which its 400 page shows: set when a header
+    /// field is too long or there are too many; nil otherwise.
+    public internal(set) var errorNote: String? = nil
 
     /// The head `parse` last completed, until `reset`: the connection reads it from here
     /// rather than keep a second copy.
@@ -106,6 +109,7 @@ public struct RequestParser: Sendable {
         needsClear = true
         lastError = nil
         failedReadingLine = false
+        errorNote = nil
     }
 
     /// Parses `bytes[0..<count]`, continuing where the previous call stopped.
@@ -261,6 +265,7 @@ public struct RequestParser: Sendable {
         }
         if i > limitEnd {  // a content byte where only the CR could be
             failedReadingLine = true
+            if tooLong == .badRequest { errorNote = "Size of a request header field exceeds server limit." }
             _ = fail(tooLong, "\(what) too long")
             return .error
         }
@@ -434,6 +439,7 @@ public struct RequestParser: Sendable {
         }
         let value = i..<valueEnd
         guard head.fields.count < limits.requestFields else {
+            errorNote = "The number of request header fields exceeds this server's limit."
             return fail(.badRequest, "too many header fields")
         }
         head.fields.append(HeaderField(name: name, value: value))

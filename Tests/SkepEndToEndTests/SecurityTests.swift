@@ -208,6 +208,8 @@ struct SecurityTests {
             Array("GET /x HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n".utf8),
             Array("GET /x HTTP/1.1\r\n folded\r\nHost: a\r\n\r\n".utf8),
             Array("GET /x HTTP/1.1\r\nHost: a\r\nUser-Agent: ua\r\nX: a\u{0}b\r\n\r\n".utf8),
+            Array(("GET /x HTTP/1.1\r\nHost: a\r\nUser-Agent: ua\r\nX: " + String(repeating: "b", count: 9000) + "\r\n\r\n").utf8),
+            Array(("GET /x HTTP/1.1\r\nHost: a\r\n" + (0..<120).map { "X-\($0): v\r\n" }.joined() + "\r\n").utf8),
             Array(("GET /" + String(repeating: "a", count: 9000) + " HTTP/1.1\r\nHost: a\r\n\r\n").utf8),
         ]
         try withServerPair(setUp: { config in

@@ -191,7 +191,7 @@ public final class HTTPConnection {
                               sequence: requestsServed + 1)
         request.refusedRequestLine = refused.requestLine
         lastRequest = request
-        let body = ErrorPages.body(status, method: "GET", signature: nil)
+        let body = ErrorPages.body(status, method: "GET", signature: nil, note: parser.errorNote)
         var head = ResponseHead(status: status, contentLength: Int64(body.utf8.count), connection: .close)
         head.setContentType("text/html; charset=iso-8859-1")
         output.reset()
