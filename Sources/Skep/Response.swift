@@ -79,7 +79,8 @@ public final class Response {
     }
 
     /// Answers with the server's error response for `status` (its `ErrorDocument` if one
-    /// is configured), as an Apache handler returns `HTTP_NOT_FOUND`.
+    /// is configured), as an Apache handler returns `HTTP_NOT_FOUND`. A status outside
+    /// 100-999 is answered as 500 and logged.
     public func fail(_ status: Int) {
         errorStatus = status
     }
@@ -87,7 +88,12 @@ public final class Response {
     func built() -> SkepServer.Response {
         if let errorStatus {
             body.discard()
-            return RequestProcessor(context: request.server).error(HTTPStatus(code: errorStatus), request.raw)
+            var status = HTTPStatus(code: errorStatus)
+            if !(100...999).contains(errorStatus) {
+                request.log(.error, "the handler failed with status \(errorStatus), which is not 100-999; answering 500")
+                status = .internalServerError
+            }
+            return RequestProcessor(context: request.server).error(status, request.raw)
         }
         if let refusal = refusal() {
             request.log(.error, "\(refusal); answering 500")

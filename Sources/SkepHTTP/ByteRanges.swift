@@ -66,7 +66,7 @@ public enum ByteRanges: Sendable, Hashable {
             var start: Int64, end: Int64
             if dash == item.startIndex {  // "-N": the last N bytes
                 guard let n = number(item[(dash + 1)...]), n >= 1 else { return .ignored }
-                start = size - n
+                start = size - n  // no overflow: size > 0 and n >= 1
                 end = size - 1
             } else {
                 guard let s = number(item[..<dash]) else { return .ignored }

@@ -96,7 +96,8 @@ struct SecurityTests {
             for (target, logged) in [("/header-from-path/%0d%0aSet-Cookie:%20x", "AH02430"),
                                      ("/header-from-path/a%0ab", "AH02430"),
                                      ("/header-from-path/a%20b?name", "AH02429"),
-                                     ("/header-from-path/x?status", "status 42")] {
+                                     ("/header-from-path/x?status", "status 42"),
+                                     ("/header-from-path/x?fail", "status -1")] {
                 let response = try #require(try Self.answer(server, "GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
                 #expect(response.status == 500, "\(target)")
                 #expect(response.header("Set-Cookie") == nil && response.header("X-Path") == nil, "\(target)")
