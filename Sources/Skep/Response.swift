@@ -9,10 +9,12 @@ import SkepSystem
 /// connection fields, and leaves out the body for `HEAD`, as it does for its own responses.
 public final class Response {
     let request: Request
-    /// The status code; 200 unless set.
+    /// The status code; 200 unless set. One outside 100-999 is answered as 500 and logged.
     public var status: Int = 200
     /// Header fields in the order they are sent. `Content-Length`, `Transfer-Encoding`
-    /// and `Connection` are the server's and are ignored here.
+    /// and `Connection` are the server's and are ignored here. A name must be a token and
+    /// a value must hold no control byte but HT (CR and LF above all): otherwise the
+    /// request is answered 500 and the field logged, as Apache does.
     public var headers: [(name: String, value: String)] = []
     private var body: SkepServer.Response.Body = .empty()
     private var errorStatus: Int?
@@ -77,7 +79,8 @@ public final class Response {
     }
 
     /// Answers with the server's error response for `status` (its `ErrorDocument` if one
-    /// is configured), as an Apache handler returns `HTTP_NOT_FOUND`.
+    /// is configured), as an Apache handler returns `HTTP_NOT_FOUND`. A status outside
+    /// 100-999 is answered as 500 and logged.
     public func fail(_ status: Int) {
         errorStatus = status
     }
@@ -85,10 +88,36 @@ public final class Response {
     func built() -> SkepServer.Response {
         if let errorStatus {
             body.discard()
-            return RequestProcessor(context: request.server).error(HTTPStatus(code: errorStatus), request.raw)
+            var status = HTTPStatus(code: errorStatus)
+            if !(100...999).contains(errorStatus) {
+                request.log(.error, "the handler failed with status \(errorStatus), which is not 100-999; answering 500")
+                status = .internalServerError
+            }
+            return RequestProcessor(context: request.server).error(status, request.raw)
+        }
+        if let refusal = refusal() {
+            request.log(.error, "\(refusal); answering 500")
+            body.discard()
+            return RequestProcessor(context: request.server).error(.internalServerError, request.raw)
         }
         let kept = headers.filter { !["content-length", "transfer-encoding", "connection"].contains($0.name.lowercased()) }
         return SkepServer.Response(status: HTTPStatus(code: status), headers: kept, body: body)
+    }
+
+    /// Why the response cannot be sent as the handler built it, or nil: a status outside
+    /// 100-999, or a header field Apache would refuse (a name that is no token, a CR or LF
+    /// in a value that is not a fold, another control byte). Checked when the handler
+    /// returns, since `headers` is a plain array the handler may fill as it likes.
+    func refusal() -> String? {
+        guard (100...999).contains(status) else { return "the handler answered with status \(status), which is not 100-999" }
+        for field in headers {
+            do throws(ResponseField.Problem) {
+                _ = try ResponseField.check(name: field.name, value: field.value)
+            } catch {
+                return "the handler's " + ResponseField.message(error, name: field.name, value: field.value)
+            }
+        }
+        return nil
     }
 }
 

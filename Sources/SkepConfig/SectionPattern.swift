@@ -24,7 +24,9 @@ public struct SectionPattern: Sendable {
             return
         }
         do {
-            kind = .regex(CompiledRegex(try Regex(source)))
+            // Apache's `RegexDefaultOptions` default, DOTALL: `.` matches a line break too,
+            // so `^/r(.*)$` still matches a path with a decoded `%0a` in it.
+            kind = .regex(CompiledRegex(try Regex(source).dotMatchesNewlines()))
         } catch {
             throw ConfigError(nil, "Regular expression could not be compiled: \(source)")
         }

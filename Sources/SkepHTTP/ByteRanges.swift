@@ -66,7 +66,7 @@ public enum ByteRanges: Sendable, Hashable {
             var start: Int64, end: Int64
             if dash == item.startIndex {  // "-N": the last N bytes
                 guard let n = number(item[(dash + 1)...]), n >= 1 else { return .ignored }
-                start = size - n
+                start = size - n  // no overflow: size > 0 and n >= 1
                 end = size - 1
             } else {
                 guard let s = number(item[..<dash]) else { return .ignored }
@@ -102,6 +102,7 @@ public enum ByteRanges: Sendable, Hashable {
             }
             inMerge = false
             if start >= ostart && end <= oend { inMerge = true }
+            // No overflow below: 0 <= ostart <= oend <= size - 1 < Int64.max.
             if start < ostart && end >= ostart - 1 {
                 ostart = start
                 reversals += 1
@@ -115,7 +116,8 @@ public enum ByteRanges: Sendable, Hashable {
                 overlaps += 1
             } else {
                 result.append(ostart...oend)
-                sum += oend - ostart + 1
+                guard let total = adding(oend - ostart + 1, to: sum, within: size) else { return .ignored }
+                sum = total
                 inMerge = true
                 ostart = start
                 oend = end
@@ -123,18 +125,26 @@ public enum ByteRanges: Sendable, Hashable {
         }
         if inMerge {
             result.append(ostart...oend)
-            sum += oend - ostart + 1
+            guard let total = adding(oend - ostart + 1, to: sum, within: size) else { return .ignored }
+            sum = total
         } else if result.isEmpty && unsatisfiable {
             return .unsatisfiable
         }
         if result.isEmpty { return .ignored }
-        if sum > size { return .ignored }
         if result.count > maxRanges || overlaps > maxOverlaps || reversals > maxReversals { return .ignored }
         return .ranges(result)
     }
 
     public static func evaluate(_ header: String, size: Int64) -> ByteRanges {
         evaluate(Array(header.utf8), size: size)
+    }
+
+    /// `sum + length` when it is at most `size`; nil otherwise. Apache ignores the header
+    /// when the lengths add up to more than the representation; checking at each step
+    /// keeps the total from overflowing (many huge ranges of a huge sparse file). Each
+    /// length is at most `size` and `sum` at most `size`, so the subtraction cannot overflow.
+    static func adding(_ length: Int64, to sum: Int64, within size: Int64) -> Int64? {
+        length <= size - sum ? sum + length : nil
     }
 
     /// Decimal digits only (no sign, no blanks), at most 2^63-1.

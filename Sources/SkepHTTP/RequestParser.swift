@@ -76,6 +76,12 @@ public struct RequestParser: Sendable {
     @usableFromInline var transferEncodingField: Range<Int>? = nil
     @usableFromInline var connectionClose = false
     @usableFromInline var lastError: (status: HTTPStatus, reason: String)? = nil
+    /// The error was in reading a line (a bare CR or LF, a NUL, a line too long), not in
+    /// a complete line's content: see `refused(in:)`.
+    @usableFromInline var failedReadingLine = false
+    /// Apache's `error-notes` for the refusal, which its 400 page shows: set when a header
+    /// field is too long or there are too many; nil otherwise.
+    public internal(set) var errorNote: String? = nil
 
     /// The head `parse` last completed, until `reset`: the connection reads it from here
     /// rather than keep a second copy.
@@ -102,6 +108,8 @@ public struct RequestParser: Sendable {
         connectionClose = false
         needsClear = true
         lastError = nil
+        failedReadingLine = false
+        errorNote = nil
     }
 
     /// Parses `bytes[0..<count]`, continuing where the previous call stopped.
@@ -118,6 +126,7 @@ public struct RequestParser: Sendable {
         }
         switch state {
         case .done:
+            // Cannot fire from input: the connection resets the parser before the next head.
             preconditionFailure("RequestParser.parse called after headComplete without reset()")
         case .failed:
             return failure
@@ -188,7 +197,7 @@ public struct RequestParser: Sendable {
                 }
 
             case .done, .failed:
-                preconditionFailure()
+                preconditionFailure()  // cannot fire: every step that sets these states returns
             }
         }
     }
@@ -236,15 +245,18 @@ public struct RequestParser: Sendable {
                     return .needMore
                 }
                 guard base.load(fromByteOffset: i + 1, as: UInt8.self) == 0x0A else {
+                    failedReadingLine = true
                     _ = fail(.badRequest, "bare CR in \(what)")
                     return .error
                 }
                 scanned = i + 2
                 return .line(end: i)
             case 0x0A:
+                failedReadingLine = true
                 _ = fail(.badRequest, "bare LF in \(what)")
                 return .error
             case 0x00:
+                failedReadingLine = true
                 _ = fail(.badRequest, "NUL in \(what)")
                 return .error
             default:  // HT, VT, FF and other controls: judged with the whole line
@@ -252,11 +264,37 @@ public struct RequestParser: Sendable {
             }
         }
         if i > limitEnd {  // a content byte where only the CR could be
+            failedReadingLine = true
+            if tooLong == .badRequest { errorNote = "Size of a request header field exceeds server limit." }
             _ = fail(tooLong, "\(what) too long")
             return .error
         }
         scanned = i
         return .needMore
+    }
+
+    /// What the log can tell of a head refused while it was read (Apache logs those
+    /// requests too): the header fields Apache had stored, the host if one was read, and
+    /// the range of the request line as Apache's `the_request` holds it — from
+    /// its first byte (after leading empty lines) to the first CR, LF or NUL, at most
+    /// `LimitRequestLine` + 1 bytes, or what had arrived. Ranges are into `bytes`, the
+    /// bytes last given to `parse`.
+    public func refused(in bytes: UnsafeRawBufferPointer) -> (head: RequestHead, requestLine: Range<Int>) {
+        var start = 0
+        while start + 1 < bytes.count, bytes[start] == 0x0D, bytes[start + 1] == 0x0A { start += 2 }
+        let cap = start + min(limits.requestLine + 1, bytes.count - start)
+        var end = start
+        while end < cap, bytes[end] != 0x0D, bytes[end] != 0x0A, bytes[end] != 0 { end += 1 }
+        var partial = RequestHead()
+        partial.fields = head.fields
+        // Apache stores a field when it has read the next line (which may fold into it):
+        // when reading a line failed or timed out, the last field read is not stored yet.
+        if state != .failed || failedReadingLine, !partial.fields.isEmpty { partial.fields.removeLast() }
+        partial.hostRange = head.hostRange
+        partial.methodRange = start..<start
+        partial.targetRange = start..<start
+        partial.pathRange = start..<start
+        return (partial, start..<end)
     }
 
     /// Records the error; the state machine then stops and `failure` describes it.
@@ -401,6 +439,7 @@ public struct RequestParser: Sendable {
         }
         let value = i..<valueEnd
         guard head.fields.count < limits.requestFields else {
+            errorNote = "The number of request header fields exceeds this server's limit."
             return fail(.badRequest, "too many header fields")
         }
         head.fields.append(HeaderField(name: name, value: value))

@@ -36,8 +36,10 @@ public struct ResponseHead: Sendable {
         contentTypeBytes.removeAll(keepingCapacity: true)
     }
 
-    /// Adds a header. Values must not contain CR or LF (a precondition: response
-    /// splitting is a bug in the caller).
+    /// Adds a header. Callers check fields that carry outside text first
+    /// (`ResponseField.check`, answering 500 as Apache does); here a byte that could end
+    /// the line (CR, LF, another control byte) is written as a space, so no value can
+    /// split the head even if a caller did not check.
     @inlinable
     public mutating func add(_ name: StaticString, _ value: String) {
         headerBytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
@@ -66,7 +68,7 @@ public struct ResponseHead: Sendable {
         headerBytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         headerBytes.append(0x3A)
         headerBytes.append(0x20)
-        for b in bytes { precondition(b != 0x0D && b != 0x0A, "CR/LF in header value"); headerBytes.append(b) }
+        for b in bytes { headerBytes.append(ByteClass.isFieldValue(b) ? b : 0x20) }
         headerBytes.append(0x0D)
         headerBytes.append(0x0A)
     }
@@ -95,10 +97,14 @@ public struct ResponseHead: Sendable {
         v.withUTF8 { Self.appendChecked($0, to: &contentTypeBytes) }
     }
 
+    /// Appends a name or value, control bytes (but HT) written as spaces: see `add`.
     @usableFromInline
     static func appendChecked(_ s: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        for b in s { precondition(b != 0x0D && b != 0x0A, "CR/LF in header"); }
-        out.append(contentsOf: s)
+        if s.allSatisfy(ByteClass.isFieldValue) {
+            out.append(contentsOf: s)
+        } else {
+            for b in s { out.append(ByteClass.isFieldValue(b) ? b : 0x20) }
+        }
     }
 
     /// Appends the whole head, final CRLF included, to `buffer`.
@@ -114,7 +120,7 @@ public struct ResponseHead: Sendable {
         let start = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: upper))
         let used = buffer.withUnsafeMutableBufferPointer { whole -> Int in
-            var w = Cursor(base: whole.baseAddress! + start)
+            var w = Cursor(base: whole.baseAddress! + start)  // not nil: `upper` >= 256 bytes were just appended
             w.put("HTTP/1.1 ")
             w.putStatus(status)
             w.put("\r\n")

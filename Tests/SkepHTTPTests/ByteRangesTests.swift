@@ -74,4 +74,31 @@ import Testing
         #expect(r(rev) == .ignored)
         #expect(ByteRanges.evaluate(Array(rev.utf8), size: 1000, maxOverlaps: 100, maxReversals: 100) == .ranges([79...100]))
     }
+
+    /// Range values at the edges of Int64 on a huge (sparse) representation: the running
+    /// total of the lengths never overflows, and a total above the size is ignored.
+    @Test func hugeValues() {
+        let max = Int64.max
+        // One range of the whole representation, however it is written.
+        #expect(r("bytes=0-\(max)", size: max) == .ranges([0...(max - 1)]))
+        #expect(r("bytes=-\(max)", size: max) == .ranges([0...(max - 1)]))
+        #expect(r("bytes=\(max - 1)-", size: max) == .ranges([(max - 1)...(max - 1)]))
+        #expect(r("bytes=\(max)-", size: max) == .unsatisfiable)
+        #expect(r("bytes=1-\(max)", size: max) == .ranges([1...(max - 1)]))
+        // Two disjoint ranges that together exceed the size (and Int64, if added blindly).
+        #expect(r("bytes=2-,0-0,2-,0-0", size: max) == .ignored)
+        #expect(r("bytes=2-,0-0", size: max) == .ranges([2...(max - 1), 0...0]))
+        #expect(r("bytes=-\(max),0-0,2-", size: max) == .ranges([0...(max - 1)]))
+        // Many large ranges: the sum passes Int64.max after a few items.
+        let many = "bytes=" + Array(repeating: "2-,0-0", count: 100).joined(separator: ",")
+        #expect(r(many, size: max) == .ignored)
+        #expect(r(many, size: max - 1) == .ignored)
+        // Disjoint ranges whose total is exactly the size are served.
+        #expect(r("bytes=0-\(max / 2 - 1),\(max / 2 + 1)-", size: max) == .ranges([0...(max / 2 - 1), (max / 2 + 1)...(max - 1)]))
+        // One past Int64 is not a number: the header is ignored.
+        #expect(r("bytes=0-9223372036854775808", size: max) == .ignored)
+        #expect(r("bytes=-9223372036854775808", size: max) == .ignored)
+        #expect(ByteRanges.adding(max, to: 1, within: max) == nil)
+        #expect(ByteRanges.adding(max - 1, to: 1, within: max) == max)
+    }
 }

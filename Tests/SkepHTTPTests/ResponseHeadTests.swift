@@ -91,4 +91,53 @@ import Testing
     @Test func continueResponse() {
         #expect(String(decoding: ResponseHead.continueResponse, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n")
     }
+
+    /// A field nobody checked still cannot split the head: its control bytes go out as spaces.
+    @Test func unsafeBytesNeverSplitTheHead() {
+        var r = ResponseHead(status: .found)
+        r.add(name: "X-A\r\nSet-Cookie", value: "a\r\nSet-Cookie: x=1")
+        r.add("Location", "http://x/\n")
+        r.add("X-B", bytes: Array("1\r\n2".utf8))
+        r.setContentType("text/html\r\nX: y")
+        var out: [UInt8] = []
+        r.write(into: &out, date: nil, server: nil)
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text == "HTTP/1.1 302 Found\r\nX-A  Set-Cookie: a  Set-Cookie: x=1\r\nLocation: http://x/ \r\nX-B: 1  2\r\nContent-Type: text/html  X: y\r\n\r\n")
+    }
+}
+
+/// Apache's `check_header` for response fields (strict `HttpProtocolOptions`).
+@Suite struct ResponseFieldTests {
+    func check(_ name: String, _ value: String) -> Result<String?, ResponseField.Problem> {
+        Result { () throws(ResponseField.Problem) -> String? in try ResponseField.check(name: name, value: value) }
+    }
+
+    @Test func acceptsTokensAndFieldContent() {
+        #expect(check("Location", "http://x/new/%0a") == .success(nil))
+        #expect(check("X-Odd!#$%&'*+-.^_`|~", "tab\there, obs-text \u{e9}") == .success(nil))
+        #expect(check("X", "") == .success(nil))
+    }
+
+    @Test func unfoldsFolds() {
+        #expect(check("X", "a\r\n b") == .success("a b"))
+        #expect(check("X", "a\r\n\t \tb\r\n c") == .success("a b c"))
+    }
+
+    @Test func refusesWhatApacheRefuses() {
+        #expect(check("", "x") == .failure(.emptyName))
+        for name in ["X Y", "X:", "X\r\nY", "X\u{0}", "Ä", "(x)"] {
+            #expect(check(name, "x") == .failure(.invalidName), "\(name.debugDescription)")
+        }
+        for value in ["a\nb", "a\rb", "a\r\nb", "a\r\n", "a\u{0}", "\u{1b}[31m", "a\u{7f}", "a\r\n\r\n b"] {
+            #expect(check("X", value) == .failure(.invalidValue), "\(value.debugDescription)")
+        }
+        #expect(ResponseField.message(.invalidValue, name: "Location", value: "v").hasPrefix("AH02430: Response header 'Location' value of 'v'"))
+    }
+
+    @Test func pathEscapingAsApache() {
+        // ap_os_escape_path(partial): lower-case hex, `$-_.+!*'(),:;@&=/~` kept.
+        #expect(PathEscaping.escape("/new/\n") == "/new/%0a")
+        #expect(PathEscaping.escape("/a b\"?%#\u{e9}\u{7f}") == "/a%20b%22%3f%25%23%c3%a9%7f")
+        #expect(PathEscaping.escape("/$-_.+!*'(),:;@&=/~az09AZ") == "/$-_.+!*'(),:;@&=/~az09AZ")
+    }
 }

@@ -77,6 +77,19 @@ test.handler("test-quick-stream", threadSafe: true, nonBlocking: true) { _, resp
     response.stream { writer in try writer.write("never on the listener\n") }
 }
 
+// Copies the decoded path into a header field, as a careless handler might; `?name`
+// uses it as a field name, `?status` answers with status 42, `?fail` fails with -1. The
+// server must refuse the response with a 500, not send it or trap.
+test.handler("header-from-path", threadSafe: true) { request, response in
+    switch request.query {
+    case "name"?: response.setHeader(request.path, "x")
+    case "status"?: response.status = 42
+    case "fail"?: response.fail(-1)
+    default: response.setHeader("X-Path", request.path)
+    }
+    response.send("sent\n")
+}
+
 test.handler("test-file", threadSafe: true) { request, response in
     guard let filename = request.filename else { return response.fail(404) }
     do {

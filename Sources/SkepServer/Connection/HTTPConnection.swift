@@ -178,12 +178,20 @@ public final class HTTPConnection {
         }
     }
 
-    /// Answers a request that could not be parsed: the error page, then close.
+    /// Answers a request that could not be parsed: the error page, then close. It is
+    /// logged as Apache logs it: `%r` is the request line as far as it was read, and the
+    /// header fields read before the error are there for `%{...}i`.
     func respondWithoutRequest(_ status: HTTPStatus) -> Action {
         phase = .writing
         closeAfterWrite = true
-        lastRequest = nil
-        let body = ErrorPages.body(status, method: "GET", signature: nil)
+        let bytes = buffer.unconsumed
+        let refused = parser.refused(in: bytes)
+        let request = Request(head: refused.head, bytes: bytes, headLength: bytes.count, client: client, local: local,
+                              server: context.selectServer(local: local, host: refused.head.host(in: bytes)),
+                              sequence: requestsServed + 1)
+        request.refusedRequestLine = refused.requestLine
+        lastRequest = request
+        let body = ErrorPages.body(status, method: "GET", signature: nil, note: parser.errorNote)
         var head = ResponseHead(status: status, contentLength: Int64(body.utf8.count), connection: .close)
         head.setContentType("text/html; charset=iso-8859-1")
         output.reset()
@@ -224,7 +232,7 @@ public final class HTTPConnection {
         buffer.consume(length + (body?.consumedFromBuffer ?? 0))
         let abandoned = body?.abandoned ?? false
         if let body, !abandoned { buffer.append(body.leftover) }
-        let action = prepare(response, for: request, keepAliveAllowed: !abandoned)
+        let action = prepare(&response, for: request, keepAliveAllowed: !abandoned)
         if case .stream(let stream) = response.body { return send(stream, io: io) }
         return action
     }
@@ -256,7 +264,7 @@ public final class HTTPConnection {
         }
         bodyBytesReceived = 0
         buffer.consume(length)
-        return prepare(response, for: request, keepAliveAllowed: true)
+        return prepare(&response, for: request, keepAliveAllowed: true)
     }
 
     /// The marker of a listener run, one per thread (the listener's) and reused.
@@ -294,8 +302,11 @@ public final class HTTPConnection {
         }
     }
 
-    /// Serializes the head, decides keep-alive as Apache's `ap_set_keepalive`, and hands the body to `output`.
-    func prepare(_ response: Response, for request: Request, keepAliveAllowed: Bool) -> Action {
+    /// Serializes the head, decides keep-alive as Apache's `ap_set_keepalive`, and hands the
+    /// body to `output`. A response whose header fields cannot be sent is replaced by a 500
+    /// first (`checkHeaders`), so the caller sends what `response` is on return.
+    func prepare(_ response: inout Response, for request: Request, keepAliveAllowed: Bool) -> Action {
+        checkHeaders(&response, for: request)
         let head = request.head
         requestsServed += 1
         let maxRequests = core.keepAliveRequests
@@ -346,6 +357,32 @@ public final class HTTPConnection {
         phase = .writing
         pendingLength = nil
         return .write
+    }
+
+    /// Apache's `check_headers`: a folded value is unfolded; a field that cannot be sent
+    /// (a CR or LF that a module copied from the request, a name that is no token) is
+    /// logged and the response replaced by the 500 error response, as Apache's `ap_die`;
+    /// if that one cannot be sent either, by a bare 500 (Apache's recursion fallback).
+    func checkHeaders(_ response: inout Response, for request: Request) {
+        for i in response.headers.indices {
+            let field = response.headers[i]
+            do throws(ResponseField.Problem) {
+                if let unfolded = try ResponseField.check(name: field.name, value: field.value) {
+                    response.headers[i].value = unfolded
+                }
+            } catch {
+                context.errorLog.log(.error, module: "http", client: client,
+                                     ResponseField.message(error, name: field.name, value: field.value))
+                response.discard()
+                var failed = RequestProcessor(context: context).error(.internalServerError, request)
+                if !failed.headers.allSatisfy({ ResponseField.isSendable(name: $0.name, value: $0.value) }) {
+                    failed.discard()
+                    failed = Response(status: .internalServerError)
+                }
+                response = failed
+                return
+            }
+        }
     }
 
     /// Tells the scoreboard who asked what, from the bytes already in the buffer.

@@ -20,14 +20,19 @@ public final class ErrorLog: @unchecked Sendable {
     public func allows(_ level: LogLevel, module: String) -> Bool { levels.allows(level, module: module) }
 
     /// Writes `message` when `level` is allowed for `module`; `always` writes it whatever
-    /// the LogLevel, as Apache does for its start and stop notices.
+    /// the LogLevel, as Apache does for its start and stop notices. Control bytes, bytes
+    /// above 0x7E and `\` in the message are escaped (`\n`, `\x1b`, `\\`), as Apache does.
     public func log(_ level: LogLevel, module: String, client: SocketAddress? = nil, always: Bool = false, _ message: String) {
         guard always || levels.allows(level, module: module) else { return }
-        var line = "[\(Self.timestamp())] [\(module):\(level.name)] [pid \(getpid()):tid \(Self.threadID())] "
-        if let client { line += "[client \(client.host):\(client.port)] " }
-        line += message
-        line += "\n"
-        file.write(Array(line.utf8))
+        var prefix = "[\(Self.timestamp())] [\(module):\(level.name)] [pid \(getpid()):tid \(Self.threadID())] "
+        if let client { prefix += "[client \(client.host):\(client.port)] " }
+        var line = Array(prefix.utf8)
+        line.reserveCapacity(line.count + message.utf8.count + 1)
+        // The message may carry what a client sent (a path), a back end's stderr or a
+        // handler's text: escaped as Apache's `ap_escape_errorlog_item`, so it is one line.
+        LogEscaping.appendErrorLogItem(message.utf8, to: &line)
+        line.append(0x0A)
+        file.write(line)
     }
 
     static func threadID() -> Int { Int(SkepSystem.Process.threadID) }

@@ -348,6 +348,10 @@ public struct LogFormat: Sendable {
     /// `%r`: the request line as the client sent it (Apache's `the_request`), escaped.
     static func appendRequestLine(_ r: Request, to out: inout LogLineBuffer) {
         let bytes = r.bytes
+        if let line = r.refusedRequestLine {
+            out.appendEscaped(UnsafeRawBufferPointer(rebasing: bytes[line]))
+            return
+        }
         let start = r.head.methodRange.lowerBound
         var end = r.head.targetRange.upperBound
         if r.head.version != .http09 {
@@ -439,7 +443,7 @@ struct LogLineBuffer {
     private var spill: [UInt8]?
 
     init(_ storage: UnsafeMutableRawBufferPointer) {
-        base = storage.baseAddress!
+        base = storage.baseAddress!  // not nil: `withTemporary` passes its non-empty allocation
         capacity = storage.count
     }
 
@@ -477,11 +481,12 @@ struct LogLineBuffer {
             array.append(contentsOf: UnsafeRawBufferPointer(start: base, count: used))
             spill = array
         }
-        spill!.append(byte)
+        spill!.append(byte)  // not nil: set just above
     }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if spill == nil && used + bytes.count <= capacity {
+            // `bytes.baseAddress` is not nil when `bytes` is not empty.
             if bytes.count > 0 { (base + used).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
             used += bytes.count
         } else {
@@ -503,7 +508,7 @@ struct LogLineBuffer {
     /// ASCII, so a client cannot forge log lines or fields.
     mutating func appendEscaped(_ bytes: UnsafeRawBufferPointer) {
         var clean = true
-        for b in bytes where Self.needsEscape(b) { clean = false; break }
+        for b in bytes where LogEscaping.needsEscape(b) { clean = false; break }
         if clean { append(bytes); return }
         for b in bytes { appendEscaped(b) }
     }
@@ -513,26 +518,15 @@ struct LogLineBuffer {
         for b in text.utf8 { appendEscaped(b) }
     }
 
-    @inline(__always)
-    static func needsEscape(_ b: UInt8) -> Bool { b < 0x20 || b >= 0x7F || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") }
-
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
     mutating func appendEscaped(_ b: UInt8) {
-        guard Self.needsEscape(b) else { append(b); return }
+        guard LogEscaping.needsEscape(b) else { append(b); return }
         append(UInt8(ascii: "\\"))
-        switch b {
-        case 0x08: append(UInt8(ascii: "b"))
-        case 0x0A: append(UInt8(ascii: "n"))
-        case 0x0D: append(UInt8(ascii: "r"))
-        case 0x09: append(UInt8(ascii: "t"))
-        case 0x0B: append(UInt8(ascii: "v"))
-        case UInt8(ascii: "\\"): append(UInt8(ascii: "\\"))
-        case UInt8(ascii: "\""): append(UInt8(ascii: "\""))
-        default:
+        if let letter = LogEscaping.letter(b) {
+            append(letter)
+        } else {
             append(UInt8(ascii: "x"))
-            append(Self.hex[Int(b >> 4)])
-            append(Self.hex[Int(b & 0xF)])
+            append(LogEscaping.hex[Int(b >> 4)])
+            append(LogEscaping.hex[Int(b & 0xF)])
         }
     }
 
@@ -570,7 +564,7 @@ struct LogLineBuffer {
         var shift = 60
         while shift > 0 && (value >> UInt64(shift)) == 0 { shift -= 4 }
         while shift >= 0 {
-            append(Self.hex[Int((value >> UInt64(shift)) & 0xF)])
+            append(LogEscaping.hex[Int((value >> UInt64(shift)) & 0xF)])
             shift -= 4
         }
     }
@@ -616,6 +610,7 @@ final class LogClock: @unchecked Sendable {
             var t = time_t(seconds)
             var parts = tm()
             localtime_r(&t, &parts)
+            // The addresses are not nil: a 1 KiB allocation, and a pattern that holds at least its NUL.
             withUnsafeTemporaryAllocation(of: CChar.self, capacity: 1024) { buffer in
                 let n = pattern.withUnsafeBufferPointer { strftime(buffer.baseAddress!, buffer.count, $0.baseAddress!, &parts) }
                 out.append(UnsafeRawBufferPointer(start: buffer.baseAddress!, count: n))

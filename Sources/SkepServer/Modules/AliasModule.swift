@@ -48,7 +48,7 @@ public struct AliasModule: HTTPModule {
         for redirect in redirects {
             guard let rest = redirect.pattern.match(r.uri) else { continue }
             guard let target = redirect.target else { return .fail(HTTPStatus(code: redirect.status)) }
-            var location = redirect.pattern.substitute(target, rest)
+            var location = redirect.pattern.redirectTarget(target, rest)
             if let query = r.query, !location.contains("?") { location += "?" + query }
             return .respond(RequestProcessor(context: server).error(HTTPStatus(code: redirect.status), r, location: location))
         }
@@ -124,6 +124,20 @@ enum AliasPattern: Sendable {
         case .regex(let compiled):
             if case .regex(let regex) = compiled.pattern.kind { return regex.captures(uri) }
             return compiled.pattern.matches(uri) ? [uri] : nil
+        }
+    }
+
+    /// The URL of a redirect, escaped as mod_alias escapes it: for a prefix, the rest of
+    /// the (decoded) path is escaped before it is appended; for a regex, the substituted
+    /// URL is escaped up to its query or fragment, which are kept as they are.
+    func redirectTarget(_ target: String, _ match: [String]) -> String {
+        switch self {
+        case .prefix:
+            return target + PathEscaping.escape(match[0])
+        case .regex:
+            let url = substitute(target, match)
+            guard let end = url.firstIndex(where: { $0 == "?" || $0 == "#" }) else { return PathEscaping.escape(url) }
+            return PathEscaping.escape(String(url[..<end])) + url[end...]
         }
     }
 

@@ -1,6 +1,9 @@
 import SkepConfig
 import SkepHTTP
 import SkepSystem
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Apache's mod_authz_core with the providers of mod_authz_host: `Require all
 /// granted|denied`, `Require ip ...`, `Require local`, `Require env`, `Require method`,
@@ -71,10 +74,13 @@ public struct Requirement: Sendable {
         case "ip":
             var matches: [IPMatch] = []
             for arg in args {
-                guard let m = IPMatch(arg) else { throw d.error("Require ip: '\(arg)' is not an IP address or network") }
-                matches.append(m)
+                do {
+                    matches.append(try IPMatch(arg))
+                } catch {
+                    throw d.error(IPMatch.message(arg, error))
+                }
             }
-            guard !matches.isEmpty else { throw d.error("Require ip needs at least one address") }
+            guard !matches.isEmpty else { throw d.error("'require ip' requires an argument") }
             return Requirement(provider: .ip(matches), negated: negated)
         case "local":
             return Requirement(provider: .local, negated: negated)
@@ -100,79 +106,144 @@ public struct Requirement: Sendable {
     }
 }
 
-/// An address or network as `Require ip` takes it: `10.1.2.3`, `10.1`, `10.0.0.0/8`,
-/// `10.0.0.0/255.0.0.0`, `2001:db8::/32`.
+/// An address or network as `Require ip` takes it, parsed as APR's `apr_ipsubnet_create`
+/// (what mod_authz_host calls): `10.1.2.3`, the partial forms `10.1` and `10.1.` (a
+/// network of whole octets), `10.0.0.0/8` (1 to 32 bits; 1 to 128 for IPv6),
+/// `10.0.0.0/255.0.0.0` (any IPv4 mask, used bit for bit), `2001:db8::/32`. Apache
+/// refuses `/0`, a negative or too long prefix, a partial address with a mask, an IPv6
+/// address with a dotted mask and an IPv4-mapped IPv6 address; so does this.
 public struct IPMatch: Sendable {
+    /// The network's bytes (4 or 16), already masked.
     let network: [UInt8]
-    let prefixBits: Int
+    let mask: [UInt8]
 
-    init?(_ text: String) {
-        var addressText = text
-        var bits: Int?
+    /// Why a word is not an address or network, with APR's wording.
+    enum ParseError: Error, Equatable {
+        /// Nothing like an address (APR_EINVAL).
+        case notAnAddress
+        /// "The specified IP address is invalid." (APR_EBADIP)
+        case badAddress
+        /// "The specified network mask is invalid." (APR_EBADMASK)
+        case badMask
+    }
+
+    /// Apache's message for `word` refused with `error` (mod_authz_host's `ip_parse_config`).
+    static func message(_ word: String, _ error: ParseError) -> String {
+        switch error {
+        case .notAnAddress: return "ip address '\(word)' appears to be invalid"
+        case .badAddress: return "ip address '\(word)' appears to be invalid: The specified IP address is invalid."
+        case .badMask: return "ip address '\(word)' appears to be invalid: The specified network mask is invalid."
+        }
+    }
+
+    init(_ text: String) throws(ParseError) {
+        var addressText = Substring(text)
+        var maskText: Substring?
         if let slash = text.firstIndex(of: "/") {
-            addressText = String(text[..<slash])
-            let maskText = String(text[text.index(after: slash)...])
-            if let n = Int(maskText) {
-                bits = n
-            } else if let mask = SocketAddress(ip: maskText, port: 0) {
-                bits = IPMatch.bytes(mask).reduce(0) { $0 + $1.nonzeroBitCount }
+            addressText = text[..<slash]
+            maskText = text[text.index(after: slash)...]
+        }
+        guard Self.looksLikeIP(addressText) else { throw .notAnAddress }
+        var address: [UInt8]
+        var mask: [UInt8]
+        if let ip = Self.parseAddress(addressText) {
+            address = ip
+            mask = Array(repeating: 0xFF, count: ip.count)
+        } else if maskText == nil, let partial = Self.parsePartial(addressText) {
+            (address, mask) = partial
+        } else {
+            throw .badAddress
+        }
+        if let maskText {
+            if let bits = Self.prefixLength(maskText), bits > 0, bits <= address.count * 8 {
+                mask = (0..<address.count).map { i in
+                    let take = min(8, max(0, bits - i * 8))
+                    return take == 0 ? 0 : ~(0xFF >> UInt8(take))
+                }
+            } else if address.count == 4, let dotted = Self.parseAddress(maskText), dotted.count == 4 {
+                mask = dotted
             } else {
-                return nil
+                throw .badMask
             }
         }
-        if let address = SocketAddress(ip: addressText, port: 0) {
-            network = IPMatch.bytes(address)
-            prefixBits = bits ?? network.count * 8
-        } else {
-            // A partial IPv4 address: `10.1` means 10.1.0.0/16.
-            let parts = addressText.split(separator: ".", omittingEmptySubsequences: false)
-            guard bits == nil, (1...3).contains(parts.count), parts.allSatisfy({ UInt8($0) != nil }) else { return nil }
-            network = parts.map { UInt8($0)! } + Array(repeating: 0, count: 4 - parts.count)
-            prefixBits = parts.count * 8
+        self.network = zip(address, mask).map { $0 & $1 }
+        self.mask = mask
+    }
+
+    /// APR's `looks_like_ip`: anything with a `:` (IPv6), or only digits and dots.
+    static func looksLikeIP(_ s: Substring) -> Bool {
+        guard !s.isEmpty else { return false }
+        return s.contains(":") || s.allSatisfy { $0 == "." || $0.isASCII && $0.isNumber }
+    }
+
+    /// A complete IPv6 or IPv4 address in numeric form (`inet_pton`), IPv6 first; an
+    /// IPv4-mapped IPv6 address is refused, as APR refuses it.
+    static func parseAddress(_ s: Substring) -> [UInt8]? {
+        var six = in6_addr()
+        if inet_pton(AF_INET6, String(s), &six) == 1 {
+            let bytes = withUnsafeBytes(of: six) { Array($0) }
+            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF { return nil }
+            return bytes
         }
-        guard prefixBits <= network.count * 8 else { return nil }
+        var four = in_addr()
+        if inet_pton(AF_INET, String(s), &four) == 1 { return withUnsafeBytes(of: four) { Array($0) } }
+        return nil
+    }
+
+    /// APR's `parse_network`: one to four decimal octets, each followed by a dot except
+    /// perhaps the last (`10`, `10.1`, `10.1.`), masking the octets given.
+    static func parsePartial(_ s: Substring) -> (address: [UInt8], mask: [UInt8])? {
+        guard s.utf8.count < 16 else { return nil }
+        var address: [UInt8] = [], mask: [UInt8] = []
+        var rest = s.utf8[...]
+        while !rest.isEmpty {
+            let digits = rest.prefix { $0 >= 0x30 && $0 <= 0x39 }
+            guard !digits.isEmpty, address.count < 4 else { return nil }
+            var octet = 0
+            for d in digits {
+                octet = octet * 10 + Int(d - 0x30)  // at most 15 digits: no overflow
+                guard octet <= 255 else { return nil }
+            }
+            rest = rest.dropFirst(digits.count)
+            if rest.first == UInt8(ascii: ".") { rest = rest.dropFirst() } else if !rest.isEmpty { return nil }
+            address.append(UInt8(octet))
+            mask.append(0xFF)
+        }
+        let pad = 4 - address.count
+        return (address + Array(repeating: 0, count: pad), mask + Array(repeating: 0, count: pad))
+    }
+
+    /// The mask as a bit count, read as APR reads it with `strtol` (leading blanks and a
+    /// sign allowed, nothing after the digits); nil when it is not a number or too large
+    /// to matter (any count above 128 is refused anyway).
+    static func prefixLength(_ s: Substring) -> Int? {
+        var rest = s.drop { $0 == " " || $0 == "\t" }
+        var negative = false
+        if let sign = rest.first, sign == "+" || sign == "-" {
+            negative = sign == "-"
+            rest = rest.dropFirst()
+        }
+        guard !rest.isEmpty, rest.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        let digits = rest.drop { $0 == "0" }
+        guard digits.count <= 3, let n = Int(digits.isEmpty ? "0" : String(digits)) else { return 1000 }
+        return negative ? -n : n
     }
 
     static func bytes(_ address: SocketAddress) -> [UInt8] {
         let host = address.host
         if host.contains(":") {
-            // Expand the textual IPv6 form into 16 bytes; IPv4-mapped addresses compare as IPv4.
+            // IPv4-mapped addresses compare as IPv4, as `apr_ipsubnet_test` does.
             if host.hasPrefix("::ffff:"), let v4 = SocketAddress(ip: String(host.dropFirst(7)), port: 0), !v4.host.contains(":") {
                 return bytes(v4)
             }
-            var groups: [UInt16] = []
-            let halves = host.components(separatedBy: "::")
-            let head = halves[0].split(separator: ":").compactMap { UInt16($0, radix: 16) }
-            let tail = halves.count > 1 ? halves[1].split(separator: ":").compactMap { UInt16($0, radix: 16) } : []
-            groups = head + Array(repeating: 0, count: max(0, 8 - head.count - tail.count)) + tail
-            return groups.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
         }
-        return host.split(separator: ".").compactMap { UInt8($0) }
+        return parseAddress(Substring(host)) ?? []
     }
 
     func contains(_ address: SocketAddress) -> Bool {
         let candidate = IPMatch.bytes(address)
         guard candidate.count == network.count else { return false }
-        var bits = prefixBits
-        for i in 0..<network.count where bits > 0 {
-            let take = min(8, bits)
-            let mask: UInt8 = take == 8 ? 0xFF : ~(0xFF >> UInt8(take))
-            if candidate[i] & mask != network[i] & mask { return false }
-            bits -= take
-        }
+        for i in 0..<network.count where candidate[i] & mask[i] != network[i] { return false }
         return true
-    }
-}
-
-extension String {
-    func components(separatedBy separator: String) -> [String] {
-        var parts: [String] = []
-        var rest = Substring(self)
-        while let range = rest.firstRange(of: separator) {
-            parts.append(String(rest[..<range.lowerBound]))
-            rest = rest[range.upperBound...]
-        }
-        parts.append(String(rest))
-        return parts
     }
 }

@@ -40,7 +40,10 @@ public struct DirModule: HTTPModule {
         guard status.isDirectory else { return .declined }
         if !r.uri.hasSuffix("/") {
             guard dir.slash ?? true else { return .declined }
-            var location = "http://\(r.header("Host") ?? hostWithPort(r, server))\(percentEncodePath(r.uri))/"
+            // Apache's `ap_construct_url`: the host and port the request named (validated
+            // by the parser; an absolute-form target's, never a raw `Host` field's), else
+            // `ServerName`'s; the path escaped again.
+            var location = "\(r.selfURLPrefix)\(PathEscaping.escape(r.uri))/"
             if let query = r.query { location += "?" + query }
             return .respond(RequestProcessor(context: server).error(.movedPermanently, r, location: location))
         }
@@ -56,32 +59,6 @@ public struct DirModule: HTTPModule {
             return .respond(RequestProcessor(context: server).process(target))
         }
         return .declined
-    }
-
-    func hostWithPort(_ r: Request, _ server: ServerContext) -> String {
-        let name = r.serverConfig(CoreServerConfig.self).serverName.map { ServerContext.hostPart($0) } ?? r.local.host
-        return r.local.port == 80 ? name : "\(name):\(r.local.port)"
-    }
-
-    /// Apache escapes the path it puts into a redirect (`ap_escape_uri`).
-    func percentEncodePath(_ path: String) -> String {
-        var out = ""
-        for byte in path.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                if "/-_.~!$&'()*+,;=:@".utf8.contains(byte) {
-                    out.unicodeScalars.append(Unicode.Scalar(byte))
-                } else {
-                    let hex = Array("0123456789ABCDEF".utf8)
-                    out += "%"
-                    out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte >> 4)]))
-                    out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte & 15)]))
-                }
-            }
-        }
-        return out
     }
 }
 

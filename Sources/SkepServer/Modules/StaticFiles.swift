@@ -84,7 +84,11 @@ public enum StaticFiles {
         headers.append(("Accept-Ranges", "bytes"))
         let size = status.size
         var response: Response
-        switch ranges(r, size: size, etag: etag, lastModified: lastModified) {
+        var decision = ranges(r, size: size, etag: etag, lastModified: lastModified)
+        if case .ranges(let list) = decision, list.count > 1, !Self.multipartFits(list, type: r.contentType) {
+            decision = .ignored
+        }
+        switch decision {
         case .ignored:
             response = Response(status: .ok, headers: headers, body: source.body(offset: 0, length: size, head: r.isHead))
             if let type = r.contentType { response.headers.append(("Content-Type", type)) }
@@ -138,6 +142,8 @@ public enum StaticFiles {
             switch self {
             case .bytes(let bytes):
                 if offset == 0 && length == Int64(bytes.count) { return .bytes(bytes) }
+                // In bounds: the ranges lie within `size`, the cached bytes' count (the cache
+                // serves them only while a fresh stat agrees).
                 return .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))
             case .file(let file):
                 guard length <= inlineLimit else { return .file(file.descriptor, offset: offset, length: length) }
@@ -152,7 +158,7 @@ public enum StaticFiles {
         /// One part of a multipart/byteranges answer.
         func part(offset: Int64, length: Int64) -> ResponseOutput.Part {
             switch self {
-            case .bytes(let bytes): return .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))
+            case .bytes(let bytes): return .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))  // in bounds: see `body`
             case .file(let file): return .file(file.descriptor, offset: offset, length: length)
             }
         }
@@ -209,7 +215,8 @@ public enum StaticFiles {
 
     /// The ranges to send: none for anything but GET, or when `If-Range` no longer matches.
     static func ranges(_ r: Request, size: Int64, etag: EntityTag?, lastModified: HTTPDate) -> ByteRanges {
-        guard r.head.method == .get, let header = r.header("Range") else { return .ignored }
+        // HEAD too: Apache's `ap_set_byterange` looks for M_GET, which HEAD requests have.
+        guard r.head.method == .get || r.head.method == .head, let header = r.header("Range") else { return .ignored }
         if let ifRange = r.header("If-Range") {
             if ifRange.hasPrefix("\"") || ifRange.hasPrefix("W/") {
                 guard let etag, let tag = EntityTag(parsing: ifRange), tag.matches(etag, .strong) else { return .ignored }
@@ -221,6 +228,23 @@ public enum StaticFiles {
     }
 
     /// A boundary that differs between files and changes, as Apache's (hex of time and inode).
+    /// Whether a `multipart/byteranges` answer of `ranges` has a length `Int64` holds:
+    /// each part adds its boundary and fields (under 160 bytes besides the type) to its
+    /// bytes. Only ranges of a sparse file within a few KiB of 8 EiB fail, and the file is
+    /// then served whole: Apache ignores a Range it cannot honour.
+    static func multipartFits(_ ranges: [ClosedRange<Int64>], type: String?) -> Bool {
+        let perPart = Int64(160 + (type?.utf8.count ?? 0))
+        var total = perPart  // the closing boundary
+        for range in ranges {
+            // upperBound - lowerBound cannot overflow: 0 <= lowerBound <= upperBound.
+            let (withPart, o1) = total.addingReportingOverflow(range.upperBound - range.lowerBound + 1)
+            let (withFields, o2) = withPart.addingReportingOverflow(perPart)
+            if o1 || o2 { return false }
+            total = withFields
+        }
+        return true
+    }
+
     static func multipartBoundary(_ status: FileStatus) -> String {
         String(UInt64(bitPattern: status.modificationTime.microseconds) ^ status.inode &* 0x9E37_79B9_7F4A_7C15, radix: 16)
     }

@@ -3,8 +3,10 @@ import SkepHTTP
 /// Apache's built-in error documents (`ap_send_error_response` and its canned texts),
 /// so that clients and tests that look at error bodies see what Apache sends.
 public enum ErrorPages {
-    /// The HTML body for `status`; `signature` is the `<address>` line of ServerSignature.
-    public static func body(_ status: HTTPStatus, method: String, location: String? = nil, signature: String?) -> String {
+    /// The HTML body for `status`; `signature` is the `<address>` line of ServerSignature;
+    /// `note` is Apache's `error-notes` (plain text Skep wrote), shown in a 400 page.
+    public static func body(_ status: HTTPStatus, method: String, location: String? = nil, signature: String?,
+                            note: String? = nil) -> String {
         let title = "\(status.code) \(status.reasonPhrase ?? "")"
         var text = """
             <!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">
@@ -14,20 +16,20 @@ public enum ErrorPages {
             <h1>\(status.reasonPhrase ?? "")</h1>
 
             """
-        text += message(status, method: escape(method), location: location.map(escape))
+        text += message(status, method: escape(method), location: location.map(escape), note: note)
         if let signature { text += "<hr>\n" + signature }
         text += "</body></html>\n"
         return text
     }
 
-    static func message(_ status: HTTPStatus, method: String, location: String?) -> String {
+    static func message(_ status: HTTPStatus, method: String, location: String?, note: String? = nil) -> String {
         switch status.code {
         case 301, 302, 307, 308:
             return "<p>The document has moved <a href=\"\(location ?? "")\">here</a>.</p>\n"
         case 303:
             return "<p>The answer to your request is located <a href=\"\(location ?? "")\">here</a>.</p>\n"
         case 400:
-            return "<p>Your browser sent a request that this server could not understand.<br />\n</p>\n"
+            return "<p>Your browser sent a request that this server could not understand.<br />\n\(note ?? "")</p>\n"
         case 401:
             return "<p>This server could not verify that you\nare authorized to access the document\nrequested.  Either you supplied the wrong\ncredentials (e.g., bad password), or your\nbrowser doesn't understand how to supply\nthe credentials required.</p>\n"
         case 403:

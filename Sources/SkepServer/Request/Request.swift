@@ -61,6 +61,9 @@ public final class Request {
     public var notes: [String: String] = [:]
     /// Bytes of the head in `bytes` (the request line and fields, with the blank line).
     public let headLength: Int
+    /// For a head refused while it was read (400, 408, 414): the range of `bytes` that the
+    /// access log's `%r` shows, as far as the line was read. Nil for every other request.
+    public internal(set) var refusedRequestLine: Range<Int>?
     /// Set when the request runs where it must not block (the event MPM's listener);
     /// shared with its internal redirects, so a lookup anywhere in the chain stops it.
     var listenerRun: ListenerRun?
@@ -126,9 +129,24 @@ public final class Request {
     /// `ap_get_server_name_for_url` with `UseCanonicalName Off`: the host the client
     /// asked for (an IPv6 one in brackets), else `ServerName`, else the local address.
     public var serverNameForURL: String {
-        if let host = hostName, !host.isEmpty { return host.contains(":") ? "[\(host)]" : host }
+        if let host = hostName, !host.isEmpty { return host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host }
         if let name = serverConfig(CoreServerConfig.self).serverName { return ServerContext.hostPart(name) }
         return local.host
+    }
+
+    /// `ap_get_server_port` with `UseCanonicalName Off` and `UseCanonicalPhysicalPort Off`:
+    /// the port the client named with the host, else `ServerName`'s, else 80.
+    public var serverPortForURL: Int {
+        if let port = head.port { return port }
+        if let name = serverConfig(CoreServerConfig.self).serverName, let port = ServerContext.portPart(name) { return port }
+        return 80
+    }
+
+    /// `http://host[:port]` for a URL back to this server, as Apache's `ap_construct_url`
+    /// (the port left out when it is 80).
+    public var selfURLPrefix: String {
+        let port = serverPortForURL
+        return port == 80 ? "http://\(serverNameForURL)" : "http://\(serverNameForURL):\(port)"
     }
 
     /// Apache's `stat` of a path for this request, through the child's file cache. On the

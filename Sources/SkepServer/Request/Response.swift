@@ -37,11 +37,16 @@ public struct Response {
         case .bytes(let b): return Int64(b.count)
         case .file(_, _, let length): return length
         case .parts(let parts, _):
+            // Saturating: the static handler never builds parts longer than Int64 holds
+            // (`StaticFiles.multipartFits`); a sum past it must still not trap.
             return parts.reduce(0) { sum, part in
+                let length: Int64
                 switch part {
-                case .bytes(let b): return sum + Int64(b.count)
-                case .file(_, _, let l): return sum + l
+                case .bytes(let b): length = Int64(b.count)
+                case .file(_, _, let l): length = l
                 }
+                let (total, overflow) = sum.addingReportingOverflow(length)
+                return overflow ? .max : total
             }
         }
     }

@@ -125,6 +125,15 @@ public final class ServerContext: @unchecked Sendable {
         return String(s.split(separator: ":").first ?? s)
     }
 
+    /// The port of a `ServerName` (`name:8080`, `[::1]:8080`, `http://name:8080`), if it has one.
+    static func portPart(_ serverName: String) -> Int? {
+        var s = Substring(serverName)
+        for scheme in ["http://", "https://"] where s.lowercased().hasPrefix(scheme) { s = s.dropFirst(scheme.count) }
+        if s.hasPrefix("["), let close = s.firstIndex(of: "]") { s = s[s.index(after: close)...] }
+        guard let colon = s.lastIndex(of: ":") else { return nil }
+        return Int(s[s.index(after: colon)...]).flatMap { (1...65535).contains($0) ? $0 : nil }
+    }
+
     static func address(_ text: String, matches local: SocketAddress) -> Bool {
         guard let listen = ListenAddress(parsing: text.hasPrefix("_default_") ? "*" + text.dropFirst(9) : text)
                 ?? (text == "*" || text == "_default_" ? ListenAddress(host: nil, port: Int(local.port)) : nil) else {
