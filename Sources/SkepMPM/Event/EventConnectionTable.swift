@@ -145,7 +145,10 @@ struct EventConnectionTable {
     /// worker, plus a separate cap on connections that only wait. At the cap, the idle
     /// keep-alive connections idle longest are drained to make room (Apache instead
     /// closes every idle keep-alive connection when its workers are busy); draining ones
-    /// no longer count against the cap. Returns whether to accept, and what was shed.
+    /// no longer count against the cap, so new clients are not kept waiting for the
+    /// grace. They still hold a descriptor until they leave: should that reach the
+    /// open-file limit, `accept` fails and the listener pauses (`AcceptFailure`), which
+    /// delays new clients but loses nothing. Returns whether to accept, and what was shed.
     mutating func throttle(_ limits: Limits, idleWorkers: Int, now: UInt64) -> (accepting: Bool, shed: Decision) {
         guard !stopping else { return (false, Decision()) }
         var shed = Decision()
