@@ -33,6 +33,13 @@ public enum CoreModule {
         server("Timeout", .take1, "the time to wait for a client to send or accept data") { d, c throws(ConfigError) in
             c.timeoutMs = try d.durationMilliseconds()
         },
+        server("LimitInternalRecursion", .take12, "internal redirects a request may make (and subrequest depth), each 1 to 100; default 10") { d, c throws(ConfigError) in
+            // Each internal redirect nests the request's processing on the thread's stack,
+            // so Skep bounds what Apache leaves open.
+            let limit = try d.integer(0, in: 1...CoreServerConfig.largestRecursionLimit)
+            if d.arguments.count > 1 { _ = try d.integer(1, in: 1...CoreServerConfig.largestRecursionLimit) }
+            c.limitInternalRecursion = limit
+        },
         server("LimitRequestLine", .take1, "the longest request line in bytes") { d, c throws(ConfigError) in
             c.limitRequestLine = try d.integer(in: 0...65536)
         },
@@ -72,7 +79,7 @@ public enum CoreModule {
             c.serverTokens = try d.choice(0, ["Prod", "ProductOnly", "Major", "Minor", "Min", "Minimal", "OS", "Full"])
         },
         global("FileCacheSize", .take1, "bytes of small files each child keeps in memory, 0 for none (Skep's own)") { d, c throws(ConfigError) in
-            c.fileCacheSize = try d.integer()
+            c.fileCacheSize = try d.integer(in: 0...Int(Int32.max))
         },
         server("HostnameLookups", .take1, "On, Off or Double") { d, c throws(ConfigError) in
             c.hostnameLookups = try d.choice(0, ["On", "Off", "Double"]) != "Off"
@@ -114,7 +121,7 @@ public enum CoreModule {
         dir("SetHandler", .take1, "a handler name, or None") { d, c in
             c.handler = d.arguments[0].lowercased() == "none" ? "" : d.arguments[0]
         },
-        dir("LimitRequestBody", .take1, "the largest request body in bytes, 0 for no limit") { d, c throws(ConfigError) in
+        dir("LimitRequestBody", .take1, "the largest request body in bytes (default 1 GiB), 0 for no limit") { d, c throws(ConfigError) in
             c.limitRequestBody = try d.integer(in: 0...Int(Int64.max))
         },
         dir("EnableSendfile", .flag, "On to send files with sendfile(2)") { d, c throws(ConfigError) in c.enableSendfile = try d.flag() },

@@ -13,6 +13,8 @@ public struct CoreServerConfig: ModuleConfig {
     public var limitRequestLine: Int?
     public var limitRequestFieldSize: Int?
     public var limitRequestFields: Int?
+    /// `LimitInternalRecursion`'s first number: internal redirects one request may make.
+    public var limitInternalRecursion: Int?
     public var errorLog: String?
     public var logLevel: LogLevelSetting?
     public var hostnameLookups: Bool?
@@ -38,6 +40,7 @@ public struct CoreServerConfig: ModuleConfig {
         out.limitRequestLine = child.limitRequestLine ?? limitRequestLine
         out.limitRequestFieldSize = child.limitRequestFieldSize ?? limitRequestFieldSize
         out.limitRequestFields = child.limitRequestFields ?? limitRequestFields
+        out.limitInternalRecursion = child.limitInternalRecursion ?? limitInternalRecursion
         out.errorLog = child.errorLog ?? errorLog
         out.logLevel = child.logLevel ?? logLevel
         out.hostnameLookups = child.hostnameLookups ?? hostnameLookups
@@ -58,6 +61,10 @@ public struct CoreServerConfig: ModuleConfig {
     public var requestLineLimit: Int { limitRequestLine ?? 8190 }
     public var requestFieldSizeLimit: Int { limitRequestFieldSize ?? 8190 }
     public var requestFieldsLimit: Int { limitRequestFields ?? 100 }
+    /// Apache's `AP_DEFAULT_MAX_INTERNAL_REDIRECTS`.
+    public var internalRedirectLimit: Int { limitInternalRecursion ?? 10 }
+    /// The largest `LimitInternalRecursion` Skep takes: each redirect nests on the stack.
+    public static let largestRecursionLimit = 100
     public var errorLogPath: String { errorLog ?? "logs/error_log" }
     public var logLevels: LogLevelSetting { logLevel ?? LogLevelSetting() }
     public var pidFilePath: String { pidFile ?? "logs/httpd.pid" }
@@ -105,8 +112,8 @@ public struct CoreDirConfig: ModuleConfig {
 
     /// Apache 2.4's default is `FollowSymLinks` alone.
     public var effectiveOptions: DirectoryOptions { options?.resolved(over: .followSymLinks) ?? .followSymLinks }
-    /// 0 means unlimited, Apache's default.
-    public var requestBodyLimit: Int { limitRequestBody ?? 0 }
+    /// Apache 2.4.54's default, 1 GiB (`AP_DEFAULT_LIMIT_REQUEST_BODY`); 0 means unlimited.
+    public var requestBodyLimit: Int { limitRequestBody ?? 1 << 30 }
     /// Apache 2.4 ships with `EnableSendfile Off` compiled in; Debian's config does not change it.
     public var sendfile: Bool { enableSendfile ?? false }
 }

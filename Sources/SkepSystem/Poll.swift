@@ -49,8 +49,10 @@ public enum Poll {
     static func pollRetrying(
         _ fds: UnsafeMutablePointer<pollfd>, count: Int, timeoutMilliseconds: Int
     ) throws -> Int {
-        let deadline = timeoutMilliseconds > 0
-            ? SystemClock.monotonicNanoseconds() + UInt64(timeoutMilliseconds) * 1_000_000 : 0
+        // Saturating: a timeout too long for nanoseconds is as good as forever.
+        let span = UInt64(clamping: timeoutMilliseconds).multipliedReportingOverflow(by: 1_000_000)
+        let end = SystemClock.monotonicNanoseconds().addingReportingOverflow(span.partialValue)
+        let deadline = timeoutMilliseconds <= 0 ? 0 : span.overflow || end.overflow ? UInt64.max : end.partialValue
         var timeout = timeoutMilliseconds < 0 ? -1 : Int32(clamping: timeoutMilliseconds)
         while true {
             let result = Glibc.poll(fds, nfds_t(count), timeout)
@@ -60,7 +62,8 @@ public enum Poll {
             if timeoutMilliseconds > 0 {
                 let now = SystemClock.monotonicNanoseconds()
                 if now >= deadline { return 0 }
-                timeout = Int32(clamping: (deadline - now + 999_999) / 1_000_000)
+                let left = deadline - now
+                timeout = Int32(clamping: left / 1_000_000 + (left % 1_000_000 == 0 ? 0 : 1))
             }
         }
     }

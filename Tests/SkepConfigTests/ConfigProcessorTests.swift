@@ -62,16 +62,16 @@ import SkepConfig
     }
 
     @Test(arguments: [
-        ("LimitRequestLine abc", "test.conf:1: LimitRequestLine: 'abc' is not a whole number (LimitRequestLine abc)"),
+        ("LimitRequestLine abc", "test.conf:1: LimitRequestLine: 'abc' is not a whole number (between 0 and 65536) (LimitRequestLine abc)"),
         ("LimitRequestLine 70000", "test.conf:1: LimitRequestLine: 70000 is out of range: it must be between 0 and 65536 (LimitRequestLine 70000)"),
-        ("LimitRequestFieldSize 1.5", "test.conf:1: LimitRequestFieldSize: '1.5' is not a whole number (LimitRequestFieldSize 1.5)"),
+        ("LimitRequestFieldSize 1.5", "test.conf:1: LimitRequestFieldSize: '1.5' is not a whole number (between 0 and 65536) (LimitRequestFieldSize 1.5)"),
         ("LimitRequestFields 40000", "test.conf:1: LimitRequestFields: 40000 is out of range: it must be between 0 and 32767 (LimitRequestFields 40000)"),
-        ("MaxKeepAliveRequests -1", "test.conf:1: MaxKeepAliveRequests: -1 is out of range: it must be at least 0 (MaxKeepAliveRequests -1)"),
+        ("MaxKeepAliveRequests -1", "test.conf:1: MaxKeepAliveRequests: -1 is out of range: it must be between 0 and 2147483647 (MaxKeepAliveRequests -1)"),
         ("ListenBacklog 0", "test.conf:1: ListenBacklog: 0 is out of range: it must be between 1 and 65535 (ListenBacklog 0)"),
-        ("LimitRequestBody lots", "test.conf:1: LimitRequestBody: 'lots' is not a whole number (LimitRequestBody lots)"),
-        ("Timeout soon", "test.conf:1: Timeout: 'soon' is not a valid duration (Timeout soon)"),
+        ("LimitRequestBody lots", "test.conf:1: LimitRequestBody: 'lots' is not a whole number (at least 0) (LimitRequestBody lots)"),
+        ("Timeout soon", "test.conf:1: Timeout: 'soon' is not a valid duration (seconds, or a number with ms, s, mi or h) (Timeout soon)"),
         ("Timeout 5x", "test.conf:1: Timeout: '5x' has an unknown time unit (use ms, s, mi or h) (Timeout 5x)"),
-        ("KeepAliveTimeout -5", "test.conf:1: KeepAliveTimeout: '-5' is not a valid duration (KeepAliveTimeout -5)"),
+        ("KeepAliveTimeout -5", "test.conf:1: KeepAliveTimeout: '-5' is not a valid duration (seconds, or a number with ms, s, mi or h) (KeepAliveTimeout -5)"),
     ])
     func badNumbers(_ text: String, _ message: String) {
         #expect(error(text) == message)

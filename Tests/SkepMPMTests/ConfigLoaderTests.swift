@@ -83,7 +83,7 @@ import SkepMPM
         #expect(captureError { try load(loadModule(.event) + "\nFooBar 1") }?.description
                 == "Skep does not implement 1 directive this configuration uses:\nmpm.conf:2: directive FooBar")
         #expect(captureError { try load(loadModule(.event) + "\nTimeout never") }?.description
-                == "mpm.conf:2: Timeout: 'never' is not a valid duration (Timeout never)")
+                == "mpm.conf:2: Timeout: 'never' is not a valid duration (seconds, or a number with ms, s, mi or h) (Timeout never)")
         #expect(captureError { try load("Timeout 5") }?.description
                 == "mpm.conf: No MPM loaded: load exactly one of mpm_prefork_module, mpm_worker_module or mpm_event_module with LoadModule")
     }

@@ -69,12 +69,12 @@ import SkepMPM
     }
 
     @Test(arguments: [
-        ("StartServers abc", "mpm.conf:2: StartServers: 'abc' is not a whole number (StartServers abc)"),
-        ("MaxRequestWorkers 1e3", "mpm.conf:2: MaxRequestWorkers: '1e3' is not a whole number (MaxRequestWorkers 1e3)"),
+        ("StartServers abc", "mpm.conf:2: StartServers: 'abc' is not a whole number (between -2147483648 and 2147483647) (StartServers abc)"),
+        ("MaxRequestWorkers 1e3", "mpm.conf:2: MaxRequestWorkers: '1e3' is not a whole number (between -2147483648 and 2147483647) (MaxRequestWorkers 1e3)"),
         ("ThreadsPerChild 99999999999", "mpm.conf:2: ThreadsPerChild: 99999999999 is out of range: it must be between -2147483648 and 2147483647 (ThreadsPerChild 99999999999)"),
-        ("AsyncRequestWorkerFactor 0", "mpm.conf:2: AsyncRequestWorkerFactor argument must be a positive number (AsyncRequestWorkerFactor 0)"),
-        ("AsyncRequestWorkerFactor x", "mpm.conf:2: AsyncRequestWorkerFactor argument must be a positive number (AsyncRequestWorkerFactor x)"),
-        ("GracefulShutdownTimeout -1", "mpm.conf:2: GracefulShutdownTimeout: -1 is out of range: it must be at least 0 (GracefulShutdownTimeout -1)"),
+        ("AsyncRequestWorkerFactor 0", "mpm.conf:2: AsyncRequestWorkerFactor argument must be a positive number (at most 10000) (AsyncRequestWorkerFactor 0)"),
+        ("AsyncRequestWorkerFactor x", "mpm.conf:2: AsyncRequestWorkerFactor argument must be a positive number (at most 10000) (AsyncRequestWorkerFactor x)"),
+        ("GracefulShutdownTimeout -1", "mpm.conf:2: GracefulShutdownTimeout: -1 is out of range: it must be between 0 and 2147483 (GracefulShutdownTimeout -1)"),
         ("StartServers 1 2", "mpm.conf:2: StartServers takes one argument, a whole number (StartServers 1 2)"),
     ])
     func badMPMValues(_ line: String, _ message: String) {

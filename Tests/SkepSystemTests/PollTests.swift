@@ -30,4 +30,15 @@ import Testing
         #expect(entries[1].returnedEvents.contains(.readable))
         #expect(try readEnd.bytesReadable == 1)
     }
+
+    /// A timeout too long for nanoseconds (or for poll's Int32) waits as long as it can
+    /// instead of trapping: the deadline saturates.
+    @Test func hugeTimeoutSaturates() throws {
+        let (readEnd, writeEnd) = try Descriptor.pipe(nonBlocking: true)
+        defer { readEnd.close(); writeEnd.close() }
+        #expect(try [UInt8](arrayLiteral: 1).withUnsafeBytes { try writeEnd.write($0) } == .transferred(1))
+        for timeout in [Int.max, Int(Int32.max) * 1000, 20_000_000_000_000] {
+            #expect(try Poll.wait(readEnd, for: .readable, timeoutMilliseconds: timeout).contains(.readable))
+        }
+    }
 }

@@ -20,8 +20,9 @@ public enum MPMModule {
     public static let event = ModuleDescriptor(name: "mpm_event_module", sourceName: "event.c", directives: threaded + common + [
         DirectiveSpec("AsyncRequestWorkerFactor", .take1, .serverConfig,
                       help: "how many connections per idle worker a child accepts beyond ThreadsPerChild") { d, scope throws(ConfigError) in
-            guard let value = Double(d.arguments[0]), value > 0 else {
-                throw d.error("AsyncRequestWorkerFactor argument must be a positive number")
+            // Bounded (and finite), so the connection counts made from it fit an Int.
+            guard let value = Double(d.arguments[0]), value > 0, value <= 10_000 else {
+                throw d.error("AsyncRequestWorkerFactor argument must be a positive number (at most 10000)")
             }
             scope.server[MPMConfig.self].asyncRequestWorkerFactor = value
         },
@@ -54,11 +55,11 @@ public enum MPMModule {
         number("MaxRequestsPerChild", deprecatedFor: "MaxConnectionsPerChild") { $0.maxConnectionsPerChild = $1 },
         DirectiveSpec("GracefulShutdownTimeout", .take1, .serverConfig,
                       help: "seconds a graceful stop waits for requests to finish, 0 for no limit") { d, scope throws(ConfigError) in
-            scope.server[MPMConfig.self].gracefulShutdownTimeoutSeconds = try d.integer()
+            scope.server[MPMConfig.self].gracefulShutdownTimeoutSeconds = try d.seconds()
         },
         DirectiveSpec("GracefulRestartTimeout", .take1, .serverConfig,
                       help: "Skep's own: seconds old-generation children may keep serving after a graceful restart, 0 for no limit") { d, scope throws(ConfigError) in
-            scope.server[MPMConfig.self].gracefulRestartTimeoutSeconds = try d.integer()
+            scope.server[MPMConfig.self].gracefulRestartTimeoutSeconds = try d.seconds()
         },
         DirectiveSpec("RequestWatchdogTimeout", .take1, .serverConfig,
                       help: "Skep's own: seconds after which an unfinished request is logged and its child retired, 0 for off") { d, scope throws(ConfigError) in

@@ -34,31 +34,34 @@ public struct ReadLimit: Sendable, Equatable {
     public var minimumRate: Int
 
     static func parse(_ text: String, _ d: Directive) throws(ConfigError) -> ReadLimit {
-        let pieces = text.split(separator: ",")
-        guard let times = pieces.first else { throw d.error("RequestReadTimeout: empty value") }
-        let bounds = times.split(separator: "-")
-        guard let initial = Int(bounds[0]), initial >= 0 else { throw d.error("RequestReadTimeout: '\(times)' is not seconds or seconds-max") }
+        func fail(_ message: String) throws(ConfigError) -> Never { throw d.error("RequestReadTimeout: \(message)") }
+        let pieces = text.split(separator: ",", omittingEmptySubsequences: false)
+        let times = pieces[0]  // split always yields at least one piece
+        let bounds = times.split(separator: "-", omittingEmptySubsequences: false)
+        guard bounds.count <= 2 else { try fail("'\(times)' is not seconds or seconds-max") }
+        let seconds = 0...Directive.longestSeconds
+        let initial = try Directive.integer(bounds[0], in: seconds, fail: fail)
         var limit = ReadLimit(initialSeconds: initial, maximumSeconds: nil, minimumRate: 0)
         if bounds.count == 2 {
-            guard let max = Int(bounds[1]), max >= initial else { throw d.error("RequestReadTimeout: the maximum must be at least the initial timeout") }
+            let max = try Directive.integer(bounds[1], in: seconds, fail: fail)
+            guard max >= initial else { try fail("the maximum must be at least the initial timeout") }
             limit.maximumSeconds = max
         }
         for option in pieces.dropFirst() {
-            let parts = option.split(separator: "=")
-            guard parts.count == 2, parts[0].lowercased() == "minrate", let rate = Int(parts[1]), rate > 0 else {
-                throw d.error("RequestReadTimeout: '\(option)' is not MinRate=bytes")
-            }
-            limit.minimumRate = rate
+            let parts = option.split(separator: "=", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[0].lowercased() == "minrate" else { try fail("'\(option)' is not MinRate=bytes") }
+            limit.minimumRate = try Directive.integer(parts[1], in: 1...Int(Int32.max), fail: fail)
         }
         return limit
     }
 
-    /// Milliseconds allowed after `bytes` have arrived.
+    /// Milliseconds allowed after `bytes` have arrived, at most the longest time a
+    /// directive may name (so a large body's rate extension cannot overflow).
     public func milliseconds(afterReceiving bytes: Int) -> Int {
         var seconds = Double(initialSeconds)
         if minimumRate > 0 { seconds += Double(bytes) / Double(minimumRate) }
         if let maximumSeconds { seconds = min(seconds, Double(maximumSeconds)) }
-        return Int(seconds * 1000)
+        return Int(min(seconds * 1000, Double(Directive.longestMilliseconds)))
     }
 }
 

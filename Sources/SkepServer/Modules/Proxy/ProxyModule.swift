@@ -34,7 +34,9 @@ public struct ProxyModule: HTTPModule {
             scope.server[ProxyConfig.self].openSection = d.arguments[0]
         },
         DirectiveSpec("ProxyTimeout", .take1, .server, help: "seconds to wait for a back end") { d, scope throws(ConfigError) in
-            guard let seconds = Int(d.arguments[0]), seconds >= 1 else { throw d.error("Proxy Timeout must be at least 1 second.") }
+            guard let seconds = Int(d.arguments[0]), (1...Directive.longestSeconds).contains(seconds) else {
+                throw d.error("Proxy Timeout must be at least 1 second (and at most \(Directive.longestSeconds)).")
+            }
             scope.server[ProxyConfig.self].timeoutMilliseconds = seconds * 1000
         },
         DirectiveSpec("ProxyRequests", .flag, .server, help: "forward proxying; Skep is a gateway only") { d, scope throws(ConfigError) in

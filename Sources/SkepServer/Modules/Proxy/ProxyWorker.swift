@@ -106,16 +106,21 @@ public struct ProxyWorkerParameters: Sendable, Equatable {
         }
         let key = assignment[..<eq].lowercased()
         let value = String(assignment[assignment.index(after: eq)...])
-        func seconds() -> Int? { Double(value).flatMap { $0 >= 0 ? Int($0 * 1000) : nil } }
+        // Seconds, fractions allowed, within what every wait can take (no inf, nan or overflow).
+        func seconds() -> Int? {
+            guard let seconds = Double(value), seconds >= 0, seconds * 1000 <= Double(Directive.longestMilliseconds) else { return nil }
+            return Int(seconds * 1000)
+        }
+        let most = " (at most \(Directive.longestSeconds) seconds)"
         func flag() -> Bool? {
             switch value.lowercased() { case "on": true; case "off": false; default: nil }
         }
         switch key {
         case "timeout":
-            guard let ms = seconds() else { return "Timeout must be at least one second" }
+            guard let ms = seconds() else { return "Timeout must be at least one second" + most }
             timeoutMilliseconds = ms
         case "connectiontimeout":
-            guard let ms = seconds() else { return "Connectiontimeout must be at least one millisecond" }
+            guard let ms = seconds() else { return "Connectiontimeout must be at least one millisecond" + most }
             connectionTimeoutMilliseconds = ms
         case "enablereuse":
             guard let on = flag() else { return "EnableReuse must be On|Off" }
@@ -130,10 +135,12 @@ public struct ProxyWorkerParameters: Sendable, Equatable {
             guard let ms = Int(value), ms >= 0, ms <= 1000 else { return "flushwait must be <= 1000, or 0 for system default of 10 millseconds." }
             flushWaitMilliseconds = ms
         case "max":
-            guard let n = Int(value), n >= 1 else { return "Max must be a positive value" }
+            guard let n = Int(value), (1...Int(Int32.max)).contains(n) else { return "Max must be a positive value (at most \(Int32.max))" }
             max = n
         case "acquire":
-            guard let ms = Int(value), ms >= 1 else { return "Acquire must be at least one millisecond" }
+            guard let ms = Int(value), (1...Directive.longestMilliseconds).contains(ms) else {
+                return "Acquire must be at least one millisecond (and at most \(Directive.longestMilliseconds))"
+            }
             acquireMilliseconds = ms
         case "min", "smax", "ttl", "retry", "keepalive", "ping", "lbset", "loadfactor", "route", "redirect",
              "status", "iobuffersize", "receivebuffersize", "disablereuse_set", "secret", "upgrade", "mapping", "responsefieldsize":
