@@ -99,4 +99,36 @@ import Glibc
         #expect(cache.remembered(directory + "/link") == nil, "a symbolic link's target may change unreported")
         #expect(cache.remembered(directory + "/hard") == nil, "a file with another name may change through it")
     }
+
+    /// A deep path below a missing directory costs one failing watch in all, however many
+    /// of its prefixes are looked up (the path-info walk looks up every one), and the
+    /// miss stays exact: creating the directories is reported, then seen.
+    @Test func deepMissingPathCostsOneFailingWatch() throws {
+        let cache = FileCache(capacity: 1 << 20)
+        #expect(cache.startWatching() != nil)
+        let deep = directory + "/q" + String(repeating: "/a", count: 300)
+        // Each directory above the first missing one at most twice (a structure watch, then
+        // a content watch once a lookup is in it), then the one failing attempt: nothing
+        // that grows with the depth.
+        let existing = directory.split(separator: "/").count + 1
+        var prefix = Substring(deep)
+        #expect(try cache.lookUp(deep).get() == nil)
+        while let slash = prefix.lastIndex(of: "/"), slash > prefix.startIndex {
+            prefix = prefix[..<slash]
+            _ = cache.lookUp(String(prefix))
+        }
+        #expect(cache.watchAttempts <= 2 * existing + 1, "\(cache.watchAttempts) watch attempts for 300 missing directories")
+        #expect(try cache.remembered(deep)?.get() == nil, "the miss is remembered")
+
+        // The missing directories appear, and so does the file: the report on the
+        // watched directory above the first missing one makes everything below it new.
+        var path = directory + "/q"
+        mkdir(path, 0o755)
+        for _ in 0..<3 { path += "/a"; mkdir(path, 0o755) }
+        writeFile(path + "/f", "found")
+        cache.applyChanges()
+        #expect(cache.remembered(deep) == nil, "creating the missing directory is reported")
+        #expect(try cache.lookUp(path + "/f").get()?.size == 5)
+        #expect(try cache.remembered(path + "/f")?.get()?.size == 5)
+    }
 }

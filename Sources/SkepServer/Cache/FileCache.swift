@@ -36,6 +36,8 @@ public final class FileCache: @unchecked Sendable {
     static let lookupLimit = 16_384
     /// Directories watched at most, for the kernel's per-user limit.
     static let watchLimit = 4_096
+    /// Missing directories remembered at most before that memory starts afresh.
+    static let missingLimit = 4_096
 
     private struct Key: Hashable {
         let path: String
@@ -62,6 +64,11 @@ public final class FileCache: @unchecked Sendable {
     /// Watched paths: each with its watch, and whether content changes inside it (a
     /// directory remembered paths are in, or a remembered file) are reported too.
     private var watched: [String: (watch: Int32, full: Bool)] = [:]
+    /// Directory names that do not exist (or are not directories), each inside a watched
+    /// directory that reports its creation: nothing below one needs a watch attempt.
+    private var missing: Set<String> = []
+    /// `inotify_add_watch` calls made, for tests of what a lookup costs.
+    private(set) var watchAttempts = 0
 
     /// A cache keeping at most `capacity` bytes of file content; 0 keeps nothing.
     public init(capacity: Int) {
@@ -90,6 +97,7 @@ public final class FileCache: @unchecked Sendable {
             for event in events {
                 if event.mask & Inotify.overflow != 0 {
                     lookups.removeAll()
+                    missing.removeAll()
                     kept.removeAll()
                     keptBytes = 0
                     continue
@@ -202,28 +210,40 @@ public final class FileCache: @unchecked Sendable {
     /// Watches every directory above `path` (its own with content changes) before it is
     /// looked up, so no change after the lookup goes unreported. Returns the generation
     /// to compare before remembering, nil when a watch could not be set.
+    ///
+    /// From the top down, stopping at the first directory that does not exist: nothing
+    /// below it exists, and its creation is reported on its parent, watched just before.
+    /// The miss is remembered, so a deep missing path costs one failing watch, not one
+    /// per directory per lookup.
     private func prepareWatches(for path: String) -> UInt64? {
         guard let inotify else { return nil }
-        var directory = Substring(path)
-        var full = true
-        while let slash = directory.lastIndex(of: "/") {
-            directory = directory[..<slash]
-            let name = directory.isEmpty ? "/" : String(directory)
-            if let known = watched[name], known.full || !full {
-                full = false
-                continue
-            }
+        let slash = UInt8(ascii: "/")
+        let bytes = path.utf8
+        guard let parentEnd = bytes.lastIndex(of: slash) else { return changes }
+        var searchFrom = bytes.startIndex
+        while let end = bytes[searchFrom...].firstIndex(of: slash) {
+            searchFrom = bytes.index(after: end)
+            let isFirst = end == bytes.startIndex
+            let name = isFirst ? "/" : String(path[..<end])
+            let full = end == parentEnd
+            if missing.contains(name) { return changes }
+            if let known = watched[name], known.full || !full { continue }
             guard watched.count < Self.watchLimit else { return nil }
+            watchAttempts &+= 1
             do {
                 let wd = try inotify.watch(name, mask: full ? Inotify.directoryChanges : Inotify.structureChanges)
                 directories[wd] = name
                 watched[name] = (wd, full)
             } catch let error as SystemError where error.code == ENOENT || error.code == ENOTDIR {
-                // Not there (yet): its creation is reported on the directory above.
+                // Not there (yet). A relative path's first directory has no watched
+                // parent to report its creation: such a lookup is not remembered.
+                guard path.hasPrefix("/") || name.utf8.contains(slash) else { return nil }
+                if missing.count >= Self.missingLimit { missing.removeAll() }
+                missing.insert(name)
+                return changes
             } catch {
                 return nil
             }
-            full = false
         }
         return changes
     }
@@ -243,6 +263,7 @@ public final class FileCache: @unchecked Sendable {
     private func forget(_ path: String) {
         let below = path == "/" ? "/" : path + "/"
         lookups = lookups.filter { $0.key.path != path && !$0.key.path.hasPrefix(below) }
+        missing = missing.filter { $0 != path && !$0.hasPrefix(below) }
         for (name, entry) in kept where name == path || name.hasPrefix(below) {
             kept[name] = nil
             keptBytes -= entry.bytes.count

@@ -132,8 +132,9 @@ public struct RequestProcessor {
 
     /// Apache's `ap_directory_walk` file lookup: the longest existing prefix of the
     /// filename, with what follows it kept as path info.
+    /// A `proxy:` target is no file (mod_proxy's own map-to-storage hook skips the walk).
     private func mapToStorage(_ r: Request) -> FileStatus? {
-        guard let filename = r.filename else { return nil }
+        guard let filename = r.filename, !filename.hasPrefix("proxy:") else { return nil }
         do {
             if let st = try r.lookUp(filename, in: context.fileCache) { return st }
         } catch where error.errno == .fileNameTooLong || error.errno == .permissionDenied {
