@@ -88,9 +88,40 @@ import Testing
     }
 
     @Test func endOfHeadersAcceptsCRLFAndLF() {
-        #expect(CGIScriptHeaders.end(in: Array("A: b\r\n\r\nbody".utf8)) == 8)
-        #expect(CGIScriptHeaders.end(in: Array("A: b\n\nbody".utf8)) == 6)
-        #expect(CGIScriptHeaders.end(in: Array("A: b\r\n".utf8)) == nil)
+        func end(_ text: String) -> CGIScriptHeaderScanner.Outcome {
+            var scanner = CGIScriptHeaderScanner(lineCountLimit: 100)
+            return scanner.append(Array(text.utf8))
+        }
+        #expect(end("A: b\r\n\r\nbody") == .end(8))
+        #expect(end("A: b\n\nbody") == .end(6))
+        #expect(end("A: b\n\r\nbody") == .end(7))
+        #expect(end("A: b\r\n") == .incomplete)
+        #expect(end("A: b\n\r\r\n") == .incomplete)
+    }
+
+    /// The head arriving a byte at a time is found where it ends, each byte scanned once.
+    @Test func scannerFindsTheEndAcrossPieces() {
+        var scanner = CGIScriptHeaderScanner(lineCountLimit: 100)
+        let text = Array("Status: 200\r\nX-A: b\r\n\r\nbody".utf8)
+        var outcomes: [CGIScriptHeaderScanner.Outcome] = []
+        for byte in text { outcomes.append(scanner.append([byte])) }
+        #expect(outcomes.firstIndex(where: { $0 != .incomplete }) == 22)
+        #expect(outcomes[22] == .end(23))
+    }
+
+    /// A line past Apache's HUGE_STRING_LEN, or more lines than the count allowed, ends
+    /// the scan at once, whether the line has ended yet or not.
+    @Test func scannerBoundsLinesAndTheirCount() {
+        var long = CGIScriptHeaderScanner(lineCountLimit: 100)
+        #expect(long.append(Array("X-Long: ".utf8) + [UInt8](repeating: 0x61, count: 8183)) == .incomplete)
+        #expect(long.append([0x61]) == .lineTooLong(at: 0))
+        var ended = CGIScriptHeaderScanner(lineCountLimit: 100)
+        #expect(ended.append(Array("A: b\r\nX-Long: ".utf8) + [UInt8](repeating: 0x61, count: 9000) + Array("\r\n\r\n".utf8)) == .lineTooLong(at: 6))
+        var exact = CGIScriptHeaderScanner(lineCountLimit: 100)
+        #expect(exact.append(Array("X-Long: ".utf8) + [UInt8](repeating: 0x61, count: 8182) + Array("\r\n\r\n".utf8)) == .end(8194))
+        var many = CGIScriptHeaderScanner(lineCountLimit: 3)
+        #expect(many.append(Array(String(repeating: "X-A: b\r\n", count: 3).utf8)) == .incomplete)
+        #expect(many.append(Array("X-A: b\r\n".utf8)) == .tooManyLines)
     }
 }
 

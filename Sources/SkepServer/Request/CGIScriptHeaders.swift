@@ -65,24 +65,4 @@ public struct CGIScriptHeaders {
         guard b > 0x20 && b < 0x7F else { return false }
         return !"()<>@,;:\\\"/[]?={}".utf8.contains(b)
     }
-
-    /// Where the blank line that ends the header block is in `bytes`: the index just
-    /// after it, or nil while it has not arrived (Apache's `handle_headers` states).
-    public static func end(in bytes: some Collection<UInt8>) -> Int? {
-        var newlines = 0
-        var index = 0
-        for byte in bytes {
-            index += 1
-            switch byte {
-            case 0x0A:
-                newlines += 1
-                if newlines == 2 { return index }
-            case 0x0D:
-                continue
-            default:
-                newlines = 0
-            }
-        }
-        return nil
-    }
 }

@@ -52,6 +52,10 @@ public final class Request {
     /// For an internal redirect that keeps its history (ErrorDocument, a CGI local
     /// redirect; not DirectoryIndex): the request it replaced, Apache's `r->prev`.
     public internal(set) var redirectedFrom: Request?
+    /// Internal redirects made to reach this request (any kind), for `LimitInternalRecursion`.
+    public private(set) var internalRedirects = 0
+    /// The URL path of the request the client sent, for a redirected one.
+    private(set) var originalURI: String?
     /// The method a CGI local redirect turns the request into (GET), Apache's
     /// rewriting of `r->method`.
     var methodOverride: String?
@@ -93,6 +97,8 @@ public final class Request {
                         server: server, sequence: sequence)
         let parts = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         r.internalPath = String(parts[0])
+        r.internalRedirects = internalRedirects + 1
+        r.originalURI = originalURI ?? uri
         if parts.count == 2 { r.internalQuery = String(parts[1]) }
         r.environment = environment
         r.body = body

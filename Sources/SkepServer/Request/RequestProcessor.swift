@@ -11,6 +11,15 @@ public struct RequestProcessor {
     public init(context: ServerContext) { self.context = context }
 
     public func process(_ r: Request) -> Response {
+        // Every internal redirect nests here: a loop (a script's Location to itself, an
+        // ErrorDocument that fails again) stops at `LimitInternalRecursion`, as Apache's
+        // `ap_is_recursion_limit_exceeded`.
+        let limit = r.serverConfig(CoreServerConfig.self).internalRedirectLimit
+        if r.internalRedirects >= limit {
+            context.errorLog.log(.error, module: "core", client: r.client,
+                                 "AH00124: Request (\(r.originalURI ?? r.uri)) exceeded the limit of \(limit) internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. Use 'LogLevel debug' to get a backtrace.")
+            return error(.internalServerError, r)
+        }
         var response = run(r)
         if r.wouldBlock { return response }
         if response.status.code >= 400 || (response.status.code >= 300 && response.status.code < 400 && response.contentLength == 0 && response.header("Location") != nil) {

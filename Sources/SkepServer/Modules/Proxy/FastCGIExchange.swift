@@ -102,7 +102,8 @@ struct FastCGIExchange {
     /// else streamed.
     private func answer(from backend: FastCGIBackend, _ processor: RequestProcessor) -> Response {
         var reader = StdoutReader(backend: backend, exchange: self)
-        var headBytes: [UInt8] = []
+        let fieldsLimit = r.serverConfig(CoreServerConfig.self).requestFieldsLimit
+        var scanner = CGIScriptHeaderScanner(lineCountLimit: fieldsLimit > 0 ? fieldsLimit : Self.largestFieldCount)
         var headEnd: Int?
         do {
             while headEnd == nil {
@@ -111,14 +112,23 @@ struct FastCGIExchange {
                     log(.error, "AH01070: Error parsing script headers: end of script output before headers: \(scriptName)")
                     return processor.error(.badGateway, r)
                 }
-                headBytes.append(contentsOf: chunk)
-                headEnd = CGIScriptHeaders.end(in: headBytes)
+                switch scanner.append(chunk) {
+                case .incomplete: continue
+                case .end(let end): headEnd = end
+                case .lineTooLong(let start):
+                    let line = String(decoding: scanner.bytes[start...].prefix(30), as: UTF8.self)
+                    return refuseHeaders("malformed header from script '\(scriptName)': Bad header: \(line) (a line longer than \(CGIScriptHeaderScanner.lineLimit) bytes)", backend, processor)
+                case .tooManyLines:
+                    return refuseHeaders("malformed header from script '\(scriptName)': more than \(scanner.lineCountLimit) header lines (LimitRequestFields)", backend, processor)
+                }
             }
         } catch {
             backend.close()
             return fail(error, processor)
         }
-        let end = headEnd!
+        let headBytes = scanner.bytes
+        // Set in the loop above, which leaves only through it or a return.
+        let end = headEnd ?? headBytes.count
         let headers: CGIScriptHeaders
         do {
             headers = try CGIScriptHeaders(headBytes[..<end])
@@ -128,6 +138,13 @@ struct FastCGIExchange {
                 log(.error, "malformed header from script '\(scriptName)': Bad header: \(text)")
             }
             return processor.error(.internalServerError, r)
+        }
+        // An interim status (1xx) cannot end a response: its head would be followed by
+        // the script's body, which a client would read as another response.
+        if let status = headers.status, status.code < 200 {
+            backend.close()
+            log(.error, "AH01070: Error parsing script headers: interim status \(status.code) from script '\(scriptName)' is not a final response")
+            return processor.error(.badGateway, r)
         }
 
         // A local Location without a Status is CGI's local redirect: the script's own
@@ -198,6 +215,19 @@ struct FastCGIExchange {
             reader.release(to: pool)
         })
         return response
+    }
+
+    /// Header lines allowed when `LimitRequestFields` is 0 (its own largest value).
+    static let largestFieldCount = 32767
+
+    /// A header block that overflows a bound: logged as Apache logs a script's bad
+    /// header, answered 500 as Apache answers it, and the back end's connection closed
+    /// rather than read to its end.
+    private func refuseHeaders(_ message: String, _ backend: FastCGIBackend, _ processor: RequestProcessor) -> Response {
+        backend.close()
+        log(.error, message)
+        log(.error, "AH01070: Error parsing script headers")
+        return processor.error(.internalServerError, r)
     }
 
     /// A new connection, counted by the pool (the caller holds its place).

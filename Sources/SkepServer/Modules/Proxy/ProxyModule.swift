@@ -97,9 +97,13 @@ public struct ProxyModule: HTTPModule {
             context.errorLog.log(.warn, module: "proxy", client: r.client, "AH01144: No protocol handler was valid for the URL \(r.uri) (scheme '\(scheme)'). If you are using a DSO version of mod_proxy, make sure the proxy submodules are included in the configuration using LoadModule.")
             return processor.error(.internalServerError, r)
         }
-        guard let url = r.notes[targetNote], let (worker, path) = ProxyWorker.parse(url) else {
+        guard let url = r.notes[targetNote], let (worker, mapped) = ProxyWorker.parse(url) else {
             return noHandler(r.notes[targetNote] ?? "")
         }
+        // A `ProxyPass` target holds the decoded URL path: it goes on escaped, as the
+        // scheme's canon hook sends it (a `SetHandler` target is a file path, checked by
+        // the scheme).
+        let path = r.notes[setHandlerNote] == nil ? canonicalPath(mapped) : mapped
         guard let scheme = context.modules.lazy.compactMap({ $0 as? any ProxySchemeModule }).first(where: { $0.scheme == worker.scheme }) else {
             return noHandler(worker.scheme)
         }
@@ -109,6 +113,25 @@ public struct ProxyModule: HTTPModule {
         let timeout = configured.parameters.timeoutMilliseconds ?? config.timeoutMilliseconds
             ?? r.serverConfig(CoreServerConfig.self).timeout
         return try scheme.handle(ProxyRequest(request: r, worker: configured, path: path, timeoutMilliseconds: timeout), context)
+    }
+
+    /// mod_proxy's `ap_proxy_canonenc` of a reverse-proxied path (`enc_path`): every byte
+    /// other than a letter, a digit, '/' and `~$-_.+!*'(),;:@&=` percent-encoded, so a
+    /// decoded `?`, space, CR or LF cannot change what the back end reads.
+    static func canonicalPath(_ path: String) -> String {
+        let allowed = Set("~$-_.+!*'(),;:@&=/".utf8)
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(path.utf8.count)
+        for byte in path.utf8 {
+            let isAlphanumeric = (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+            if isAlphanumeric || allowed.contains(byte) {
+                out.append(byte)
+            } else {
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func addPass(_ d: Directive, _ scope: inout DirectiveScope, regex: Bool) throws(ConfigError) {
