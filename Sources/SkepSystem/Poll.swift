@@ -38,7 +38,7 @@ public enum Poll {
     public static func wait(_ entries: inout [Entry], timeoutMilliseconds: Int) throws -> Int {
         var fds = entries.map { pollfd(fd: $0.descriptor.rawValue, events: $0.events.rawValue, revents: 0) }
         let ready = try fds.withUnsafeMutableBufferPointer { buffer in
-            try pollRetrying(buffer.baseAddress!, count: buffer.count, timeoutMilliseconds: timeoutMilliseconds)
+            try pollRetrying(buffer.baseAddress, count: buffer.count, timeoutMilliseconds: timeoutMilliseconds)
         }
         for index in entries.indices {
             entries[index].returnedEvents = PollEvents(rawValue: fds[index].revents)
@@ -47,7 +47,7 @@ public enum Poll {
     }
 
     static func pollRetrying(
-        _ fds: UnsafeMutablePointer<pollfd>, count: Int, timeoutMilliseconds: Int
+        _ fds: UnsafeMutablePointer<pollfd>?, count: Int, timeoutMilliseconds: Int
     ) throws -> Int {
         // Saturating: a timeout too long for nanoseconds is as good as forever.
         let span = UInt64(clamping: timeoutMilliseconds).multipliedReportingOverflow(by: 1_000_000)

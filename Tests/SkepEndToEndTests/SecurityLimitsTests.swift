@@ -123,8 +123,8 @@ import Testing
     /// A back end whose answer depends on the request's last path segment: the hostile
     /// answers of rows 4, 7 and 8, and a plain page otherwise.
     static func hostileReply(_ request: Fake.Request) -> [UInt8] {
-        let uri = request.param("REQUEST_URI") ?? ""
-        let name = uri.split(separator: "?").first.flatMap { $0.split(separator: "/").last }.map(String.init) ?? ""
+        // SCRIPT_NAME: the path of the request being answered, an internal redirect's too.
+        let name = (request.param("SCRIPT_NAME") ?? "").split(separator: "/").last.map(String.init) ?? ""
         switch name {
         case "loop":
             return Fake.stdout("Location: /fcgi/loop\r\n\r\n") + Fake.endRequest()
@@ -244,17 +244,29 @@ import Testing
     /// followed `LimitInternalRecursion` times (default 10, as Apache), then answered 500
     /// with Apache's AH00124 line. (Apache's mod_proxy_fcgi makes no local redirects, so
     /// the oracle here is Apache's core limit, as mod_cgi meets it.)
+    ///
+    /// An `ErrorDocument` is an internal redirect too: one that leads into the loop stops
+    /// a redirect earlier, and the client gets the original error.
     @Test(arguments: [nil, 3])
     func internalRedirectLoopStopsAtTheLimit(limit: Int?) throws {
-        let extra = limit.map { "LimitInternalRecursion \($0)" } ?? ""
+        let extra = (limit.map { "LimitInternalRecursion \($0)\n" } ?? "") + "ErrorDocument 404 /fcgi/loop"
+        let expected = limit ?? 10
         try Self.withFakeBackend(.skep, extra: extra) { server, fake in
             let kept = try Self.openKeptConnection(server)
             defer { kept.close() }
+            // Counted from here: the harness's readiness probe met the ErrorDocument too.
+            let start = fake.requests.count
             let response = try FastCGIFixture.get(server, "/fcgi/loop")
             #expect(response.status == 500, "\(response)")
-            #expect(fake.requests.count == limit ?? 10, "the back end saw \(fake.requests.count) requests")
+            #expect(fake.requests.count - start == expected, "the back end saw \(fake.requests.count - start) requests")
             FastCGIFixture.expectErrorLog(
-                server, contains: "AH00124: Request (/fcgi/loop) exceeded the limit of \(limit ?? 10) internal redirects due to probable configuration error.")
+                server, contains: "AH00124: Request (/fcgi/loop) exceeded the limit of \(expected) internal redirects due to probable configuration error.")
+
+            let next = fake.requests.count
+            let missing = try FastCGIFixture.get(server, "/missing.txt")
+            #expect(missing.status == 404, "\(missing)")
+            #expect(fake.requests.count - next == expected - 1, "the back end saw \(fake.requests.count - next) requests")
+            FastCGIFixture.expectErrorLog(server, contains: "AH00124: Request (/missing.txt) exceeded the limit")
             Self.expectHealthy(server, kept: kept, after: "a redirect loop")
         }
     }

@@ -104,9 +104,9 @@ struct FastCGIExchange {
         var reader = StdoutReader(backend: backend, exchange: self)
         let fieldsLimit = r.serverConfig(CoreServerConfig.self).requestFieldsLimit
         var scanner = CGIScriptHeaderScanner(lineCountLimit: fieldsLimit > 0 ? fieldsLimit : Self.largestFieldCount)
-        var headEnd: Int?
+        var end = 0
         do {
-            while headEnd == nil {
+            reading: while true {
                 guard let chunk = try reader.next() else {
                     backend.close()
                     log(.error, "AH01070: Error parsing script headers: end of script output before headers: \(scriptName)")
@@ -114,7 +114,9 @@ struct FastCGIExchange {
                 }
                 switch scanner.append(chunk) {
                 case .incomplete: continue
-                case .end(let end): headEnd = end
+                case .end(let index):
+                    end = index
+                    break reading
                 case .lineTooLong(let start):
                     let line = String(decoding: scanner.bytes[start...].prefix(30), as: UTF8.self)
                     return refuseHeaders("malformed header from script '\(scriptName)': Bad header: \(line) (a line longer than \(CGIScriptHeaderScanner.lineLimit) bytes)", backend, processor)
@@ -127,8 +129,6 @@ struct FastCGIExchange {
             return fail(error, processor)
         }
         let headBytes = scanner.bytes
-        // Set in the loop above, which leaves only through it or a return.
-        let end = headEnd ?? headBytes.count
         let headers: CGIScriptHeaders
         do {
             headers = try CGIScriptHeaders(headBytes[..<end])
