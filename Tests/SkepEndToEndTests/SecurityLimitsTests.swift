@@ -16,13 +16,14 @@ import Testing
     /// MPM sizes with `atoi` and adjusts a negative one with a warning, as Skep does) and
     /// Int64's largest (`LimitRequestBody`'s own largest).
     static let numericDirectives: [(template: String, refusesNegative: Bool)] = [
-        ("Timeout {}", true), ("KeepAliveTimeout {}", true), ("MaxKeepAliveRequests {}", true),
+        ("Timeout {}", true), ("KeepAliveTimeout {}", true), ("KeepAliveGrace {}", true), ("MaxKeepAliveRequests {}", true),
         ("LimitRequestLine {}", true), ("LimitRequestFieldSize {}", true), ("LimitRequestFields {}", true),
         ("LimitRequestBody {}", true), ("LimitInternalRecursion {}", true), ("LimitInternalRecursion 10 {}", true),
         ("FileCacheSize {}", true), ("ListenBacklog {}", true), ("ErrorDocument {} /x", true),
         ("StartServers {}", false), ("MinSpareThreads {}", false), ("MaxSpareThreads {}", false),
         ("ServerLimit {}", false), ("ThreadLimit {}", false), ("ThreadsPerChild {}", false),
-        ("MaxRequestWorkers {}", false), ("MaxConnectionsPerChild {}", false),
+        ("MaxRequestWorkers {}", false), ("MaxClients {}", false), ("MaxConnectionsPerChild {}", false),
+        ("MaxRequestsPerChild {}", false),
         ("GracefulShutdownTimeout {}", true), ("GracefulRestartTimeout {}", true), ("RequestWatchdogTimeout {}", true),
         ("AsyncRequestWorkerFactor {}", true), ("IdleConnectionsPerChild {}", true),
         ("RequestReadTimeout header={}", true), ("RequestReadTimeout header=1-{}", true),
@@ -32,6 +33,7 @@ import Testing
         ("ProxyPass /p/ fcgi://127.0.0.1:9000/ flushwait={}", true),
         ("ProxyPass /p/ fcgi://127.0.0.1:9000/ max={}", true),
         ("ProxyPass /p/ fcgi://127.0.0.1:9000/ acquire={}", true),
+        ("ProxySet fcgi://127.0.0.1:9000 timeout={}", true),
     ]
 
     static let configBase = """
