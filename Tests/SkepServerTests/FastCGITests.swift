@@ -140,6 +140,14 @@ import Testing
 }
 
 @Suite struct ProxyWorkerTests {
+    /// mod_proxy's `enc_path` canon: what the back end reads cannot hold a raw `?`,
+    /// space, CR, LF, '%' or non-ASCII byte; '/' and the allowed punctuation stay.
+    @Test func canonicalPathEscapesAsModProxy() {
+        #expect(ProxyModule.canonicalPath("/a b?c\r\n%/\u{E9}.php") == "/a%20b%3Fc%0D%0A%25/%C3%A9.php")
+        #expect(ProxyModule.canonicalPath("/x~$-_.+!*'(),;:@&=/Az09") == "/x~$-_.+!*'(),;:@&=/Az09")
+        #expect(ProxyModule.canonicalPath("/\"<>#[]{}|\\^`") == "/%22%3C%3E%23%5B%5D%7B%7D%7C%5C%5E%60")
+    }
+
     @Test func tcpURL() throws {
         let (worker, path) = try #require(ProxyWorker.parse("fcgi://127.0.0.1:9000/var/www/$1"))
         #expect(worker.host == "127.0.0.1")

@@ -53,7 +53,7 @@ public final class Request {
     /// redirect; not DirectoryIndex): the request it replaced, Apache's `r->prev`.
     public internal(set) var redirectedFrom: Request?
     /// Internal redirects made to reach this request (any kind), for `LimitInternalRecursion`.
-    public private(set) var internalRedirects = 0
+    private(set) var internalRedirects = 0
     /// The URL path of the request the client sent, for a redirected one.
     private(set) var originalURI: String?
     /// The method a CGI local redirect turns the request into (GET), Apache's

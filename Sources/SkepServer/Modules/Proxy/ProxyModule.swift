@@ -119,20 +119,21 @@ public struct ProxyModule: HTTPModule {
     /// other than a letter, a digit, '/' and `~$-_.+!*'(),;:@&=` percent-encoded, so a
     /// decoded `?`, space, CR or LF cannot change what the back end reads.
     static func canonicalPath(_ path: String) -> String {
-        let allowed = Set("~$-_.+!*'(),;:@&=/".utf8)
-        let hex = Array("0123456789ABCDEF".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(path.utf8.count)
         for byte in path.utf8 {
             let isAlphanumeric = (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
-            if isAlphanumeric || allowed.contains(byte) {
+            if isAlphanumeric || canonicalAllowed.contains(byte) {
                 out.append(byte)
             } else {
-                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+                out += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]]
             }
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    private static let canonicalAllowed = Set("~$-_.+!*'(),;:@&=/".utf8)
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
 
     static func addPass(_ d: Directive, _ scope: inout DirectiveScope, regex: Bool) throws(ConfigError) {
         guard d.arguments.count >= 2 else { throw d.error("\(d.name) needs a path and a URL") }
