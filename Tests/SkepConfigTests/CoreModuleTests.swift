@@ -19,7 +19,7 @@ import SkepConfig
         #expect(ListenConfig().listens.isEmpty)
         let dir = CoreDirConfig()
         #expect(dir.effectiveOptions == .followSymLinks)
-        #expect(dir.requestBodyLimit == 0)
+        #expect(dir.requestBodyLimit == 1 << 30)
         #expect(dir.sendfile == false)
     }
 

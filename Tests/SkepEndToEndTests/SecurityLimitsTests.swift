@@ -242,6 +242,28 @@ import Testing
         }
     }
 
+    /// Row 8 for handlers: an embedding module's handler that sets an interim (or a
+    /// not three-digit) status is answered 500, its body never sent.
+    @Test func handlerInterimStatusIs500() throws {
+        let config = try EmbeddingTestSupport.config(.event, handlers: ["test-status"])
+        _ = try config.root.writeDocument("static.txt", "static\n")
+        try withServer(.testApp, config: config) { server in
+            let kept = try Self.openKeptConnection(server)
+            defer { kept.close() }
+            for status in ["101", "100", "99", "1000", "-7"] {
+                let client = try RawHTTPClient(port: server.port, timeout: .seconds(15))
+                defer { client.close() }
+                try client.send("GET /test-status?\(status) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                let raw = String(decoding: try client.readUntilClose(timeout: .seconds(10)), as: UTF8.self)
+                #expect(raw.hasPrefix("HTTP/1.1 500 "), "\(status): \(raw.prefix(300).debugDescription)")
+                #expect(!raw.contains("forged"), "\(status): the handler's body reached the client")
+            }
+            let ok = try FastCGIFixture.get(server, "/test-status?299")
+            #expect(ok.status == 299 && ok.bodyText.hasSuffix("forged"), "\(ok)")
+            Self.expectHealthy(server, kept: kept, after: "interim statuses from a handler")
+        }
+    }
+
     /// Row 4: a back end answering `Location: /loop` (a CGI local redirect) to itself is
     /// followed `LimitInternalRecursion` times (default 10, as Apache), then answered 500
     /// with Apache's AH00124 line. (Apache's mod_proxy_fcgi makes no local redirects, so

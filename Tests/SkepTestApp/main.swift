@@ -90,6 +90,12 @@ test.handler("header-from-path", threadSafe: true) { request, response in
     response.send("sent\n")
 }
 
+// Answers with the status in the query and a body that reads as a response of its own.
+test.handler("test-status", threadSafe: true) { request, response in
+    response.status = Int(request.query ?? "") ?? 200
+    response.send("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged")
+}
+
 test.handler("test-file", threadSafe: true) { request, response in
     guard let filename = request.filename else { return response.fail(404) }
     do {

@@ -22,6 +22,15 @@ public struct RequestProcessor {
         }
         var response = run(r)
         if r.wouldBlock { return response }
+        // No handler's final status may be interim: a 1xx head followed by a body would
+        // read to the client as a second, forged response. (The Skep API refuses a status
+        // outside 100-999 itself.)
+        if response.status.code < 200 {
+            response.discard()
+            context.errorLog.log(.error, module: "core", client: r.client,
+                                 "the handler for \(r.uri) answered with the interim status \(response.status.code) as its final status: answered 500")
+            return error(.internalServerError, r)
+        }
         if response.status.code >= 400 || (response.status.code >= 300 && response.status.code < 400 && response.contentLength == 0 && response.header("Location") != nil) {
             response = errorDocument(for: response, r)
         }
