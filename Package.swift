@@ -36,16 +36,19 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "skep", dependencies: ["Skep"]),
-        .testTarget(name: "SkepConfigTests", dependencies: ["SkepConfig"]),
+        // The helpers every test target shares (Deadline, temporary files, captureError,
+        // waitForChild); only test targets depend on it, so no product links it.
+        .target(name: "SkepTestSupport", dependencies: ["SkepConfig", "SkepSystem"], path: "Tests/SkepTestSupport"),
+        .testTarget(name: "SkepConfigTests", dependencies: ["SkepConfig", "SkepTestSupport"]),
         .testTarget(name: "SkepHTTPTests", dependencies: ["SkepHTTP"]),
-        .testTarget(name: "SkepSystemTests", dependencies: ["SkepSystem"]),
-        .testTarget(name: "SkepMPMTests", dependencies: ["SkepMPM", "SkepConfig"]),
-        .testTarget(name: "SkepScoreboardTests", dependencies: ["SkepScoreboard", "SkepSystem"]),
-        .testTarget(name: "SkepServerTests", dependencies: ["SkepServer", "SkepConfig", "SkepHTTP", "SkepSystem"]),
+        .testTarget(name: "SkepSystemTests", dependencies: ["SkepSystem", "SkepTestSupport"]),
+        .testTarget(name: "SkepMPMTests", dependencies: ["SkepMPM", "SkepConfig", "SkepTestSupport"]),
+        .testTarget(name: "SkepScoreboardTests", dependencies: ["SkepScoreboard", "SkepSystem", "SkepTestSupport"]),
+        .testTarget(name: "SkepServerTests", dependencies: ["SkepServer", "SkepConfig", "SkepHTTP", "SkepSystem", "SkepTestSupport"]),
         // A server built on the `Skep` library with handlers that answer, stream, block and
         // crash, for the end-to-end tests of the embedding API.
         .executableTarget(name: "SkepTestApp", dependencies: ["Skep"], path: "Tests/SkepTestApp"),
-        .testTarget(name: "SkepEndToEndTests", dependencies: ["skep", "SkepTestApp"]),
+        .testTarget(name: "SkepEndToEndTests", dependencies: ["skep", "SkepTestApp", "SkepTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SkepConfig
+import SkepTestSupport
 
 @Suite struct ConfigProcessorTests {
     func error(_ text: String, serverRoot: String = "/") -> String? {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SkepConfig
+import SkepTestSupport
 
 @Suite struct ConfigReaderTests {
     // MARK: - Names and sections

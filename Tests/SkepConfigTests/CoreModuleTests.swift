@@ -1,5 +1,6 @@
 import Testing
 import SkepConfig
+import SkepTestSupport
 
 @Suite struct CoreModuleTests {
     @Test func apacheDefaultsWhenNothingIsWritten() throws {

@@ -1,5 +1,6 @@
 import Testing
 import SkepConfig
+import SkepTestSupport
 
 @Suite struct OptionsSettingTests {
     func parse(_ words: [String]) throws(ConfigError) -> OptionsSetting {

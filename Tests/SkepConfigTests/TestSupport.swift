@@ -1,45 +1,4 @@
-import Foundation
-import Testing
 import SkepConfig
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// A fresh directory under NSTemporaryDirectory, removed when the value goes away.
-final class TempDir {
-    let path: String
-
-    init() throws {
-        let base = NSTemporaryDirectory() + "skep-config-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        // ServerRoot is stored as a real path; resolve symbolic links (a /tmp that is a link) up front.
-        if let real = realpath(base, nil) {
-            path = String(cString: real)
-            free(real)
-        } else {
-            path = base
-        }
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    /// Writes `text` at `relative` (creating parent directories) and returns the full path.
-    @discardableResult
-    func write(_ relative: String, _ text: String) throws -> String {
-        let full = path + "/" + relative
-        let parent = (full as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-        try text.write(toFile: full, atomically: false, encoding: .utf8)
-        return full
-    }
-
-    @discardableResult
-    func mkdir(_ relative: String) throws -> String {
-        let full = path + "/" + relative
-        try FileManager.default.createDirectory(atPath: full, withIntermediateDirectories: true)
-        return full
-    }
-}
 
 /// The modules the reader tests run with: the core's plus two loadable fake modules,
 /// each owning one directive.
@@ -75,19 +34,6 @@ func processText(_ text: String, name: String = "test.conf", modules: [ModuleDes
                  serverRoot: String = "/") throws(ConfigError) -> ServerConfig {
     let tree = try readText(text, name: name, modules: modules, serverRoot: serverRoot)
     return try ConfigProcessor.process(tree, modules: modules, configFile: name)
-}
-
-/// The error `body` throws, or nil when it succeeds.
-func captureError<T>(_ body: () throws -> T) -> ConfigError? {
-    do {
-        _ = try body()
-        return nil
-    } catch let error as ConfigError {
-        return error
-    } catch {
-        Issue.record("unexpected error type: \(error)")
-        return nil
-    }
 }
 
 /// The first argument of every top-level directive, in order: how the tests see include order.

@@ -1,6 +1,7 @@
 import Testing
 import SkepConfig
 import SkepMPM
+import SkepTestSupport
 
 @Suite struct ConfigLoaderTests {
     @Test(arguments: MPMKind.allCases)

@@ -1,6 +1,7 @@
 import Testing
 import SkepConfig
 import SkepMPM
+import SkepTestSupport
 
 @Suite struct MPMSettingsTests {
     func config(_ set: (inout MPMConfig) -> Void) -> MPMConfig {

@@ -1,49 +1,5 @@
-import Foundation
-import Testing
 import SkepConfig
 import SkepMPM
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// A fresh directory under NSTemporaryDirectory, removed when the value goes away.
-final class TempDir {
-    let path: String
-
-    init() throws {
-        let base = NSTemporaryDirectory() + "skep-mpm-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        if let real = realpath(base, nil) {
-            path = String(cString: real)
-            free(real)
-        } else {
-            path = base
-        }
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    @discardableResult
-    func write(_ relative: String, _ text: String) throws -> String {
-        let full = path + "/" + relative
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: full, atomically: false, encoding: .utf8)
-        return full
-    }
-}
-
-/// The error `body` throws, or nil when it succeeds.
-func captureError<T>(_ body: () throws -> T) -> ConfigError? {
-    do {
-        _ = try body()
-        return nil
-    } catch let error as ConfigError {
-        return error
-    } catch {
-        Issue.record("unexpected error type: \(error)")
-        return nil
-    }
-}
 
 /// Loads configuration text as `mpm.conf` with every built-in module.
 func load(_ text: String, defines: [String] = []) throws(ConfigError) -> (config: ServerConfig, mpm: MPMSettings) {

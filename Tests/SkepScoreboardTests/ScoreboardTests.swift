@@ -1,19 +1,8 @@
 import Glibc
 import SkepScoreboard
 import SkepSystem
+import SkepTestSupport
 import Testing
-
-/// Waits for a forked child with a deadline; SIGKILLs it and returns nil if it overruns.
-func waitForChild(_ pid: ProcessID, timeoutMilliseconds: Int = 10_000) throws -> SkepSystem.ExitStatus? {
-    let deadline = SystemClock.monotonicNanoseconds() + UInt64(timeoutMilliseconds) * 1_000_000
-    while SystemClock.monotonicNanoseconds() < deadline {
-        if let status = try SkepSystem.Process.reap(pid) { return status }
-        SystemClock.sleep(milliseconds: 1)
-    }
-    try? Signal.kill.send(to: pid)
-    _ = try? SkepSystem.Process.wait(for: pid)
-    return nil
-}
 
 /// No allocation: a static string's bytes as the connection would hand its buffer over.
 func withBytes<R>(_ text: StaticString, _ body: (UnsafeRawBufferPointer) -> R) -> R {

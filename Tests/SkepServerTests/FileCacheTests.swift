@@ -3,40 +3,43 @@ import SkepSystem
 import Testing
 #if canImport(Glibc)
 import Glibc
+import SkepTestSupport
 #endif
 
 /// The file cache against the real file system: what it keeps, and that every change
 /// the kernel reports makes it forget (so the event listener never serves a stale file).
 @Suite struct FileCacheTests {
-    let directory = makeTemporaryDirectory()
+    let directory: String
+
+    init() throws { directory = try makeTemporaryDirectory() }
 
     func stat(_ path: String) -> FileStatus { try! FileSystem.status(path) }
 
     @Test func keepsSmallFilesAndRereadsWhenTheStatusChanges() throws {
         let path = directory + "/a.txt"
-        writeFile(path, "first")
+        try writeFile(path, "first")
         let cache = FileCache(capacity: 1 << 20)
         #expect(cache.contents(of: path, status: stat(path), mayBlock: false) == nil, "nothing kept before a read")
         #expect(cache.contents(of: path, status: stat(path), mayBlock: true) == Array("first".utf8))
         #expect(cache.contents(of: path, status: stat(path), mayBlock: false) == Array("first".utf8))
         // Same size, same second: ctime and mtime nanoseconds still tell.
-        writeFile(path, "other")
+        try writeFile(path, "other")
         #expect(cache.contents(of: path, status: stat(path), mayBlock: false) == nil, "a changed file's old bytes are not served")
         #expect(cache.contents(of: path, status: stat(path), mayBlock: true) == Array("other".utf8))
     }
 
     @Test func keepsNothingLargerThanItsLimitsOrWhenOff() throws {
         let path = directory + "/big"
-        writeFile(path, String(repeating: "x", count: FileCache.largestFile + 1))
+        try writeFile(path, String(repeating: "x", count: FileCache.largestFile + 1))
         #expect(FileCache(capacity: 1 << 20).contents(of: path, status: stat(path), mayBlock: true) == nil)
         let small = directory + "/small"
-        writeFile(small, "abc")
+        try writeFile(small, "abc")
         #expect(FileCache(capacity: 0).contents(of: small, status: stat(small), mayBlock: true) == nil)
     }
 
     @Test func evictsTheLeastRecentlyUsedPastItsCapacity() throws {
         let cache = FileCache(capacity: 10)
-        for name in ["p", "q", "r"] { writeFile(directory + "/" + name, "1234") }
+        for name in ["p", "q", "r"] { try writeFile(directory + "/" + name, "1234") }
         _ = cache.contents(of: directory + "/p", status: stat(directory + "/p"), mayBlock: true)
         _ = cache.contents(of: directory + "/q", status: stat(directory + "/q"), mayBlock: true)
         _ = cache.contents(of: directory + "/p", status: stat(directory + "/p"), mayBlock: false)
@@ -48,7 +51,7 @@ import Glibc
 
     @Test func remembersLookupsOnlyWhileWatching() throws {
         let path = directory + "/w"
-        writeFile(path, "w")
+        try writeFile(path, "w")
         let cache = FileCache(capacity: 1 << 20)
         _ = cache.lookUp(path)
         #expect(cache.remembered(path) == nil, "without inotify nothing is trusted without a stat")
@@ -65,7 +68,7 @@ import Glibc
         mkdir(sub, 0o755)
         let file = sub + "/f"
         let missing = directory + "/later"
-        writeFile(file, "one")
+        try writeFile(file, "one")
         func known(_ path: String) -> Bool { cache.remembered(path) != nil }
 
         _ = cache.lookUp(file)
@@ -73,7 +76,7 @@ import Glibc
         #expect(known(file) && known(missing))
         #expect(try cache.remembered(missing)?.get() == nil, "no such file is remembered as such")
 
-        writeFile(file, "two")
+        try writeFile(file, "two")
         cache.applyChanges()
         #expect(!known(file), "a write is reported")
 
@@ -82,7 +85,7 @@ import Glibc
         cache.applyChanges()
         #expect(!known(file), "renaming a directory above forgets what is below it")
 
-        writeFile(missing, "now")
+        try writeFile(missing, "now")
         cache.applyChanges()
         #expect(!known(missing), "creating a remembered missing file is reported")
     }
@@ -91,7 +94,7 @@ import Glibc
         let cache = FileCache(capacity: 1 << 20)
         #expect(cache.startWatching() != nil)
         let target = directory + "/target"
-        writeFile(target, "t")
+        try writeFile(target, "t")
         symlink(target, directory + "/link")
         link(target, directory + "/hard")
         _ = cache.lookUp(directory + "/link")
@@ -125,7 +128,7 @@ import Glibc
         var path = directory + "/q"
         mkdir(path, 0o755)
         for _ in 0..<3 { path += "/a"; mkdir(path, 0o755) }
-        writeFile(path + "/f", "found")
+        try writeFile(path + "/f", "found")
         cache.applyChanges()
         #expect(cache.remembered(deep) == nil, "creating the missing directory is reported")
         #expect(try cache.lookUp(path + "/f").get()?.size == 5)

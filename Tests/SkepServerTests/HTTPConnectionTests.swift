@@ -2,6 +2,7 @@ import Testing
 import SkepConfig
 import SkepServer
 import SkepSystem
+import SkepTestSupport
 
 /// `HTTPConnection` as the state machine it is: bytes in through `readSpace`/`didRead`,
 /// actions out, no socket. Each test feeds what a client would send and checks the
@@ -11,8 +12,8 @@ import SkepSystem
     let context: ServerContext
 
     init() throws {
-        root = makeTemporaryDirectory()
-        writeFile(root + "/hello.txt", "hello\n")
+        root = try makeTemporaryDirectory()
+        try writeFile(root + "/hello.txt", "hello\n")
         let config = try makeConfig("""
             DocumentRoot \(root)
             ErrorLog /dev/null

@@ -5,6 +5,7 @@ import SkepSystem
 import Testing
 #if canImport(Glibc)
 import Glibc
+import SkepTestSupport
 #endif
 
 /// Parses `bytes` with the real parser and hands a Request over them to `body`.
@@ -182,7 +183,7 @@ func clfTime(_ request: Request) -> String {
     }
 
     @Test func logsAreWrittenPerServerWithConditions() throws {
-        let dir = makeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory()
         let config = try makeConfig("""
             ServerName main.test
             LogFormat "%v %U" short
@@ -214,12 +215,14 @@ func clfTime(_ request: Request) -> String {
     }
 
     @Test func pipedLogsReachTheProgram() throws {
-        let dir = makeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory()
         let config = try makeConfig("CustomLog \"|$cat >> \(dir)/piped\" \"%U\"\n", serverRoot: dir)
         var module: LogConfigModule? = try LogConfigModule(config: config)
         try withRequest("GET /p HTTP/1.1\r\nHost: x\r\n\r\n", server: config.main) { r in module!.log(transaction(r)) }
         module = nil // closes the pipe: the logger sees end of file and exits
-        for _ in 0..<100 where readFile(dir + "/piped") != "/p\n" { SystemClock.sleep(milliseconds: 20) }
+        try Deadline.wait(for: "the piped logger to write the line", timeout: .seconds(10)) {
+            readFile(dir + "/piped") == "/p\n"
+        }
         #expect(readFile(dir + "/piped") == "/p\n")
         #expect(throws: ConfigError.self) { _ = try makeConfig("CustomLog \"|relative/prog\" common\n") }
     }
@@ -230,15 +233,6 @@ func clfTime(_ request: Request) -> String {
             #expect(try render("%U", transaction(r), config: config) == "/" + long)
         }
     }
-}
-
-func readFile(_ path: String) -> String? {
-    guard let file = try? File.openForReading(path) else { return nil }
-    defer { file.descriptor.close() }
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while let n = try? chunk.withUnsafeMutableBytes({ try file.read(into: $0) }), n > 0 { out += chunk[0..<n] }
-    return String(decoding: out, as: UTF8.self)
 }
 
 extension String {

@@ -3,6 +3,7 @@ import SkepConfig
 import Testing
 #if canImport(Glibc)
 import Glibc
+import SkepTestSupport
 #endif
 
 /// Builds a processed configuration from inline Apache text, with the core modules and
@@ -14,20 +15,6 @@ func makeConfig(_ text: String, serverRoot: String = "/tmp") throws -> ServerCon
     return try ConfigProcessor.process(tree, modules: modules, configFile: "test.conf")
 }
 
-/// A fresh directory under /tmp for files a test writes.
-func makeTemporaryDirectory() -> String {
-    var template = Array("/tmp/skep-test-XXXXXX".utf8CString)
-    let path = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    return String(cString: path!)
-}
-
-func writeFile(_ path: String, _ text: String) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    var text = text
-    text.withUTF8 { _ = write(fd, $0.baseAddress, $0.count) }
-    close(fd)
-}
-
 /// The merged per-directory vector for a file, as the section walk merges it.
 func directoryConfig(_ config: ServerConfig, _ filename: String, uri: String = "/") -> MimeDirConfig {
     SectionWalk(server: config.main).merge(filename: filename, isDirectory: false, uri: uri)[MimeDirConfig.self]
@@ -35,8 +22,8 @@ func directoryConfig(_ config: ServerConfig, _ filename: String, uri: String = "
 
 @Suite struct MimeModuleTests {
     @Test func typesComeFromTheTypesConfigFile() throws {
-        let dir = makeTemporaryDirectory()
-        writeFile(dir + "/my.types", """
+        let dir = try makeTemporaryDirectory()
+        try writeFile(dir + "/my.types", """
             # comment line
             text/html\thtml htm
             application/x-thing  thing   # trailing comment
@@ -55,7 +42,7 @@ func directoryConfig(_ config: ServerConfig, _ filename: String, uri: String = "
     }
 
     @Test func missingTypesConfigFallsBackToTheBuiltInTableWithAWarning() throws {
-        let dir = makeTemporaryDirectory()
+        let dir = try makeTemporaryDirectory()
         let config = try makeConfig("LoadModule mime_module mod_mime.so\nTypesConfig conf/missing.types\n", serverRoot: dir)
         #expect(config.warnings.contains { $0.message.contains("TypesConfig") && $0.location?.line == 2 })
         let module = try MimeModule(config: config)

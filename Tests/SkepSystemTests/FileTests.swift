@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import SkepSystem
+import SkepTestSupport
 
 @Suite struct FileTests {
     @Test func openStatAndRead() throws {

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import SkepSystem
+import SkepTestSupport
 
 // Forked children of this multi-threaded test process call only async-signal-safe
 // functions: sigaction, setrlimit, kill, stores to shared memory, _exit.

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import SkepSystem
+import SkepTestSupport
 
 @Suite struct SocketTests {
     func roundTrip(ipv6: Bool) throws {

@@ -38,14 +38,6 @@ func makeTemporaryFile(_ bytes: [UInt8]) throws -> String {
     return path
 }
 
-/// Makes a temporary directory; returns its path.
-func makeTemporaryDirectory() throws -> String {
-    var template = Array("/tmp/skep-system-dir-XXXXXX".utf8CString)
-    let result = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    if result == nil { throw SystemError("mkdtemp") }
-    return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-}
-
 /// Deterministic test payload.
 func pattern(count: Int, seed: UInt8 = 0) -> [UInt8] {
     (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &+ $0 / 251) }
@@ -77,16 +69,4 @@ func writeAll(_ socket: Socket, _ bytes: [UInt8]) throws {
             _ = try socket.wait(for: .writable, timeoutMilliseconds: 10_000)
         }
     }
-}
-
-/// Waits for a forked child with a deadline; SIGKILLs it and returns nil if it overruns.
-func waitForChild(_ pid: ProcessID, timeoutMilliseconds: Int = 10_000) throws -> ExitStatus? {
-    let deadline = SystemClock.monotonicNanoseconds() + UInt64(timeoutMilliseconds) * 1_000_000
-    while SystemClock.monotonicNanoseconds() < deadline {
-        if let status = try Process.reap(pid) { return status }
-        SystemClock.sleep(milliseconds: 1)
-    }
-    try? Signal.kill.send(to: pid)
-    _ = try? Process.wait(for: pid)
-    return nil
 }

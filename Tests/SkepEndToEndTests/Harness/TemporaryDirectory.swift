@@ -7,11 +7,7 @@ final class TemporaryDirectory {
     let path: String
 
     init(prefix: String) throws {
-        let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-        var template = Array("\(base)/\(prefix).XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        guard made != nil else { throw HarnessError("mkdtemp in \(base): \(errnoText())") }
-        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        path = try makeTemporaryDirectory(prefix: prefix)
         chmod(path, 0o755)
     }
 

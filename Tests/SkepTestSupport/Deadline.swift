@@ -3,26 +3,27 @@ import Glibc
 /// A point in time (CLOCK_MONOTONIC) by which something must have happened.
 ///
 /// Tests wait for conditions with a deadline and a poll interval, and fail with a
-/// message saying what they waited for; they never sleep and hope.
-struct Deadline: Sendable {
-    let instant: ContinuousClock.Instant
+/// message saying what they waited for; they never sleep and hope. Shared by every
+/// test target (the end-to-end harness and the unit tests that wait on a process).
+public struct Deadline: Sendable {
+    public let instant: ContinuousClock.Instant
 
-    init(after duration: Duration) {
+    public init(after duration: Duration) {
         instant = ContinuousClock.now.advanced(by: duration)
     }
 
-    static func after(_ duration: Duration) -> Deadline { Deadline(after: duration) }
+    public static func after(_ duration: Duration) -> Deadline { Deadline(after: duration) }
 
-    var hasPassed: Bool { ContinuousClock.now >= instant }
+    public var hasPassed: Bool { ContinuousClock.now >= instant }
 
     /// Time left, never negative.
-    var remaining: Duration {
+    public var remaining: Duration {
         let left = instant - ContinuousClock.now
         return left < .zero ? .zero : left
     }
 
     /// Time left in whole milliseconds, for `poll(2)`; at least 0, at most Int32.max.
-    var remainingMilliseconds: Int32 {
+    public var remainingMilliseconds: Int32 {
         let (seconds, attoseconds) = remaining.components
         let ms = seconds * 1000 + attoseconds / 1_000_000_000_000_000
         return Int32(clamping: ms)
@@ -30,7 +31,7 @@ struct Deadline: Sendable {
 
     /// Polls `condition` every `interval` until it returns true; throws a
     /// `HarnessError` naming `what` when the deadline passes first.
-    static func wait(
+    public static func wait(
         for what: @autoclosure () -> String,
         timeout: Duration = .seconds(10),
         interval: Duration = .milliseconds(20),
@@ -47,7 +48,7 @@ struct Deadline: Sendable {
     }
 
     /// Like `wait(for:until:)`, but the condition produces a value when ready.
-    static func waitForValue<T>(
+    public static func waitForValue<T>(
         _ what: @autoclosure () -> String,
         timeout: Duration = .seconds(10),
         interval: Duration = .milliseconds(20),
@@ -64,8 +65,10 @@ struct Deadline: Sendable {
     }
 
     /// Blocks the calling thread (tests here are synchronous on purpose: they drive
-    /// blocking sockets and child processes).
-    static func sleep(for duration: Duration) {
+    /// blocking sockets and child processes). Not for waiting on something to happen
+    /// (use `wait(for:)`): for a pause that is itself the point, a pacing interval or a
+    /// measured observation window, and say why where it is used.
+    public static func sleep(for duration: Duration) {
         let (seconds, attoseconds) = duration.components
         var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
         var left = timespec()
