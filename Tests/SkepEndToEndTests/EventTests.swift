@@ -189,8 +189,18 @@ extension MPMEndToEnd {
                 try slow.send(Self.request("/big.bin", close: true))
                 slow.shutdownWrite()
                 try slow.read(atMost: 1024, timeout: .seconds(5))
-                Deadline.sleep(for: .milliseconds(300))
+                // Until the send buffer is full and the response waits: in write completion
+                // (Skep), or in the worker writing it (Apache 2.4.71 keeps it there: busy
+                // workers are that one and the status request's).
+                var status: [String: String] = [:]
+                try Deadline.wait(for: "\(kind): the response waiting (\(status))", timeout: .seconds(10),
+                                  interval: .milliseconds(50)) {
+                    status = try S.statusAuto(port: server.port)
+                    return kind == .skep ? E.int(status, "ConnsAsyncWriting") > 0 : E.int(status, "BusyWorkers") >= 2
+                }
                 let before = S.cpuTicks(child) ?? 0
+                // A measured observation window, not a wait for an event: the CPU the child
+                // uses over 2 s of wall time while the response waits.
                 Deadline.sleep(for: .seconds(2))
                 let used = (S.cpuTicks(child) ?? 0) - before
                 // 2 s of wall time is 200 ticks; an idle child uses next to none.
@@ -351,7 +361,10 @@ extension MPMEndToEnd {
                 let again = try RawHTTPClient(port: server.port, timeout: .seconds(10))
                 defer { again.close() }
                 #expect(try again.exchange(Self.request("/a.txt")).bodyText == "document a\n")
-                Deadline.sleep(for: .milliseconds(200))
+                try Deadline.wait(for: "the connection back in the listener, in keep-alive", timeout: .seconds(5),
+                                  interval: .milliseconds(50)) {
+                    E.int(try S.statusAuto(port: server.port), "ConnsAsyncKeepAlive") >= 1
+                }
                 try again.send(names.reversed().map { Self.request("/\($0).txt") }.joined())
                 let reversed = try again.readResponses(names.count)
                 #expect(reversed.map(\.bodyText) == names.reversed().map { "document \($0)\n" })
@@ -398,11 +411,28 @@ extension MPMEndToEnd {
             }
         }
 
-        /// A listener re-reads its throttle only when it wakes (an event, or its 1 s
-        /// epoll timeout): after holding a worker, give it that long before the next
-        /// connection, so the status requests of the test itself never land in a child
-        /// that just filled up (see `aChildWhoseLastWorkerWasJustTakenAcceptsNoMore`).
-        static let throttleSettles: Duration = .milliseconds(1300)
+        /// Waits until `count` POSTs are held by workers (their heads reached a worker,
+        /// as the scoreboard shows); the pids of the children holding them.
+        func heldPosts(_ server: ServerProcess, count: Int) throws -> [pid_t] {
+            try Deadline.waitForValue("\(count) POSTs held by workers", timeout: .seconds(10), interval: .milliseconds(50)) {
+                let pids = try E.pidsServing("POST", "/index.html", port: server.port)
+                return pids.count == count ? pids : nil
+            }
+        }
+
+        /// Waits until each child whose two workers POSTs hold has stopped accepting (its
+        /// row on the status page says so). A listener re-reads its throttle only when it
+        /// wakes (an event, or its 1 s epoll timeout): until then it would take the next
+        /// connection and queue it for a worker that does not free up.
+        func throttleSettled(_ server: ServerProcess, holders: [pid_t]) throws {
+            let full = Set(holders.filter { pid in holders.count(where: { $0 == pid }) == 2 })
+            guard !full.isEmpty else { return }
+            var rows: [E.ChildRow] = []
+            try Deadline.wait(for: "children \(full) not accepting (\(rows))", timeout: .seconds(5), interval: .milliseconds(100)) {
+                rows = try E.childTable(port: server.port)
+                return full.allSatisfy { pid in rows.first { $0.pid == pid }?.accepting == false }
+            }
+        }
 
         /// With both of its workers held by requests whose bodies trickle in, a child stops
         /// accepting (Apache's rule: 2 busy + 0 idle is not under 2 + 2 x 0); the other
@@ -421,11 +451,8 @@ extension MPMEndToEnd {
                 var holders: [pid_t] = []
                 for _ in 0..<3 {
                     posts.append(try startPost(server.port))
-                    Deadline.sleep(for: Self.throttleSettles)
-                    holders = try Deadline.waitForValue("\(posts.count) POSTs held by workers", timeout: .seconds(10), interval: .milliseconds(50)) {
-                        let pids = try E.pidsServing("POST", "/index.html", port: server.port)
-                        return pids.count == posts.count ? pids : nil
-                    }
+                    holders = try heldPosts(server, count: posts.count)
+                    try throttleSettled(server, holders: holders)
                     full = Dictionary(grouping: holders, by: { $0 }).first { $0.value.count == 2 }?.key
                     if full != nil { break }
                 }
@@ -453,10 +480,17 @@ extension MPMEndToEnd {
                 #expect(rows.first { $0.pid == full }?.keepAlive == 0, "\(rows)")
                 #expect((rows.first { $0.pid == other }?.keepAlive ?? 0) >= 3, "\(rows)")
 
-                // Hold the other child's last free worker(s) too: now no child accepts.
+                // Hold the other child's last free worker(s) too: now no child accepts. Its
+                // listener still answers status requests on a connection it holds
+                // (ListenerHandlers), so one opened before shows the last POST reach a worker.
+                let watcher = try RawHTTPClient(port: server.port, timeout: .seconds(10))
+                defer { watcher.close() }
+                #expect(try watcher.exchange(Self.request("/server-status?notable")).status == 200)
                 while posts.count < 4 { posts.append(try startPost(server.port)) }
-                // No worker is left for a status request: give the last POST's head a moment.
-                Deadline.sleep(for: .milliseconds(300))
+                try Deadline.wait(for: "4 POSTs held by workers", timeout: .seconds(10), interval: .milliseconds(50)) {
+                    let page = try watcher.exchange(Self.request("/server-status?notable")).bodyText
+                    return E.pidsServing("POST", "/index.html", page: page).count == 4
+                }
                 // Connections made now are not refused: they wait in the listen backlog.
                 var waiting: [RawHTTPClient] = []
                 defer { waiting.forEach { $0.close() } }
@@ -510,10 +544,7 @@ extension MPMEndToEnd {
                 // Two workers held (in one child or one in each: the kernel's choice).
                 for _ in 0..<2 {
                     posts.append(try startPost(server.port))
-                    Deadline.sleep(for: Self.throttleSettles)
-                }
-                _ = try Deadline.waitForValue("2 POSTs held", timeout: .seconds(10), interval: .milliseconds(50)) {
-                    try E.pidsServing("POST", "/index.html", port: server.port).count == 2 ? true : nil
+                    try throttleSettled(server, holders: try heldPosts(server, count: posts.count))
                 }
                 // A third fills a child (the second one, when the first two share one);
                 // a GET right after it.
@@ -544,17 +575,7 @@ extension MPMEndToEnd {
                 MaxSpareThreads 12
                 """)
             try withServer(.skep, config: config) { server in
-                let wrk = try S.Background(S.wrk!, ["-t2", "-c4", "-d4s", "--timeout", "5s", "-H", "Connection: close",
-                                                    "http://127.0.0.1:\(server.port)/index.html"],
-                                           environment: ["LANG": "C"])
-                Deadline.sleep(for: .seconds(1))
-                let first = try server.control("graceful")
-                #expect(first.succeeded, "\(first.statusText): \(first.stderr)")
-                Deadline.sleep(for: .milliseconds(700))
-                let second = try server.control("graceful")
-                #expect(second.succeeded, "\(second.statusText): \(second.stderr)")
-                try wrk.wait(timeout: .seconds(20))
-                let summary = S.WrkSummary(wrk.stdout)
+                let summary = try S.twoGracefulRestartsUnderLoad(server)
                 #expect(summary.requests > 0, "\(summary)")
                 #expect(summary.socketErrors == 0, "\(summary)")
                 #expect(summary.non2xx == 0, "\(summary)")

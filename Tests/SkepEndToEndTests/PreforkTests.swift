@@ -30,7 +30,8 @@ extension MPMEndToEnd {
                     most = max(most, count)
                     return count >= 8
                 }
-                // Watch a little longer: never above MaxRequestWorkers.
+                // Watch a little longer: never above MaxRequestWorkers (a measured
+                // observation window, sampled every 50 ms, not a wait for an event).
                 let watch = Deadline(after: .milliseconds(1500))
                 while !watch.hasPassed {
                     most = max(most, server.children().count)
@@ -59,7 +60,8 @@ extension MPMEndToEnd {
                             "4 retirements within \(last.0 - first.0): \(counts.map(\.1))")
                 }
                 #expect(drops.count >= 3, "children went \(counts.map(\.1)) instead of one at a time")
-                // And it stays there.
+                // And it stays there: a fixed observation window is the point (at one
+                // retirement a second, 2.5 s would show another).
                 Deadline.sleep(for: .milliseconds(2500))
                 #expect(server.children().count == 4)
                 #expect(try S.get(port: server.port) == 200)
@@ -81,6 +83,8 @@ extension MPMEndToEnd {
                 try Deadline.wait(for: "AH00161 in the error log", timeout: .seconds(10)) {
                     server.errorLog().contains("AH00161: server reached MaxRequestWorkers setting")
                 }
+                // A measured observation window: for 3 s, sampled every 50 ms, the master
+                // forks no child above MaxRequestWorkers while a connection waits.
                 let watch = Deadline(after: .seconds(3))
                 var most = 0
                 while !watch.hasPassed {

@@ -128,6 +128,8 @@ extension MPMEndToEnd {
                 defer { held.forEach { $0.close() } }
                 // 12 connections for 8 workers: all connect (the backlog takes the rest).
                 for _ in 0..<12 { held.append(try S.holdWorker(port: server.port)) }
+                // A measured observation window, not a wait for an event: for 3 s, sampled
+                // every 50 ms, the children and their threads never pass the limits.
                 let watch = Deadline(after: .seconds(3))
                 var most = 0
                 var mostThreads = 0
@@ -166,17 +168,7 @@ extension MPMEndToEnd {
                 ServerLimit 10
                 """)
             try withServer(.skep, config: config) { server in
-                let wrk = try S.Background(S.wrk!, ["-t2", "-c4", "-d4s", "--timeout", "5s", "-H", "Connection: close",
-                                                    "http://127.0.0.1:\(server.port)/index.html"],
-                                           environment: ["LANG": "C"])
-                Deadline.sleep(for: .seconds(1))
-                let first = try server.control("graceful")
-                #expect(first.succeeded, "\(first.statusText): \(first.stderr)")
-                Deadline.sleep(for: .milliseconds(700))
-                let second = try server.control("graceful")
-                #expect(second.succeeded, "\(second.statusText): \(second.stderr)")
-                try wrk.wait(timeout: .seconds(20))
-                let summary = S.WrkSummary(wrk.stdout)
+                let summary = try S.twoGracefulRestartsUnderLoad(server)
                 #expect(summary.requests > 0, "\(summary)")
                 // Apache (worker, same load, two USR1): no socket error. Skep's old children
                 // close connections they accepted before the first request was read.

@@ -101,7 +101,11 @@ enum EventTestSupport {
     /// The pids of the children whose workers serve `METHOD path` now (one entry per
     /// worker), from the `?notable` worker list.
     static func pidsServing(_ method: String, _ path: String, port: UInt16) throws -> [pid_t] {
-        let page = try MPMTestSupport.statusNotable(port: port)
+        pidsServing(method, path, page: try MPMTestSupport.statusNotable(port: port))
+    }
+
+    /// The same, from a `?notable` page already fetched.
+    static func pidsServing(_ method: String, _ path: String, page: String) -> [pid_t] {
         var pids: [pid_t] = []
         for entry in page.components(separatedBy: "<b>Server ").dropFirst() {
             guard entry.contains("{\(method) \(path) "), !entry.contains("[Ready]"), !entry.contains("[Dead]") else { continue }

@@ -232,6 +232,45 @@ enum MPMTestSupport {
         return nil
     }
 
+    /// Waits until the server has answered `count` more requests, by `Total Accesses` of
+    /// `?auto` read every 100 ms: load from a background client is reaching it. The rises
+    /// between readings are summed, so a total that a restart lowers still counts; the
+    /// status requests themselves add about ten a second, far fewer than `count` should be.
+    static func waitForRequests(port: UInt16, count: Int, timeout: Duration = .seconds(5)) throws {
+        var last: Int?
+        var served = 0
+        try Deadline.wait(for: "\(count) requests served (saw \(served))", timeout: timeout, interval: .milliseconds(100)) {
+            guard let total = Int(try statusAuto(port: port)["Total Accesses"] ?? "") else {
+                throw HarnessError("no Total Accesses in server-status?auto (ExtendedStatus Off?)")
+            }
+            if let last, total > last { served += total - last }
+            last = total
+            return served >= count
+        }
+    }
+
+    /// Two graceful restarts while wrk sends `Connection: close` requests for 4 s on 4
+    /// connections to `server`'s /index.html: the first once the load reaches the server,
+    /// the second once the first's generation is in place and the load goes on; what wrk
+    /// printed.
+    static func twoGracefulRestartsUnderLoad(_ server: ServerProcess) throws -> WrkSummary {
+        let wrk = try Background(wrk!, ["-t2", "-c4", "-d4s", "--timeout", "5s", "-H", "Connection: close",
+                                        "http://127.0.0.1:\(server.port)/index.html"],
+                                 environment: ["LANG": "C"])
+        try waitForRequests(port: server.port, count: 100)
+        let first = try server.control("graceful")
+        #expect(first.succeeded, "\(first.statusText): \(first.stderr)")
+        try Deadline.wait(for: "generation 1 after the first graceful restart", timeout: .seconds(5),
+                          interval: .milliseconds(50)) {
+            try statusAuto(port: server.port)["ParentServerMPMGeneration"] == "1"
+        }
+        try waitForRequests(port: server.port, count: 100)
+        let second = try server.control("graceful")
+        #expect(second.succeeded, "\(second.statusText): \(second.stderr)")
+        try wrk.wait(timeout: .seconds(20))
+        return WrkSummary(wrk.stdout)
+    }
+
     static var wrk: String? {
         ["/usr/bin/wrk", "/usr/local/bin/wrk"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
