@@ -112,7 +112,8 @@ extension MPMEndToEnd {
                 try Deadline.wait(for: "the back-off message", timeout: .seconds(5)) {
                     server.errorLog().contains("children keep crashing: waiting")
                 }
-                // Watch the master for 3 s: it waits, it does not spin.
+                // Watch the master for 3 s: it waits, it does not spin (a measured
+                // observation window, sampled every 100 ms, not a wait for an event).
                 let watch = Deadline(after: .seconds(3))
                 var most = 0
                 while !watch.hasPassed {
@@ -149,7 +150,7 @@ extension MPMEndToEnd {
                 let wrk = try S.Background(S.wrk!, ["-t2", "-c8", "-d3s", "--timeout", "5s",
                                                     "http://127.0.0.1:\(server.port)/index.html"],
                                            environment: ["LANG": "C"])
-                Deadline.sleep(for: .seconds(1))
+                try S.waitForRequests(port: server.port, count: 100)
                 let victim = server.children()[0]
                 kill(victim, SIGSEGV)
                 try wrk.wait(timeout: .seconds(20))

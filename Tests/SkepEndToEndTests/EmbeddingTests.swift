@@ -165,7 +165,8 @@ extension EmbeddingEndToEnd {
             let log = server.errorLog()
             #expect(log.contains("could not start: TestFailChildInit is On"))
             #expect(log.contains(" exit status 3"))
-            // Watch for 3 s: children are forked a few at a time, seconds apart, not in a loop.
+            // Watch for 3 s: children are forked a few at a time, seconds apart, not in a loop
+            // (a measured observation window, sampled every 20 ms, not a wait for an event).
             func exits() -> Int { server.errorLog().components(separatedBy: "AH00052: child pid ").count - 1 }
             let before = exits()
             let ticksBefore = S.cpuTicks(server.pid) ?? 0

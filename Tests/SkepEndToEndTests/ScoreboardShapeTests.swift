@@ -39,6 +39,7 @@ extension MPMEndToEnd {
                 Deadline.sleep(for: .milliseconds(100))
             }
             var lines = [line]
+            // Samples over time are the point: the line stays the same request after request.
             for _ in 0..<5 {
                 Deadline.sleep(for: .milliseconds(100))
                 lines.append(try G.scoreboard(port: server.port))

@@ -35,6 +35,7 @@ final class CannedServer: @unchecked Sendable {
                 received += chunk[..<n]
             }
             _ = reply.withUnsafeBytes { Glibc.send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
+            // A fixed hold is the behaviour asked for: a peer that answers, then lingers.
             if holdOpen > .zero { Deadline.sleep(for: holdOpen) }
         }
         thread.start()

@@ -240,6 +240,7 @@ final class SlowReader {
         while !eof && !deadline.hasPassed && bodyCount < total {
             try read(atMost: piece, timeout: .milliseconds(500))
             each()
+            // Pacing is the point: a reader slower than the server's writes.
             Deadline.sleep(for: pause)
         }
     }

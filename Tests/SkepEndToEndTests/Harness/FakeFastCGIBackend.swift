@@ -74,6 +74,7 @@ final class FakeFastCGIBackend: @unchecked Sendable {
                     if n <= 0 { break }
                     offset += n
                 }
+                // A fixed pause is the behaviour asked for: a back end slow to close.
                 if linger > .zero { Deadline.sleep(for: linger) }
                 Glibc.close(connection)
             }

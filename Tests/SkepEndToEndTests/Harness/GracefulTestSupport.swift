@@ -54,6 +54,7 @@ enum GracefulTestSupport {
                 return .answeredWithClose(response, keptAlive: keptAlive)
             }
             keptAlive += 1
+            // Pacing: the connection sits idle in keep-alive between requests.
             Deadline.sleep(for: pause)
         }
         return .stillKeptAlive(keptAlive: keptAlive)

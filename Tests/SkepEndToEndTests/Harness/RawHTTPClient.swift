@@ -139,6 +139,7 @@ final class RawHTTPClient {
             let end = min(offset + chunkSize, bytes.count)
             try send(Array(bytes[offset..<end]))
             offset = end
+            // Pacing is the point: a client that trickles its bytes in.
             if offset < bytes.count { Deadline.sleep(for: pause) }
         }
     }
