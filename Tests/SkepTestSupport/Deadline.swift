@@ -6,14 +6,18 @@ import Glibc
 /// message saying what they waited for; they never sleep and hope. Shared by every
 /// test target (the end-to-end harness and the unit tests that wait on a process).
 public struct Deadline: Sendable {
+    /// When the deadline falls.
     public let instant: ContinuousClock.Instant
 
+    /// The deadline `duration` from now.
     public init(after duration: Duration) {
         instant = ContinuousClock.now.advanced(by: duration)
     }
 
+    /// The deadline `duration` from now.
     public static func after(_ duration: Duration) -> Deadline { Deadline(after: duration) }
 
+    /// Whether the deadline has come.
     public var hasPassed: Bool { ContinuousClock.now >= instant }
 
     /// Time left, never negative.
