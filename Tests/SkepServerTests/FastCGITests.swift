@@ -82,6 +82,16 @@ import Testing
         }
     }
 
+    @Test func aStatusBeyondHTTPsRangeIsABadHeader() throws {
+        for status in ["600 Beyond", "999", "99", "abc"] {
+            #expect(throws: CGIScriptHeaders.ParseError.self, "Status: \(status)") {
+                try CGIScriptHeaders(Array("Status: \(status)\r\n\r\n".utf8))
+            }
+        }
+        #expect(try CGIScriptHeaders(Array("Status: 599 Last\r\n\r\n".utf8)).status?.code == 599)
+        #expect(try CGIScriptHeaders(Array("Status: 200\r\n\r\n".utf8)).status?.code == 200)
+    }
+
     @Test func controlBytesNeverReachTheResponse() throws {
         let headers = try CGIScriptHeaders(Array("X-A: one\rtwo\n\n".utf8))
         #expect(headers.fields.first?.value == "onetwo")

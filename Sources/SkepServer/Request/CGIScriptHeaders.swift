@@ -45,8 +45,10 @@ public struct CGIScriptHeaders {
         let text = String(decoding: value.filter { $0 >= 0x20 && $0 != 0x7F || $0 == 0x09 }, as: UTF8.self)
         switch name.lowercased() {
         case "status":
+            // Beyond 599 is no HTTP status (RFC 9110 section 15), and a client may not
+            // read it; Apache answers 500 for it too (`ap_get_status_line`).
             let code = Int(text.prefix { $0.isNumber }) ?? 0
-            guard (100...999).contains(code) else { throw .badHeader(String(decoding: line.prefix(30), as: UTF8.self)) }
+            guard (100...599).contains(code) else { throw .badHeader(String(decoding: line.prefix(30), as: UTF8.self)) }
             status = HTTPStatus(code: code)
         case "location":
             location = text
