@@ -76,7 +76,7 @@ public struct Address: Sendable, Hashable, CustomStringConvertible {
 
     init(_ address: SocketAddress) {
         host = address.host
-        port = Int(address.port)
+        port = Int(address.port)  // trap-safe: UInt16 to Int widens
     }
 
     /// `host:port`, with an IPv6 host in brackets.

@@ -11,7 +11,7 @@ enum ByteClass {
         let lo: UInt64 = 0x03FF_6CFA_0000_0000  // bytes 0-63
         let hi: UInt64 = 0x57FF_FFFF_C7FF_FFFE  // bytes 64-127
         let word = b < 64 ? lo : (b < 128 ? hi : 0)
-        return (word >> UInt64(b & 63)) & 1 != 0
+        return (word >> UInt64(b & 63)) & 1 != 0  // trap-safe: b & 63 is 0...63
     }
 
     /// A byte allowed in a field value: HT, SP, VCHAR, obs-text. Apache 2.4 (strict)

@@ -85,10 +85,10 @@ public struct ChunkedDecoder: Sendable {
             switch state {
             case .sizeStart, .size:
                 if let d = ByteClass.hexValue(b) {
-                    if size > (Int64.max - Int64(d)) / 16 {
+                    if size > (Int64.max - Int64(d)) / 16 {  // trap-safe: d is one hex digit's value, 0...15
                         return fail(.requestEntityTooLarge, "chunk size too large")
                     }
-                    size = size * 16 + Int64(d)
+                    size = size * 16 + Int64(d)  // trap-safe: d is 0...15, and the line above bounds size * 16 + d
                     state = .size
                 } else if state == .sizeStart {
                     return fail(.badRequest, "invalid chunk size")
@@ -122,8 +122,8 @@ public struct ChunkedDecoder: Sendable {
                     state = .data
                 }
             case .data:
-                let n = Int(min(Int64(count - i), remaining))
-                remaining -= Int64(n)
+                let n = Int(min(Int64(count - i), remaining))  // trap-safe: at most count - i, an Int
+                remaining -= Int64(n)  // trap-safe: Int to Int64 widens
                 if remaining == 0 { state = .dataCR }
                 return .data(i..<(i + n))
             case .dataCR:

@@ -52,17 +52,17 @@ public struct HTTPDate: Sendable, Hashable, Comparable, CustomStringConvertible 
         var secs = s % 86400
         if secs < 0 { secs += 86400; days -= 1 }
         let (y, m, d) = Self.civil(fromDays: days)
-        var wd = Int(days % 7)
+        var wd = Int(days % 7)  // trap-safe: a remainder of 7
         if wd < 0 { wd += 7 }
         let dn = Self.dayNames.utf8Start + wd * 3
         put(dn[0]); put(dn[1]); put(dn[2])
         put(0x2C); put(0x20)
-        two(Int(d))
+        two(Int(d))  // trap-safe: a day of the month, 1...31
         put(0x20)
-        let mn = Self.monthNames.utf8Start + (Int(m) - 1) * 3
+        let mn = Self.monthNames.utf8Start + (Int(m) - 1) * 3  // trap-safe: a month, 1...12
         put(mn[0]); put(mn[1]); put(mn[2])
         put(0x20)
-        let year = Int(y)
+        let year = Int(y)  // trap-safe: Int64 to Int is the same width on the 64-bit targets Skep builds for
         if year >= 0 && year <= 9999 {
             two(year / 100)
             two(year % 100)
@@ -70,11 +70,11 @@ public struct HTTPDate: Sendable, Hashable, Comparable, CustomStringConvertible 
             for digit in String(year).utf8 { put(digit) }
         }
         put(0x20)
-        two(Int(secs / 3600))
+        two(Int(secs / 3600))  // trap-safe: seconds of one day over 3600, 0...23
         put(0x3A)
-        two(Int(secs / 60 % 60))
+        two(Int(secs / 60 % 60))  // trap-safe: 0...59
         put(0x3A)
-        two(Int(secs % 60))
+        two(Int(secs % 60))  // trap-safe: 0...59
         put(0x20)
         put(0x47); put(0x4D); put(0x54)  // GMT
         return n
@@ -135,7 +135,7 @@ public struct HTTPDate: Sendable, Hashable, Comparable, CustomStringConvertible 
             for k in 0..<count {
                 let d = p[i + k] &- 0x30
                 guard d < 10 else { return nil }
-                v = v * 10 + Int64(d)
+                v = v * 10 + Int64(d)  // trap-safe: d < 10 is checked above, and count digits (at most 4) fit
             }
             i += count
             return v
@@ -150,7 +150,7 @@ public struct HTTPDate: Sendable, Hashable, Comparable, CustomStringConvertible 
             let names = monthNames.utf8Start
             for m in 0..<12 where p[i] == names[m * 3] && p[i + 1] == names[m * 3 + 1] && p[i + 2] == names[m * 3 + 2] {
                 i += 3
-                return Int64(m + 1)
+                return Int64(m + 1)  // trap-safe: a month index, 1...12
             }
             return nil
         }

@@ -68,7 +68,7 @@ enum HostSyntax {
             var value = 0
             while i < end {
                 guard ByteClass.isDigit(p[i]) else { return nil }
-                value = value * 10 + Int(p[i] - 0x30)
+                value = value * 10 + Int(p[i] - 0x30)  // trap-safe: one digit, and value stops past 65535 on the next line
                 if value > 65535 { return nil }
                 i += 1
             }

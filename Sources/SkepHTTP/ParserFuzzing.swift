@@ -22,21 +22,21 @@ public enum ParserFuzzing {
             var p = RequestParser(limits: limits)
             var r = p.parse(UnsafeRawBufferPointer(rebasing: data[0..<split]))
             if case .needMore = r { r = p.parse(data) }
-            precondition(r == expected, "RequestParser answer depends on the split at \(split)")
+            precondition(r == expected, "RequestParser answer depends on the split at \(split)")  // trap-safe: the fuzz check: trapping on a mismatch is its job (only Fuzz/ and tests call it)
         }
         guard case .headComplete(let head, let consumed) = expected else { return }
-        precondition(consumed > 0 && consumed <= data.count)
-        let inside = { (r: Range<Int>) in precondition(r.lowerBound >= 0 && r.upperBound <= consumed) }
+        precondition(consumed > 0 && consumed <= data.count)  // trap-safe: the fuzz check (only Fuzz/ and tests call it)
+        let inside = { (r: Range<Int>) in precondition(r.lowerBound >= 0 && r.upperBound <= consumed) }  // trap-safe: the fuzz check (only Fuzz/ and tests call it)
         inside(head.methodRange)
         inside(head.targetRange)
         inside(head.pathRange)
         head.queryRange.map(inside)
         head.hostRange.map(inside)
-        precondition(head.fields.count <= limits.requestFields)
+        precondition(head.fields.count <= limits.requestFields)  // trap-safe: the fuzz check (only Fuzz/ and tests call it)
         for f in head.fields {
             inside(f.name)
             inside(f.value)
-            precondition(!f.name.isEmpty)
+            precondition(!f.name.isEmpty)  // trap-safe: the fuzz check (only Fuzz/ and tests call it)
         }
         _ = head.path(in: data)
         _ = head.host(in: data)
@@ -49,7 +49,7 @@ public enum ParserFuzzing {
     public static func checkChunked(_ body: UnsafeRawBufferPointer, limits: HTTPLimits = HTTPLimits()) {
         let expected = decode(body, split: body.count, limits: limits)
         for split in splitPoints(body.count) {
-            precondition(decode(body, split: split, limits: limits) == expected, "ChunkedDecoder depends on the split at \(split)")
+            precondition(decode(body, split: split, limits: limits) == expected, "ChunkedDecoder depends on the split at \(split)")  // trap-safe: the fuzz check (only Fuzz/ and tests call it)
         }
     }
 
@@ -68,12 +68,12 @@ public enum ParserFuzzing {
                 let r = d.decode(UnsafeRawBufferPointer(rebasing: bytes[start..<available]))
                 switch r {
                 case .data(let range):
-                    precondition(!range.isEmpty && range.upperBound <= available - start)
+                    precondition(!range.isEmpty && range.upperBound <= available - start)  // trap-safe: the fuzz check (only Fuzz/ and tests call it)
                     out.body += bytes[(start + range.lowerBound)..<(start + range.upperBound)]
                     start += range.upperBound
                     continue
                 case .needMore(let consumed):
-                    precondition(consumed == available - start)
+                    precondition(consumed == available - start)  // trap-safe: the fuzz check (only Fuzz/ and tests call it)
                     start += consumed
                 case .end(let consumed):
                     out.end = start + consumed

@@ -69,7 +69,7 @@ enum Reports {
     static func buildSettings() -> String {
         var info = utsname()
         uname(&info)
-        let machine = withUnsafeBytes(of: info.machine) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        let machine = withUnsafeBytes(of: info.machine) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }  // trap-safe: a fixed-size C array's bytes always have an address
         return """
         Server version: \(SkepVersion.banner)
         Server built:   Swift \(swiftVersion)

@@ -12,11 +12,11 @@ public enum Listeners {
         var sockets: [ListeningSocket] = []
         for address in listen.listens {
             var options = ListeningSocket.Options()
-            options.backlog = Int32(listen.backlog)
+            options.backlog = Int32(listen.backlog)  // trap-safe: ListenBacklog is 1...65535 (CoreModule)
             options.nonBlocking = true
             do {
                 if let host = address.host {
-                    guard let socketAddress = SocketAddress(ip: host, port: UInt16(address.port)) else {
+                    guard let socketAddress = SocketAddress(ip: host, port: UInt16(address.port)) else {  // trap-safe: a Listen port is 1...65535 (ListenAddress.parse)
                         throw ConfigError(nil, "Listen \(address): '\(host)' is not an IP address")
                     }
                     sockets.append(try ListeningSocket.listen(on: socketAddress, options: options))
@@ -24,10 +24,10 @@ public enum Listeners {
                     // `Listen 80`: one IPv6 socket that also takes IPv4, as Apache binds `[::]:80`;
                     // IPv4 alone where the system has no IPv6.
                     options.v6Only = false
-                    if let socket = try? ListeningSocket.listen(on: .anyIPv6(port: UInt16(address.port)), options: options) {
+                    if let socket = try? ListeningSocket.listen(on: .anyIPv6(port: UInt16(address.port)), options: options) {  // trap-safe: a Listen port is 1...65535 (ListenAddress.parse)
                         sockets.append(socket)
                     } else {
-                        sockets.append(try ListeningSocket.listen(on: .anyIPv4(port: UInt16(address.port)), options: options))
+                        sockets.append(try ListeningSocket.listen(on: .anyIPv4(port: UInt16(address.port)), options: options))  // trap-safe: a Listen port is 1...65535 (ListenAddress.parse)
                     }
                 }
             } catch let error as ConfigError {

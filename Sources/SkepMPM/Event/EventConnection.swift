@@ -17,6 +17,7 @@ final class EventConnection: @unchecked Sendable {
     init(socket: Socket, http: HTTPConnection) {
         self.socket = socket
         self.http = http
+        // trap-safe: UInt32 to UInt64 widens
         self.key = UInt64(UInt32(bitPattern: socket.descriptor.rawValue))
     }
 }

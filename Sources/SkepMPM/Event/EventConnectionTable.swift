@@ -100,6 +100,7 @@ struct EventConnectionTable {
             }
             let wait = max(0, draining ? min(timeout, graceMilliseconds) : timeout)
             state = .keepAlive(timer: timers.schedule(key, after: wait, now: now), idleSince: now,
+                               // trap-safe: wait is max(0, ...), never negative
                                until: now.addingReportingOverflow(UInt64(wait)).partialValue)
         case .worker:
             state = .atWorker
@@ -180,6 +181,7 @@ struct EventConnectionTable {
                 return
             }
             // The grace never lengthens a wait: a connection due sooner stays due then.
+            // trap-safe: graceMilliseconds is a non-negative constant of the table
             let graceUntil = now.addingReportingOverflow(UInt64(graceMilliseconds)).partialValue
             if graceUntil < until {
                 let timer = timers.schedule(key, after: graceMilliseconds, now: now)

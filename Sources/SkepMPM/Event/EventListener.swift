@@ -14,6 +14,7 @@ final class EventListener: @unchecked Sendable {
     static let wakeTag = UInt64.max
     /// The file cache's inotify descriptor.
     static let cacheTag = UInt64(1) << 62
+    // trap-safe: a listener's index, never negative
     static func listenerTag(_ index: Int) -> UInt64 { UInt64.max - 1 - UInt64(index) }
     /// Connections accepted per listening socket per wake-up. One, as Apache's event
     /// listener: a child then goes back to `epoll_wait` between accepts, and with
@@ -122,7 +123,9 @@ final class EventListener: @unchecked Sendable {
         while true {
             let now = SystemClock.monotonicMilliseconds()
             var timeout = 1000
+            // trap-safe: next > now, and a deadline is now plus an Int of milliseconds, so the difference fits
             if let next = table.nextDeadline { timeout = next > now ? min(1000, Int(next - now)) : 0 }
+            // trap-safe: until > now, and the pause is pauseMilliseconds ahead
             if let until = acceptPausedUntil { timeout = until > now ? min(timeout, Int(until - now)) : 0 }
             // New connections since the last trim: a tenth of a second with nothing to do is
             // quiet enough to return the memory their burst left free.
@@ -145,7 +148,9 @@ final class EventListener: @unchecked Sendable {
                     _ = try? wake.drain()
                 case Self.cacheTag:
                     break
+                // trap-safe: a count, never negative
                 case let tag where tag > Self.wakeTag - 1 - UInt64(listeners.count):
+                    // trap-safe: the tag is one of the listener tags, so this is a listener index
                     let index = Int(Self.wakeTag - 1 - tag)
                     acceptBatch(from: listeners[index], index: index)
                 default:
@@ -174,6 +179,7 @@ final class EventListener: @unchecked Sendable {
         busyNanoseconds &+= now &- woke
         let window = now &- busyWindowStart
         guard window >= 1_000_000_000 else { return }
+        // trap-safe: min(1000, ...)
         let busy = Int(min(1000, busyNanoseconds / max(1, window / 1000)))
         process.listenerBusyPermille = busy
         busyNanoseconds = 0
@@ -308,6 +314,7 @@ final class EventListener: @unchecked Sendable {
     /// `accept` failed: a shortage pauses accepting for a while (`AcceptFailure`).
     private func pauseAccepting(after error: Error) {
         guard AcceptFailure.needsPause(error, context: context, module: "mpm_event") else { return }
+        // trap-safe: a positive constant
         acceptPausedUntil = SystemClock.monotonicMilliseconds() + UInt64(AcceptFailure.pauseMilliseconds)
         setAccepting(false)
     }

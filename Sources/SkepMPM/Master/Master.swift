@@ -72,6 +72,7 @@ public final class Master {
         var nextMaintenance = SystemClock.monotonicMilliseconds() + 1000
         while true {
             let now = SystemClock.monotonicMilliseconds()
+            // trap-safe: nextMaintenance > now, at most a second apart
             let wait = nextMaintenance > now ? Int(nextMaintenance - now) : 0
             _ = try? signals.descriptor.wait(for: .readable, timeoutMilliseconds: wait)
             while let info = try signals.read() {
@@ -239,6 +240,7 @@ public final class Master {
             idle += Self.effectiveIdle(idleHere, listenerBusyPermille: process.listenerBusyPermille)
             if idleHere == settings.threadsPerChild && process.listenerBusyPermille < Self.busyListenerPermille {
                 let used = snapshot.workers.filter { $0.slot == process.slot }.map(\.lastUsedMicroseconds).max() ?? 0
+                // trap-safe: idlest is not nil: the || left of it checked
                 if idlest == nil || used < idlest!.lastUsed { idlest = (process.slot, used) }
             }
         }
@@ -389,6 +391,7 @@ public final class Master {
         let start = SystemClock.monotonicMilliseconds()
         var resent: Set<Int> = []
         while !children.isEmpty {
+            // trap-safe: milliseconds since a start moments ago
             let elapsed = Int(SystemClock.monotonicMilliseconds() - start)
             for mark in [3000, 5000, 7000] where elapsed >= mark && !resent.contains(mark) {
                 resent.insert(mark)
@@ -430,6 +433,7 @@ public final class Master {
 
     /// Reaps children for up to `deadlineMilliseconds`.
     func waitForChildren(deadlineMilliseconds: Int) {
+        // trap-safe: its callers pass 100, 200 and 2000
         let end = SystemClock.monotonicMilliseconds() + UInt64(deadlineMilliseconds)
         while !children.isEmpty && SystemClock.monotonicMilliseconds() < end {
             reap()

@@ -29,7 +29,7 @@ struct RequestWatchdog {
         guard isOn else { return }
         let now = SystemClock.monotonicMilliseconds()
         let wall = SystemClock.now().microseconds
-        let limit = Int64(timeoutSeconds) * 1_000_000
+        let limit = Int64(timeoutSeconds) * 1_000_000  // trap-safe: RequestWatchdogTimeout is 0...86400 s (MPMModule)
         for (pid, slot) in children {
             if let deadline = deadlines[pid] {
                 guard now >= deadline else { continue }
@@ -48,7 +48,7 @@ struct RequestWatchdog {
                         "RequestWatchdogTimeout: \"\(worker.request)\" from \(worker.client) in slot \(slot).\(worker.thread) of child pid \(pid) has run \((wall - worker.startMicroseconds) / 1_000_000) s (limit \(timeoutSeconds) s): retiring the child")
             }
             retire(slot)
-            deadlines[pid] = now + UInt64(timeoutSeconds) * 1000
+            deadlines[pid] = now + UInt64(timeoutSeconds) * 1000  // trap-safe: RequestWatchdogTimeout is 0...86400 s (MPMModule)
         }
     }
 }

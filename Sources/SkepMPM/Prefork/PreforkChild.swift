@@ -17,6 +17,7 @@ struct PreforkChild: ChildProcess {
             try initializeModules()
             let epoll = try Epoll()
             for (index, listener) in listeners.enumerated() {
+                // trap-safe: a listener's index, never negative
                 try epoll.add(listener.descriptor, events: [.input, .exclusive], data: UInt64(index))
             }
             try epoll.add(signals.descriptor, events: .input, data: UInt64.max)
@@ -30,6 +31,7 @@ struct PreforkChild: ChildProcess {
                         worker.setStatus(.graceful)
                         exit()
                     }
+                    // trap-safe: the data is a listener's index, set just above
                     let listener = listeners[Int(event.data)]
                     // After a failure the connection stays queued for another child.
                     guard let (socket, peer) = AcceptFailure.accept(listener, context: context, module: "mpm_prefork") else { continue }

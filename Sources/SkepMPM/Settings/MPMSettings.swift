@@ -192,7 +192,7 @@ public struct MPMSettings: Sendable, Equatable {
     static func defaultIdleConnections() -> Int {
         var limit = rlimit()
         guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return 4096 }
-        return max(64, Int(limit.rlim_cur) - 64)
+        return max(64, Int(limit.rlim_cur) - 64)  // trap-safe: rlim_cur is not infinity (checked above), and Linux caps it at nr_open (2^20 by default, 2^31 at most)
     }
 
     /// Skep's event limit for one child: connections needing a worker are held to Apache's

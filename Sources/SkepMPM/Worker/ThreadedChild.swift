@@ -73,6 +73,7 @@ struct ThreadedChild: ChildProcess {
         guard let epoll = try? Epoll() else { return }
         defer { epoll.close() }
         for (index, listener) in listeners.enumerated() {
+            // trap-safe: a listener's index, never negative
             try? epoll.add(listener.descriptor, events: [.input, .exclusive], data: UInt64(index))
         }
         try? epoll.add(stopping.descriptor, events: .input, data: UInt64.max)
@@ -83,6 +84,7 @@ struct ThreadedChild: ChildProcess {
             // the kernel for another child.
             if events.prefix(count).contains(where: { $0.data == UInt64.max }) { return }
             for event in events.prefix(count) {
+                // trap-safe: the data is a listener's index, set when it was added
                 let index = Int(event.data)
                 let listener = listeners[index]
                 guard let (socket, peer) = AcceptFailure.accept(listener, context: context, module: "mpm_worker") else { continue }
@@ -91,6 +93,7 @@ struct ThreadedChild: ChildProcess {
                 // To the back of the socket's waiters, so idle children take turns
                 // (EventListener.rotate says why).
                 try? epoll.remove(listener.descriptor)
+                // trap-safe: a listener's index, never negative
                 try? epoll.add(listener.descriptor, events: [.input, .exclusive], data: UInt64(index))
                 break
             }

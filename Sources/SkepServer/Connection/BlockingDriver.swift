@@ -98,12 +98,14 @@ public struct BlockingDriver {
     enum WaitResult { case ready, timedOut, interrupted }
 
     func wait(for events: PollEvents, timeoutMilliseconds: Int, interruptible: Bool = true) -> WaitResult {
+        // trap-safe: max(0, ...)
         let deadline = SystemClock.monotonicMilliseconds() + UInt64(max(0, timeoutMilliseconds))
         var watchInterrupt = interrupt != nil && (interruptible || !notified.value)
         while true {
             var entries = [Poll.Entry(socket.descriptor, events: events)]
             if watchInterrupt, let interrupt { entries.append(Poll.Entry(interrupt, events: .readable)) }
             let now = SystemClock.monotonicMilliseconds()
+            // trap-safe: deadline > now, at most an Int of milliseconds apart
             let remaining = deadline > now ? Int(deadline - now) : 0
             guard let ready = try? Poll.wait(&entries, timeoutMilliseconds: remaining) else { return .interrupted }
             if entries.count > 1, !entries[1].returnedEvents.isEmpty {

@@ -92,17 +92,17 @@ public final class BodyReader {
         case .none:
             return 0
         case .length:
-            let want = Int(min(Int64(buffer.count), remaining))
+            let want = Int(min(Int64(buffer.count), remaining))  // trap-safe: at most buffer.count, an Int
             var got = 0
             if initialUsed < initial.count {
                 got = min(want, initial.count - initialUsed)
-                buffer.baseAddress!.copyMemory(from: initial.baseAddress! + initialUsed, byteCount: got)
+                buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: initial[initialUsed..<(initialUsed + got)]))
                 initialUsed += got
             } else {
                 got = try readSocket(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]))
             }
-            remaining -= Int64(got)
-            received += Int64(got)
+            remaining -= Int64(got)  // trap-safe: Int to Int64 widens
+            received += Int64(got)  // trap-safe: Int to Int64 widens
             if remaining == 0 { isFinished = true }
             return got
         case .chunked:
@@ -125,11 +125,11 @@ public final class BodyReader {
     private func readChunked(into buffer: UnsafeMutableRawBufferPointer) throws(BodyError) -> Int {
         while true {
             if let data = pendingData {
-                let source = pendingInScratch ? UnsafeRawBufferPointer(scratch!) : initial
+                let source = pendingInScratch ? UnsafeRawBufferPointer(scratch!) : initial  // trap-safe: data pending in scratch means scratch was allocated
                 let n = min(buffer.count, data.count)
-                buffer.baseAddress!.copyMemory(from: source.baseAddress! + data.lowerBound, byteCount: n)
+                buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[data.lowerBound..<(data.lowerBound + n)]))
                 pendingData = n == data.count ? nil : (data.lowerBound + n)..<data.upperBound
-                received += Int64(n)
+                received += Int64(n)  // trap-safe: Int to Int64 widens
                 if limit > 0 && received > limit { throw .tooLarge }
                 return n
             }
@@ -138,11 +138,11 @@ public final class BodyReader {
             if !inInitial && scratchStart == scratchEnd {
                 if scratch == nil { scratch = .allocate(byteCount: 65536, alignment: 8) }
                 scratchStart = 0
-                scratchEnd = try readSocket(into: scratch!)
+                scratchEnd = try readSocket(into: scratch!)  // trap-safe: allocated on the line above
             }
             let base = inInitial ? initialUsed : scratchStart
             let end = inInitial ? initial.count : scratchEnd
-            let source = inInitial ? initial : UnsafeRawBufferPointer(scratch!)
+            let source = inInitial ? initial : UnsafeRawBufferPointer(scratch!)  // trap-safe: past the initial bytes, every byte came through scratch, so it exists
             switch decoder.decode(UnsafeRawBufferPointer(rebasing: source[base..<end])) {
             case .data(let range):
                 pendingData = (base + range.lowerBound)..<(base + range.upperBound)
@@ -167,8 +167,8 @@ public final class BodyReader {
     /// Reads and drops the rest of the body (Apache's `ap_discard_request_body`); the
     /// error when that failed and the connection must close.
     func discard(limit: Int) -> BodyError? {
-        self.limit = Int64(limit)
-        if case .length(let n) = framing, limit > 0, n > Int64(limit) { return .tooLarge }
+        self.limit = Int64(limit)  // trap-safe: Int to Int64 widens
+        if case .length(let n) = framing, limit > 0, n > Int64(limit) { return .tooLarge }  // trap-safe: Int to Int64 widens
         let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 16384, alignment: 8)
         defer { sink.deallocate() }
         do {

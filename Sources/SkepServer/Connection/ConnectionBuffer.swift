@@ -40,7 +40,7 @@ public struct ConnectionBuffer {
 
     /// Gives a detached buffer a block of the initial size (from a pool).
     public mutating func adopt(_ block: UnsafeMutableRawBufferPointer) {
-        precondition(isDetached && block.count == initialCapacity)
+        precondition(isDetached && block.count == initialCapacity)  // trap-safe: only the event listener's pool adopts, with its own detached blocks of this size
         storage = block
     }
 
@@ -64,12 +64,12 @@ public struct ConnectionBuffer {
         } else if end == storage.count {
             if start > 0 {
                 let n = end - start
-                storage.baseAddress!.copyMemory(from: storage.baseAddress! + start, byteCount: n)
+                storage.baseAddress!.copyMemory(from: storage.baseAddress! + start, byteCount: n)  // trap-safe: storage is allocated (count > 0 checked above)
                 start = 0
                 end = n
             } else if storage.count < maximum {
                 let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: min(storage.count * 2, maximum), alignment: 8)
-                bigger.baseAddress!.copyMemory(from: storage.baseAddress!, byteCount: end)
+                bigger.baseAddress!.copyMemory(from: storage.baseAddress!, byteCount: end)  // trap-safe: both are allocated, non-empty blocks
                 storage.deallocate()
                 storage = bigger
             }
@@ -87,7 +87,7 @@ public struct ConnectionBuffer {
             let space = readSpace()
             let n = min(space.count, remaining.count)
             guard n > 0 else { return }
-            space.baseAddress!.copyMemory(from: remaining.baseAddress!, byteCount: n)
+            space.baseAddress!.copyMemory(from: remaining.baseAddress!, byteCount: n)  // trap-safe: n > 0 bytes of each, checked above
             didRead(n)
             remaining = UnsafeRawBufferPointer(rebasing: remaining[n...])
         }

@@ -101,7 +101,7 @@ public struct ResponseOutput {
                     return try socket.write(rest)
                 }
                 guard case .transferred(var n) = result else { return .wouldBlock }
-                bytesWritten += Int64(n)
+                bytesWritten += Int64(n)  // trap-safe: Int to Int64 widens
                 let headPart = min(n, head.count - headWritten)
                 headWritten += headPart
                 n -= headPart
@@ -110,26 +110,26 @@ public struct ResponseOutput {
             }
             switch parts[partIndex] {
             case .bytes(let bytes):
-                let result = try bytes.withUnsafeBytes { try socket.write(UnsafeRawBufferPointer(rebasing: $0[Int(partWritten)...])) }
+                let result = try bytes.withUnsafeBytes { try socket.write(UnsafeRawBufferPointer(rebasing: $0[Int(partWritten)...])) }  // trap-safe: partWritten is below this part's byte count, an Int
                 guard case .transferred(let n) = result else { return .wouldBlock }
-                bytesWritten += Int64(n)
+                bytesWritten += Int64(n)  // trap-safe: Int to Int64 widens
                 advanceBody(n)
             case .file(let fd, let offset, let length):
                 let remaining = length - partWritten
                 if useSendfile {
-                    let result = try socket.sendfile(from: fd, offset: offset + partWritten, count: Int(min(remaining, 1 << 30)))
+                    let result = try socket.sendfile(from: fd, offset: offset + partWritten, count: Int(min(remaining, 1 << 30)))  // trap-safe: at most 1 GiB
                     guard case .transferred(let n) = result else { return .wouldBlock }
                     if n == 0 { throw SystemError(errno: .ioError, call: "sendfile (file shrank)") }
-                    bytesWritten += Int64(n)
+                    bytesWritten += Int64(n)  // trap-safe: Int to Int64 widens
                     advanceBody(n)
                 } else {
                     if copyBuffer == nil { copyBuffer = .allocate(byteCount: 65536, alignment: 8) }
-                    let chunk = UnsafeMutableRawBufferPointer(rebasing: copyBuffer![..<Int(min(remaining, 65536))])
-                    let got = pread(fd.rawValue, chunk.baseAddress, chunk.count, off_t(offset + partWritten))
+                    let chunk = UnsafeMutableRawBufferPointer(rebasing: copyBuffer![..<Int(min(remaining, 65536))])  // trap-safe: allocated on the line above; at most 65536
+                    let got = pread(fd.rawValue, chunk.baseAddress, chunk.count, off_t(offset + partWritten))  // trap-safe: off_t is Int64
                     if got <= 0 { throw SystemError(errno: .ioError, call: "pread (file shrank)") }
                     let result = try socket.write(UnsafeRawBufferPointer(rebasing: chunk[..<got]))
                     guard case .transferred(let n) = result else { return .wouldBlock }
-                    bytesWritten += Int64(n)
+                    bytesWritten += Int64(n)  // trap-safe: Int to Int64 widens
                     advanceBody(n)
                 }
             }
@@ -138,12 +138,12 @@ public struct ResponseOutput {
     }
 
     private mutating func advanceBody(_ count: Int) {
-        var n = Int64(count)
+        var n = Int64(count)  // trap-safe: Int to Int64 widens
         bodyBytesWritten += n
         while n > 0, partIndex < parts.count {
             let length: Int64
             switch parts[partIndex] {
-            case .bytes(let b): length = Int64(b.count)
+            case .bytes(let b): length = Int64(b.count)  // trap-safe: Int to Int64 widens
             case .file(_, _, let l): length = l
             }
             let take = min(n, length - partWritten)
@@ -160,7 +160,7 @@ public struct ResponseOutput {
 
     private func partLength(_ i: Int) -> Int64 {
         switch parts[i] {
-        case .bytes(let b): return Int64(b.count)
+        case .bytes(let b): return Int64(b.count)  // trap-safe: Int to Int64 widens
         case .file(_, _, let l): return l
         }
     }

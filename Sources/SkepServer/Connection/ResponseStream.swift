@@ -60,7 +60,7 @@ public final class ResponseBodyWriter {
     /// Adds body bytes; they reach the client once enough are pending, or at `flush`.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard !bytes.isEmpty else { return }
-        bodyBytes += Int64(bytes.count)
+        bodyBytes += Int64(bytes.count)  // trap-safe: Int to Int64 widens
         if let length, bodyBytes > length { throw WriteError.lengthMismatch }
         guard sendsBody else { return }
         if chunked {
@@ -115,7 +115,7 @@ public final class ResponseBodyWriter {
             pending.removeAll(keepingCapacity: true)
             throw WriteError.clientGone
         }
-        bytesWritten += Int64(pending.count)
+        bytesWritten += Int64(pending.count)  // trap-safe: Int to Int64 widens
         pending.removeAll(keepingCapacity: true)
     }
 }

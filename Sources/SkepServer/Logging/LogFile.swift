@@ -24,7 +24,7 @@ public final class LogFile: @unchecked Sendable {
     public func write(_ line: UnsafeRawBufferPointer) {
         var offset = 0
         while offset < line.count {
-            let n = Glibc.write(descriptor.rawValue, line.baseAddress! + offset, line.count - offset)
+            let n = Glibc.write(descriptor.rawValue, line.baseAddress! + offset, line.count - offset)  // trap-safe: offset < line.count, so the line is not empty
             if n < 0 {
                 if errno == EINTR { continue }
                 return

@@ -288,7 +288,7 @@ final class LogSink: @unchecked Sendable {
         case .pipe(let fd, _):
             var offset = 0
             while offset < line.count {
-                let n = Glibc.write(fd.rawValue, line.baseAddress! + offset, line.count - offset)
+                let n = Glibc.write(fd.rawValue, line.baseAddress! + offset, line.count - offset)  // trap-safe: offset < line.count, so the line is not empty
                 if n < 0 {
                     if errno == EINTR { continue }
                     return

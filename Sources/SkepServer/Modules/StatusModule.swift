@@ -137,7 +137,7 @@ struct StatusOptions: Equatable {
                     i += 1
                 }
                 while i < bytes.count, bytes[i] >= 0x30 && bytes[i] <= 0x39, seconds < Int.max / 100 {
-                    seconds = seconds * 10 + Int(bytes[i] - 0x30)
+                    seconds = seconds * 10 + Int(bytes[i] - 0x30)  // trap-safe: one digit; the loop stops before seconds * 10 could overflow
                     i += 1
                 }
                 if negative { seconds = -seconds }
@@ -270,11 +270,11 @@ struct StatusReport {
             out += "<dt>"
             if up > 0 {
                 out += "\(Self.g(Double(Float(count) / Float(up)), precision: 3)) requests/sec - "
-                out += Self.bytes(Int(1024 * Float(kb) / Float(up))) + "/second"
+                out += Self.bytes(Int(1024 * Float(kb) / Float(up))) + "/second"  // trap-safe: kilobytes served per second of uptime (up > 0): far below Int.max
             }
             if count > 0 {
                 if up > 0 { out += " - " }
-                out += Self.bytes(Int(1024 * Float(kb) / Float(count)))
+                out += Self.bytes(Int(1024 * Float(kb) / Float(count)))  // trap-safe: kilobytes per request (count > 0): far below Int.max
                 out += "/request - \(Self.g(Double(Float(durationMs) / Float(count)))) ms/request"
             }
             out += "</dt>\n"
@@ -421,7 +421,7 @@ struct StatusReport {
 
     /// `ap_ht_time(..., "%A, %d-%b-%Y %H:%M:%S %Z", 0)`: local time, C locale names.
     static func time(_ microseconds: Int64) -> String {
-        var seconds = time_t(microseconds / 1_000_000)
+        var seconds = time_t(microseconds / 1_000_000)  // trap-safe: time_t is Int64
         var parts = tm()
         localtime_r(&seconds, &parts)
         var buffer = [CChar](repeating: 0, count: 128)
@@ -432,8 +432,8 @@ struct StatusReport {
     /// C's `%.Nf` (and `%-1.1f`, the same without padding).
     static func fixed(_ value: Double, _ decimals: Int) -> String {
         var buffer = [CChar](repeating: 0, count: 64)
-        let count = withVaList([Int32(decimals), value]) { vsnprintf(&buffer, buffer.count, "%.*f", $0) }
-        return String(decoding: buffer[..<min(Int(count), buffer.count - 1)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let count = withVaList([Int32(decimals), value]) { vsnprintf(&buffer, buffer.count, "%.*f", $0) }  // trap-safe: a small precision constant
+        return String(decoding: buffer[..<min(Int(count), buffer.count - 1)].map { UInt8(bitPattern: $0) }, as: UTF8.self)  // trap-safe: vsnprintf's count, an Int32
     }
 
     /// APR's `%g` (`apr_gcvt`), which differs from C's: no zero before the point
@@ -448,8 +448,8 @@ struct StatusReport {
         var out = value < 0 ? "-" : ""
         // The significant digits and the exponent, correctly rounded, from C's %e.
         var buffer = [CChar](repeating: 0, count: 64)
-        let count = withVaList([Int32(precision - 1), Swift.abs(value)]) { vsnprintf(&buffer, buffer.count, "%.*e", $0) }
-        let text = Array(buffer[..<min(Int(count), buffer.count - 1)].map { UInt8(bitPattern: $0) })
+        let count = withVaList([Int32(precision - 1), Swift.abs(value)]) { vsnprintf(&buffer, buffer.count, "%.*e", $0) }  // trap-safe: a small precision constant
+        let text = Array(buffer[..<min(Int(count), buffer.count - 1)].map { UInt8(bitPattern: $0) })  // trap-safe: vsnprintf's count, an Int32
         guard let e = text.firstIndex(of: UInt8(ascii: "e")) else { return String(decoding: text, as: UTF8.self) }
         var digits = text[..<e].filter { $0 != UInt8(ascii: ".") }
         let exponent = Int(String(decoding: text[(e + 1)...], as: UTF8.self)) ?? 0
@@ -514,8 +514,8 @@ struct StatusReport {
             default:
                 let hex = Array("0123456789abcdef".utf8)
                 out += "\\x"
-                out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte >> 4)]))
-                out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte & 0xF)]))
+                out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte >> 4)]))  // trap-safe: a nibble, 0...15
+                out.unicodeScalars.append(Unicode.Scalar(hex[Int(byte & 0xF)]))  // trap-safe: a nibble, 0...15
             }
         }
         return out

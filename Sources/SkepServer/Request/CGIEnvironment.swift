@@ -57,7 +57,7 @@ public struct CGIEnvironment {
         if r.pathInfo.isEmpty {
             set("SCRIPT_NAME", r.uri)
         } else {
-            set("SCRIPT_NAME", String(r.uri.utf8.prefix(Self.pathInfoStart(uri: r.uri, pathInfo: r.pathInfo)))!)
+            set("SCRIPT_NAME", String(decoding: r.uri.utf8.prefix(Self.pathInfoStart(uri: r.uri, pathInfo: r.pathInfo)), as: UTF8.self))
             set("PATH_INFO", r.pathInfo)
         }
         if let pathTranslated { set("PATH_TRANSLATED", pathTranslated) }
@@ -120,7 +120,7 @@ public struct CGIEnvironment {
     /// `ap_get_server_port` with `UseCanonicalName Off`: the port in the `Host` header,
     /// else the port the connection came in on.
     static func serverPort(_ r: Request) -> Int {
-        r.head.port ?? Int(r.local.port)
+        r.head.port ?? Int(r.local.port)  // trap-safe: UInt16 to Int widens
     }
 
     /// Apache's `ap_find_path_info`: where the path info starts in the URI (the URI's

@@ -135,7 +135,7 @@ final class FastCGIBackend {
         while end - start < count {
             if start > 0 && storage.count - start < count {
                 // Move what is left to the front, so a whole record fits.
-                storage.baseAddress!.copyMemory(from: storage.baseAddress! + start, byteCount: end - start)
+                storage.baseAddress!.copyMemory(from: storage.baseAddress! + start, byteCount: end - start)  // trap-safe: storage is an allocated block (its count > 0)
                 end -= start
                 start = 0
             }
@@ -147,12 +147,12 @@ final class FastCGIBackend {
     private func fill(timeoutMilliseconds: Int, growing: Bool) throws(ProxyError) {
         if end == storage.count {
             if start > 0 {
-                storage.baseAddress!.copyMemory(from: storage.baseAddress! + start, byteCount: end - start)
+                storage.baseAddress!.copyMemory(from: storage.baseAddress! + start, byteCount: end - start)  // trap-safe: storage is an allocated block (its count > 0)
                 end -= start
                 start = 0
             } else if growing {
                 let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: storage.count * 2, alignment: 8)
-                larger.baseAddress!.copyMemory(from: storage.baseAddress!, byteCount: end)
+                larger.baseAddress!.copyMemory(from: storage.baseAddress!, byteCount: end)  // trap-safe: both are allocated blocks
                 storage.deallocate()
                 storage = larger
             } else {

@@ -42,15 +42,15 @@ public enum FastCGIRecord {
     /// of 8 as the specification recommends; returns the padding the caller appends.
     @discardableResult
     public static func appendHeader(_ type: RecordType, requestID: UInt16 = 1, contentLength: Int, to out: inout [UInt8]) -> Int {
-        precondition(contentLength <= maxContentLength)
+        precondition(contentLength <= maxContentLength)  // trap-safe: callers cut content at 8 KiB (STDIN) and 16 KiB (PARAMS)
         let padding = (8 - contentLength % 8) % 8
         out.append(version)
         out.append(type.rawValue)
-        out.append(UInt8(requestID >> 8))
-        out.append(UInt8(requestID & 0xFF))
-        out.append(UInt8(contentLength >> 8))
-        out.append(UInt8(contentLength & 0xFF))
-        out.append(UInt8(padding))
+        out.append(UInt8(requestID >> 8))  // trap-safe: the high byte of a UInt16
+        out.append(UInt8(requestID & 0xFF))  // trap-safe: masked to a byte
+        out.append(UInt8(contentLength >> 8))  // trap-safe: contentLength <= 0xFFFF (precondition above)
+        out.append(UInt8(contentLength & 0xFF))  // trap-safe: masked to a byte
+        out.append(UInt8(padding))  // trap-safe: padding is 0...7
         out.append(0)
         return padding
     }
@@ -64,22 +64,22 @@ public enum FastCGIRecord {
 
     /// `FCGI_BEGIN_REQUEST` for the responder role.
     public static func appendBeginRequest(keepConnection keep: Bool, requestID: UInt16 = 1, to out: inout [UInt8]) {
-        let body: [UInt8] = [UInt8(responderRole >> 8), UInt8(responderRole & 0xFF), keep ? keepConnection : 0, 0, 0, 0, 0, 0]
+        let body: [UInt8] = [UInt8(responderRole >> 8), UInt8(responderRole & 0xFF), keep ? keepConnection : 0, 0, 0, 0, 0, 0]  // trap-safe: the bytes of the constant role 1
         body.withUnsafeBytes { append(.beginRequest, requestID: requestID, content: $0, to: &out) }
     }
 
     /// Decodes the 8 header bytes at the start of `bytes`.
     public static func parseHeader(_ bytes: UnsafeRawBufferPointer) throws(HeaderError) -> Header {
-        precondition(bytes.count >= headerLength)
+        precondition(bytes.count >= headerLength)  // trap-safe: callers pass a whole 8-byte header
         guard bytes[0] == version else { throw .badVersion(bytes[0]) }
-        return Header(type: bytes[1], requestID: UInt16(bytes[2]) << 8 | UInt16(bytes[3]),
-                      contentLength: Int(bytes[4]) << 8 | Int(bytes[5]), paddingLength: Int(bytes[6]))
+        return Header(type: bytes[1], requestID: UInt16(bytes[2]) << 8 | UInt16(bytes[3]),  // trap-safe: UInt8 to UInt16 widens
+                      contentLength: Int(bytes[4]) << 8 | Int(bytes[5]), paddingLength: Int(bytes[6]))  // trap-safe: UInt8 to Int widens
     }
 
     /// The `protocolStatus` and `appStatus` of an `FCGI_END_REQUEST` body.
     public static func parseEndRequest(_ body: UnsafeRawBufferPointer) -> (appStatus: UInt32, protocolStatus: UInt8)? {
         guard body.count >= 8 else { return nil }
-        let app = UInt32(body[0]) << 24 | UInt32(body[1]) << 16 | UInt32(body[2]) << 8 | UInt32(body[3])
+        let app = UInt32(body[0]) << 24 | UInt32(body[1]) << 16 | UInt32(body[2]) << 8 | UInt32(body[3])  // trap-safe: UInt8 to UInt32 widens
         return (app, body[4])
     }
 }
@@ -109,12 +109,12 @@ public struct FastCGIParams {
 
     private mutating func appendLength(_ n: Int) {
         if n < 128 {
-            bytes.append(UInt8(n))
+            bytes.append(UInt8(n))  // trap-safe: n < 128 in this branch
         } else {
-            bytes.append(UInt8((n >> 24) & 0x7F) | 0x80)
-            bytes.append(UInt8((n >> 16) & 0xFF))
-            bytes.append(UInt8((n >> 8) & 0xFF))
-            bytes.append(UInt8(n & 0xFF))
+            bytes.append(UInt8((n >> 24) & 0x7F) | 0x80)  // trap-safe: masked to 7 bits
+            bytes.append(UInt8((n >> 16) & 0xFF))  // trap-safe: masked to a byte
+            bytes.append(UInt8((n >> 8) & 0xFF))  // trap-safe: masked to a byte
+            bytes.append(UInt8(n & 0xFF))  // trap-safe: masked to a byte
         }
     }
 
@@ -124,9 +124,9 @@ public struct FastCGIParams {
         var i = 0
         func length() -> Int? {
             guard i < bytes.count else { return nil }
-            if bytes[i] < 128 { i += 1; return Int(bytes[i - 1]) }
+            if bytes[i] < 128 { i += 1; return Int(bytes[i - 1]) }  // trap-safe: UInt8 to Int widens
             guard i + 4 <= bytes.count else { return nil }
-            let n = Int(bytes[i] & 0x7F) << 24 | Int(bytes[i + 1]) << 16 | Int(bytes[i + 2]) << 8 | Int(bytes[i + 3])
+            let n = Int(bytes[i] & 0x7F) << 24 | Int(bytes[i + 1]) << 16 | Int(bytes[i + 2]) << 8 | Int(bytes[i + 3])  // trap-safe: UInt8 to Int widens
             i += 4
             return n
         }

@@ -31,7 +31,7 @@ final class RequestBodySource {
         case .chunked:
             reader = nil
             do {
-                (spooled, spoolFile, length) = try Self.spool(body, limit: Int64(r.config(CoreDirConfig.self).requestBodyLimit))
+                (spooled, spoolFile, length) = try Self.spool(body, limit: Int64(r.config(CoreDirConfig.self).requestBodyLimit))  // trap-safe: Int to Int64 widens
             } catch let error as BodyError {
                 throw error
             } catch {
@@ -51,7 +51,7 @@ final class RequestBodySource {
             while true {
                 let n = try body.read(into: scratch)
                 if n == 0 { break }
-                total += Int64(n)
+                total += Int64(n)  // trap-safe: Int to Int64 widens
                 if limit > 0 && total > limit { throw BodyError.tooLarge }
                 let chunk = UnsafeRawBufferPointer(rebasing: scratch[..<n])
                 if file == nil && memory.count + n > memoryLimit {
@@ -76,10 +76,10 @@ final class RequestBodySource {
     /// An unlinked file in the temporary directory, holding `bytes` so far.
     private static func temporaryFile(holding bytes: [UInt8]) throws -> File {
         var template = Array(((CGIEnvironment.environmentValue("TMPDIR").flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp") + "/skep-body-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }  // trap-safe: a non-empty array has an address
         if fd < 0 { throw SystemError(errno: Errno(rawValue: errno), call: "mkstemp") }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }  // trap-safe: a non-empty array has an address
         let file = File(descriptor: Descriptor(rawValue: fd))
         try bytes.withUnsafeBytes { try file.writeAll($0) }
         return file
@@ -109,9 +109,9 @@ final class RequestBodySource {
             defer { scratch.deallocate() }
             var offset: Int64 = 0
             while true {
-                let n = try reader.map { try $0.read(into: scratch) } ?? spoolFile!.read(into: scratch, at: offset)
+                let n = try reader.map { try $0.read(into: scratch) } ?? spoolFile!.read(into: scratch, at: offset)  // trap-safe: without a reader the body was spooled (the branch above handles neither)
                 if n == 0 { break }
-                offset += Int64(n)
+                offset += Int64(n)  // trap-safe: Int to Int64 widens
                 try sendRecord(UnsafeRawBufferPointer(rebasing: scratch[..<n]))
             }
         }
