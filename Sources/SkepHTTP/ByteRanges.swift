@@ -155,7 +155,7 @@ public enum ByteRanges: Sendable, Hashable {
             let d = b &- 0x30
             guard d < 10 else { return nil }
             let (m, o1) = v.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(Int64(d))
+            let (a, o2) = m.addingReportingOverflow(Int64(d))  // trap-safe: d is one decimal digit
             if o1 || o2 { return nil }
             v = a
         }

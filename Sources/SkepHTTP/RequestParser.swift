@@ -558,7 +558,7 @@ public struct RequestParser: Sendable {
             let d = p[i] &- 0x30
             guard d < 10 else { return nil }
             let (m, o1) = n.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(Int64(d))
+            let (a, o2) = m.addingReportingOverflow(Int64(d))  // trap-safe: d is one decimal digit
             if o1 || o2 { return nil }
             n = a
         }

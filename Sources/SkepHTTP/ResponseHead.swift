@@ -145,10 +145,10 @@ public struct ResponseHead: Sendable {
                 break
             case .keepAlive(let timeout, let max):
                 w.put("Keep-Alive: timeout=")
-                w.putDecimal(Int64(timeout))
+                w.putDecimal(Int64(timeout))  // trap-safe: Int to Int64 widens
                 if let max {
                     w.put(", max=")
-                    w.putDecimal(Int64(max))
+                    w.putDecimal(Int64(max))  // trap-safe: Int to Int64 widens
                 }
                 w.put("\r\nConnection: Keep-Alive\r\n")
             case .close:

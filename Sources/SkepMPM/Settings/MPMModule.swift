@@ -76,7 +76,7 @@ public enum MPMModule {
     static func number(_ name: String, deprecatedFor newName: String? = nil,
                        _ set: @escaping @Sendable (inout MPMConfig, Int) -> Void) -> DirectiveSpec {
         DirectiveSpec(name, .take1, .serverConfig, help: "a whole number") { d, scope throws(ConfigError) in
-            let value = try d.integer(in: Int(Int32.min)...Int(Int32.max))
+            let value = try d.integer(in: Int(Int32.min)...Int(Int32.max))  // trap-safe: Int32's bounds widen to Int
             set(&scope.server[MPMConfig.self], value)
             if let newName {
                 scope.warnings.append(ConfigDiagnostic(.note, d.location, "\(name) is a deprecated name for \(newName)"))

@@ -152,7 +152,7 @@ public final class FileCache: @unchecked Sendable {
     /// may reads and keeps the file. Nil: the caller reads the file itself (or, on the
     /// listener, hands the request to a worker).
     public func contents(of path: String, status: FileStatus, mayBlock: Bool) -> [UInt8]? {
-        guard capacity > 0, status.isRegularFile, status.size <= Int64(min(Self.largestFile, capacity)) else { return nil }
+        guard capacity > 0, status.isRegularFile, status.size <= Int64(min(Self.largestFile, capacity)) else { return nil }  // trap-safe: Int to Int64 widens
         let found: [UInt8]? = mutex.withLock {
             guard var entry = kept[path], Self.same(entry.status, status) else { return nil }
             useClock &+= 1
@@ -164,9 +164,9 @@ public final class FileCache: @unchecked Sendable {
         guard mayBlock, let file = try? File.openForReading(path) else { return nil }
         defer { file.close() }
         guard let opened = try? file.status(), Self.same(opened, status) else { return nil }
-        var bytes = [UInt8](repeating: 0, count: Int(status.size))
+        var bytes = [UInt8](repeating: 0, count: Int(status.size))  // trap-safe: size <= 64 KiB, checked at the top
         let read = bytes.withUnsafeMutableBytes { (try? file.read(into: $0, at: 0)) ?? -1 }
-        guard read == Int(status.size) else { return nil }
+        guard read == Int(status.size) else { return nil }  // trap-safe: size <= 64 KiB, checked at the top
         mutex.withLock {
             if let old = kept.removeValue(forKey: path) { keptBytes -= old.bytes.count }
             while keptBytes + bytes.count > capacity, let oldest = kept.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {

@@ -164,7 +164,7 @@ public final class HTTPConnection {
             // Without mod_reqtimeout, `Timeout` bounds each read, as Apache's core does;
             // with it, the head as a whole (extended by MinRate).
             guard timeouts.header != nil else { return .read(timeoutMilliseconds: core.timeout) }
-            let elapsed = Int(SystemClock.monotonicMilliseconds() - headStartedMilliseconds)
+            let elapsed = Int(SystemClock.monotonicMilliseconds() - headStartedMilliseconds)  // trap-safe: monotonic milliseconds since the head began
             let remaining = timeouts.headTimeout(core, received: buffer.count) - elapsed
             if remaining <= 0 { return didTimeout() }
             return .read(timeoutMilliseconds: remaining)
@@ -213,7 +213,7 @@ public final class HTTPConnection {
         request.body = body
         var response: Response
         let limit = request.server.defaults[CoreDirConfig.self].requestBodyLimit
-        if case .length(let n) = head.framing, limit > 0, n > Int64(limit) {
+        if case .length(let n) = head.framing, limit > 0, n > Int64(limit) {  // trap-safe: Int to Int64 widens
             response = RequestProcessor(context: context).error(.requestEntityTooLarge, request)
             body?.abandon()
         } else {
@@ -431,12 +431,12 @@ public final class HTTPConnection {
         let transaction = Transaction(
             request: request, status: response.status, responseHeaders: response.headers,
             bodyBytes: output.bodyBytesWritten, bytesSent: output.bytesWritten,
-            bytesReceived: Int64(request.headLength) + bodyBytesReceived,
-            durationMicroseconds: Int64((now - request.receivedMonotonicNanoseconds) / 1000),
+            bytesReceived: Int64(request.headLength) + bodyBytesReceived,  // trap-safe: Int to Int64 widens
+            durationMicroseconds: Int64((now - request.receivedMonotonicNanoseconds) / 1000),  // trap-safe: monotonic nanoseconds / 1000 fit an Int64
             keepAlive: !closeAfterWrite, aborted: aborted)
         score?.setStatus(.logging)
         for module in context.modules { module.log(transaction) }
-        score?.endRequest(bytes: Int(output.bytesWritten), durationMicroseconds: transaction.durationMicroseconds)
+        score?.endRequest(bytes: Int(output.bytesWritten), durationMicroseconds: transaction.durationMicroseconds)  // trap-safe: Int64 to Int, the same width on 64-bit
         lastRequest = nil
         lastResponse = nil
     }

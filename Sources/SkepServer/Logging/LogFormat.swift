@@ -116,7 +116,7 @@ public struct LogFormat: Sendable {
                 case UInt8(ascii: "0")...UInt8(ascii: "9"):
                     var n = 0
                     while i < s.count, s[i] >= UInt8(ascii: "0"), s[i] <= UInt8(ascii: "9") {
-                        n = n &* 10 &+ Int(s[i] - UInt8(ascii: "0"))
+                        n = n &* 10 &+ Int(s[i] - UInt8(ascii: "0"))  // trap-safe: one decimal digit
                         i += 1
                     }
                     item.conditions.append(n)
@@ -283,7 +283,7 @@ public struct LogFormat: Sendable {
             case .requestLine: Self.appendRequestLine(r, to: &out)
             case .status:
                 let code = item.original ? (r.originalStatus ?? t.status).code : t.status.code
-                if code <= 0 { out.appendDash() } else { out.append(Int64(code)) }
+                if code <= 0 { out.appendDash() } else { out.append(Int64(code)) }  // trap-safe: Int to Int64 widens
             case .bytesCLF:
                 if t.bodyBytes == 0 { out.appendDash() } else { out.append(t.bodyBytes) }
             case .bytes: out.append(t.bodyBytes)
@@ -299,15 +299,15 @@ public struct LogFormat: Sendable {
                 if let host = r.hostName, !host.isEmpty { out.appendEscaped(host) } else { out.appendEscaped(server.hostname) }
             case .serverPort(let kind):
                 switch kind {
-                case .canonical: out.append(Int64(server.port))
-                case .local: out.append(Int64(r.local.port))
-                case .remote: out.append(Int64(r.client.port))
+                case .canonical: out.append(Int64(server.port))  // trap-safe: a port, widened
+                case .local: out.append(Int64(r.local.port))  // trap-safe: UInt16 to Int64 widens
+                case .remote: out.append(Int64(r.client.port))  // trap-safe: UInt16 to Int64 widens
                 }
             case .processID(let kind):
                 switch kind {
-                case .pid: out.append(Int64(getpid()))
-                case .tid: out.append(Int64(SkepSystem.Process.threadID))
-                case .hextid: out.appendHex(UInt64(SkepSystem.Process.threadID))
+                case .pid: out.append(Int64(getpid()))  // trap-safe: pid_t (Int32) widens
+                case .tid: out.append(Int64(SkepSystem.Process.threadID))  // trap-safe: a thread id (Int32) widens
+                case .hextid: out.appendHex(UInt64(SkepSystem.Process.threadID))  // trap-safe: a thread id is positive
                 }
             case .protocolName: out.append(r.protocolName)
             case .method: Self.appendRange(r.head.methodRange, r, to: &out)
@@ -330,7 +330,7 @@ public struct LogFormat: Sendable {
                 // once its response decided so: the last request of a connection of n
                 // requests prints n-2, not n-1 (checked with 2.4).
                 let keepalives = (r.sequence - 1) + (t.keepAlive ? 1 : 0)
-                out.append(Int64(max(keepalives - 1, 0)))
+                out.append(Int64(max(keepalives - 1, 0)))  // trap-safe: Int to Int64 widens
             case .connectionStatus:
                 out.append(t.aborted ? UInt8(ascii: "X") : t.keepAlive ? UInt8(ascii: "+") : UInt8(ascii: "-"))
             case .duration(let unit):
@@ -540,7 +540,7 @@ struct LogLineBuffer {
         var n = 0
         withUnsafeMutableBytes(of: &digits) { d in
             repeat {
-                d[n] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                d[n] = UInt8(ascii: "0") + UInt8(magnitude % 10)  // trap-safe: a remainder of 10
                 magnitude /= 10
                 n += 1
             } while magnitude > 0
@@ -620,23 +620,23 @@ final class LogClock: @unchecked Sendable {
 
     /// Apache's `[%02d/%s/%d:%02d:%02d:%02d %c%.2d%.2d]` with the local zone's offset.
     private func refresh(_ seconds: Int64) {
-        var t = time_t(seconds)
+        var t = time_t(seconds)  // trap-safe: time_t is Int64
         var parts = tm()
         localtime_r(&t, &parts)
         var line = LogLineBuffer.withTemporary(capacity: 64) { b -> [UInt8] in
             b.append(UInt8(ascii: "["))
-            b.append(Int64(parts.tm_mday), width: 2)
+            b.append(Int64(parts.tm_mday), width: 2)  // trap-safe: Int32 to Int64 widens
             b.append(UInt8(ascii: "/"))
-            b.append(Self.months[Int(parts.tm_mon)])
+            b.append(Self.months[Int(parts.tm_mon)])  // trap-safe: tm_mon is 0...11
             b.append(UInt8(ascii: "/"))
-            b.append(Int64(parts.tm_year) + 1900)
+            b.append(Int64(parts.tm_year) + 1900)  // trap-safe: Int32 to Int64 widens
             b.append(UInt8(ascii: ":"))
-            b.append(Int64(parts.tm_hour), width: 2)
+            b.append(Int64(parts.tm_hour), width: 2)  // trap-safe: Int32 to Int64 widens
             b.append(UInt8(ascii: ":"))
-            b.append(Int64(parts.tm_min), width: 2)
+            b.append(Int64(parts.tm_min), width: 2)  // trap-safe: Int32 to Int64 widens
             b.append(UInt8(ascii: ":"))
-            b.append(Int64(parts.tm_sec), width: 2)
-            var offset = Int64(parts.tm_gmtoff)
+            b.append(Int64(parts.tm_sec), width: 2)  // trap-safe: Int32 to Int64 widens
+            var offset = Int64(parts.tm_gmtoff)  // trap-safe: tm_gmtoff is a long, Int64 on 64-bit
             b.append(UInt8(ascii: " "))
             b.append(offset < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
             offset = abs(offset)

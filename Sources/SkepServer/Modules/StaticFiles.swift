@@ -125,7 +125,7 @@ public enum StaticFiles {
     /// Files up to this size are read and sent with the head in one `writev`, as Apache
     /// sends small files from memory: a second system call (and packet) per response costs
     /// more than the copy.
-    static let inlineLimit: Int64 = Int64(FileCache.largestFile)
+    static let inlineLimit: Int64 = Int64(FileCache.largestFile)  // trap-safe: a 64 KiB constant
 
     /// Where a file's bytes come from: the child's file cache, or the open file.
     enum Source {
@@ -149,7 +149,7 @@ public enum StaticFiles {
                 guard length <= inlineLimit else { return .file(file.descriptor, offset: offset, length: length) }
                 var bytes = [UInt8](repeating: 0, count: Int(length))
                 let read = bytes.withUnsafeMutableBytes { (try? file.read(into: $0, at: offset)) ?? -1 }
-                guard read == Int(length) else { return .file(file.descriptor, offset: offset, length: length) }
+                guard read == Int(length) else { return .file(file.descriptor, offset: offset, length: length) }  // trap-safe: length <= inlineLimit, checked above
                 file.close()
                 return .bytes(bytes)
             }

@@ -139,7 +139,7 @@ public final class ServerContext: @unchecked Sendable {
                 ?? (text == "*" || text == "_default_" ? ListenAddress(host: nil, port: Int(local.port)) : nil) else {
             return false
         }
-        if listen.port != Int(local.port) && !text.hasSuffix(":*") { return false }
+        if listen.port != Int(local.port) && !text.hasSuffix(":*") { return false }  // trap-safe: UInt16 to Int widens
         guard let host = listen.host else { return true }
         return host == local.host
     }
