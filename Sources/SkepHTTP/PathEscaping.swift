@@ -15,8 +15,8 @@ public enum PathEscaping {
                 out.append(b)
             } else {
                 out.append(0x25)
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 0xF)])
+                out.append(hex[Int(b >> 4)])  // trap-safe: a nibble, 0...15
+                out.append(hex[Int(b & 0xF)])  // trap-safe: a nibble, 0...15
             }
         }
         return String(decoding: out, as: UTF8.self)

@@ -126,7 +126,7 @@ public struct RequestParser: Sendable {
         }
         switch state {
         case .done:
-            // Cannot fire from input: the connection resets the parser before the next head.
+            // trap-safe: cannot fire from input: the connection resets the parser before the next head.
             preconditionFailure("RequestParser.parse called after headComplete without reset()")
         case .failed:
             return failure

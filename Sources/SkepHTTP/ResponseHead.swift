@@ -120,7 +120,7 @@ public struct ResponseHead: Sendable {
         let start = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: upper))
         let used = buffer.withUnsafeMutableBufferPointer { whole -> Int in
-            var w = Cursor(base: whole.baseAddress! + start)  // not nil: `upper` >= 256 bytes were just appended
+            var w = Cursor(base: whole.baseAddress! + start)  // trap-safe: not nil: `upper` >= 256 bytes were just appended
             w.put("HTTP/1.1 ")
             w.putStatus(status)
             w.put("\r\n")

@@ -192,7 +192,7 @@ public final class HTTPConnection {
         request.refusedRequestLine = refused.requestLine
         lastRequest = request
         let body = ErrorPages.body(status, method: "GET", signature: nil, note: parser.errorNote)
-        var head = ResponseHead(status: status, contentLength: Int64(body.utf8.count), connection: .close)
+        var head = ResponseHead(status: status, contentLength: Int64(body.utf8.count), connection: .close)  // trap-safe: Int to Int64 widens
         head.setContentType("text/html; charset=iso-8859-1")
         output.reset()
         head.write(into: &output.head, date: ThreadDate.value(at: SystemClock.now().seconds), server: context.serverBannerBytes)

@@ -35,7 +35,7 @@ public final class ErrorLog: @unchecked Sendable {
         file.write(line)
     }
 
-    static func threadID() -> Int { Int(SkepSystem.Process.threadID) }
+    static func threadID() -> Int { Int(SkepSystem.Process.threadID) }  // trap-safe: pid_t (Int32) widens
 
     /// Apache's `%{cu}t`-style error-log time: local time with microseconds.
     static func timestamp() -> String {

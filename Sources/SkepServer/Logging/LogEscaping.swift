@@ -33,8 +33,8 @@ enum LogEscaping {
                 out.append(letter)
             } else {
                 out.append(UInt8(ascii: "x"))
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 0xF)])
+                out.append(hex[Int(b >> 4)])  // trap-safe: a nibble, 0...15
+                out.append(hex[Int(b & 0xF)])  // trap-safe: a nibble, 0...15
             }
         }
     }

@@ -443,7 +443,7 @@ struct LogLineBuffer {
     private var spill: [UInt8]?
 
     init(_ storage: UnsafeMutableRawBufferPointer) {
-        base = storage.baseAddress!  // not nil: `withTemporary` passes its non-empty allocation
+        base = storage.baseAddress!  // trap-safe: not nil: `withTemporary` passes its non-empty allocation
         capacity = storage.count
     }
 
@@ -481,13 +481,13 @@ struct LogLineBuffer {
             array.append(contentsOf: UnsafeRawBufferPointer(start: base, count: used))
             spill = array
         }
-        spill!.append(byte)  // not nil: set just above
+        spill!.append(byte)  // trap-safe: not nil: set just above
     }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if spill == nil && used + bytes.count <= capacity {
             // `bytes.baseAddress` is not nil when `bytes` is not empty.
-            if bytes.count > 0 { (base + used).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+            if bytes.count > 0 { (base + used).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }  // trap-safe: bytes.count > 0, checked on this line
             used += bytes.count
         } else {
             for b in bytes { append(b) }
@@ -525,8 +525,8 @@ struct LogLineBuffer {
             append(letter)
         } else {
             append(UInt8(ascii: "x"))
-            append(LogEscaping.hex[Int(b >> 4)])
-            append(LogEscaping.hex[Int(b & 0xF)])
+            append(LogEscaping.hex[Int(b >> 4)])  // trap-safe: a nibble, 0...15
+            append(LogEscaping.hex[Int(b & 0xF)])  // trap-safe: a nibble, 0...15
         }
     }
 
@@ -562,9 +562,9 @@ struct LogLineBuffer {
 
     mutating func appendHex(_ value: UInt64) {
         var shift = 60
-        while shift > 0 && (value >> UInt64(shift)) == 0 { shift -= 4 }
+        while shift > 0 && (value >> UInt64(shift)) == 0 { shift -= 4 }  // trap-safe: shift is 0...60
         while shift >= 0 {
-            append(LogEscaping.hex[Int((value >> UInt64(shift)) & 0xF)])
+            append(LogEscaping.hex[Int((value >> UInt64(shift)) & 0xF)])  // trap-safe: shift is 0...60, and the value a nibble
             shift -= 4
         }
     }
@@ -607,13 +607,13 @@ final class LogClock: @unchecked Sendable {
         case .millisecondFraction: out.append((microseconds / 1000) % 1000, width: 3)
         case .microsecondFraction: out.append(microseconds % 1_000_000, width: 6)
         case .strftime(let pattern):
-            var t = time_t(seconds)
+            var t = time_t(seconds)  // trap-safe: time_t is Int64
             var parts = tm()
             localtime_r(&t, &parts)
             // The addresses are not nil: a 1 KiB allocation, and a pattern that holds at least its NUL.
             withUnsafeTemporaryAllocation(of: CChar.self, capacity: 1024) { buffer in
-                let n = pattern.withUnsafeBufferPointer { strftime(buffer.baseAddress!, buffer.count, $0.baseAddress!, &parts) }
-                out.append(UnsafeRawBufferPointer(start: buffer.baseAddress!, count: n))
+                let n = pattern.withUnsafeBufferPointer { strftime(buffer.baseAddress!, buffer.count, $0.baseAddress!, &parts) }  // trap-safe: see the comment above
+                out.append(UnsafeRawBufferPointer(start: buffer.baseAddress!, count: n))  // trap-safe: see the comment above
             }
         }
     }

@@ -158,7 +158,7 @@ public struct IPMatch: Sendable {
             if let bits = Self.prefixLength(maskText), bits > 0, bits <= address.count * 8 {
                 mask = (0..<address.count).map { i in
                     let take = min(8, max(0, bits - i * 8))
-                    return take == 0 ? 0 : ~(0xFF >> UInt8(take))
+                    return take == 0 ? 0 : ~(0xFF >> UInt8(take))  // trap-safe: take is 1...8 here
                 }
             } else if address.count == 4, let dotted = Self.parseAddress(maskText), dotted.count == 4 {
                 mask = dotted
@@ -201,12 +201,12 @@ public struct IPMatch: Sendable {
             guard !digits.isEmpty, address.count < 4 else { return nil }
             var octet = 0
             for d in digits {
-                octet = octet * 10 + Int(d - 0x30)  // at most 15 digits: no overflow
+                octet = octet * 10 + Int(d - 0x30)  // trap-safe: at most 15 digits: no overflow
                 guard octet <= 255 else { return nil }
             }
             rest = rest.dropFirst(digits.count)
             if rest.first == UInt8(ascii: ".") { rest = rest.dropFirst() } else if !rest.isEmpty { return nil }
-            address.append(UInt8(octet))
+            address.append(UInt8(octet))  // trap-safe: octet <= 255, checked in the loop
             mask.append(0xFF)
         }
         let pad = 4 - address.count

@@ -141,13 +141,13 @@ public enum StaticFiles {
             }
             switch self {
             case .bytes(let bytes):
-                if offset == 0 && length == Int64(bytes.count) { return .bytes(bytes) }
+                if offset == 0 && length == Int64(bytes.count) { return .bytes(bytes) }  // trap-safe: Int to Int64 widens
                 // In bounds: the ranges lie within `size`, the cached bytes' count (the cache
                 // serves them only while a fresh stat agrees).
-                return .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))
+                return .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))  // trap-safe: offset and length lie within bytes (see `body`); Int64 and Int are one width
             case .file(let file):
                 guard length <= inlineLimit else { return .file(file.descriptor, offset: offset, length: length) }
-                var bytes = [UInt8](repeating: 0, count: Int(length))
+                var bytes = [UInt8](repeating: 0, count: Int(length))  // trap-safe: length <= inlineLimit, checked above
                 let read = bytes.withUnsafeMutableBytes { (try? file.read(into: $0, at: offset)) ?? -1 }
                 guard read == Int(length) else { return .file(file.descriptor, offset: offset, length: length) }  // trap-safe: length <= inlineLimit, checked above
                 file.close()
@@ -158,7 +158,7 @@ public enum StaticFiles {
         /// One part of a multipart/byteranges answer.
         func part(offset: Int64, length: Int64) -> ResponseOutput.Part {
             switch self {
-            case .bytes(let bytes): return .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))  // in bounds: see `body`
+            case .bytes(let bytes): return .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))  // trap-safe: in bounds: see `body`
             case .file(let file): return .file(file.descriptor, offset: offset, length: length)
             }
         }
@@ -233,7 +233,7 @@ public enum StaticFiles {
     /// bytes. Only ranges of a sparse file within a few KiB of 8 EiB fail, and the file is
     /// then served whole: Apache ignores a Range it cannot honour.
     static func multipartFits(_ ranges: [ClosedRange<Int64>], type: String?) -> Bool {
-        let perPart = Int64(160 + (type?.utf8.count ?? 0))
+        let perPart = Int64(160 + (type?.utf8.count ?? 0))  // trap-safe: Int to Int64 widens
         var total = perPart  // the closing boundary
         for range in ranges {
             // upperBound - lowerBound cannot overflow: 0 <= lowerBound <= upperBound.

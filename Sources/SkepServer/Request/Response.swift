@@ -34,7 +34,7 @@ public struct Response {
         switch body {
         case .stream(let stream): return stream.length ?? 0
         case .empty(let length): return length
-        case .bytes(let b): return Int64(b.count)
+        case .bytes(let b): return Int64(b.count)  // trap-safe: Int to Int64 widens
         case .file(_, _, let length): return length
         case .parts(let parts, _):
             // Saturating: the static handler never builds parts longer than Int64 holds
@@ -42,7 +42,7 @@ public struct Response {
             return parts.reduce(0) { sum, part in
                 let length: Int64
                 switch part {
-                case .bytes(let b): length = Int64(b.count)
+                case .bytes(let b): length = Int64(b.count)  // trap-safe: Int to Int64 widens
                 case .file(_, _, let l): length = l
                 }
                 let (total, overflow) = sum.addingReportingOverflow(length)

@@ -131,12 +131,12 @@ public final class ServerContext: @unchecked Sendable {
         for scheme in ["http://", "https://"] where s.lowercased().hasPrefix(scheme) { s = s.dropFirst(scheme.count) }
         if s.hasPrefix("["), let close = s.firstIndex(of: "]") { s = s[s.index(after: close)...] }
         guard let colon = s.lastIndex(of: ":") else { return nil }
-        return Int(s[s.index(after: colon)...]).flatMap { (1...65535).contains($0) ? $0 : nil }
+        return Int(s[s.index(after: colon)...]).flatMap { (1...65535).contains($0) ? $0 : nil }  // trap-safe: a failable Int(text), then flatMap
     }
 
     static func address(_ text: String, matches local: SocketAddress) -> Bool {
         guard let listen = ListenAddress(parsing: text.hasPrefix("_default_") ? "*" + text.dropFirst(9) : text)
-                ?? (text == "*" || text == "_default_" ? ListenAddress(host: nil, port: Int(local.port)) : nil) else {
+                ?? (text == "*" || text == "_default_" ? ListenAddress(host: nil, port: Int(local.port)) : nil) else {  // trap-safe: UInt16 to Int widens
             return false
         }
         if listen.port != Int(local.port) && !text.hasSuffix(":*") { return false }  // trap-safe: UInt16 to Int widens
