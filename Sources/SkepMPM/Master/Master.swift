@@ -290,6 +290,7 @@ public final class Master {
     /// hung request cannot keep an old child (and its slot) forever.
     func stopOverdueOldChildren() {
         guard let started = gracefulRestartedAt, settings.gracefulRestartTimeoutSeconds > 0,
+              // trap-safe: GracefulRestartTimeout is 0...longestSeconds (Directive.seconds), and > 0 here
               SystemClock.monotonicMilliseconds() - started >= UInt64(settings.gracefulRestartTimeoutSeconds) * 1000 else { return }
         for (pid, slot) in children where scoreboard.process(slot).generation < generation {
             context.errorLog.log(.warn, module: "mpm_\(settings.kind.rawValue)", always: true,
@@ -419,6 +420,7 @@ public final class Master {
         let limit = settings.gracefulShutdownTimeoutSeconds
         let start = SystemClock.monotonicMilliseconds()
         while !children.isEmpty {
+            // trap-safe: GracefulShutdownTimeout is 0...longestSeconds (Directive.seconds), and limit > 0
             if limit > 0 && SystemClock.monotonicMilliseconds() - start >= UInt64(limit) * 1000 {
                 stopChildren()
                 return

@@ -29,7 +29,7 @@ public struct MPMExplanation {
             if s.kind == .worker {
                 lines.append("Connections: one worker thread holds a connection for its whole life, keep-alive waits included, so \(s.maxRequestWorkers) connections at once in all (\(s.threadsPerChild) per child); more wait in the listen backlog.")
             } else {
-                let factor = Int(s.asyncRequestWorkerFactor)
+                let factor = Int(s.asyncRequestWorkerFactor)  // trap-safe: AsyncRequestWorkerFactor is in (0, 10000] (MPMModule)
                 lines.append("Connections per child: Apache's rule accepts new connections while connections < ThreadsPerChild + AsyncRequestWorkerFactor x idle workers = \(s.threadsPerChild) + \(factor) x idle, so up to \(s.apacheConnectionsPerChild) per child (\(s.threadsPerChild) x (\(factor) + 1)) when every worker is idle.")
                 lines.append("Connections in all (Apache's figure): \(s.maxChildren) children x \(s.apacheConnectionsPerChild) = \(s.apacheConnectionCeiling). Apache counts idle keep-alive connections in that rule, so a child holding many of them stops accepting new clients.")
                 lines.append("Skep's figure: the rule above counts only connections that need a worker (a request queued or running, a write in progress); connections that only wait (keep-alive, a head still arriving, lingering close) cost no worker and are bounded apart by IdleConnectionsPerChild \(s.idleConnectionsPerChild), so up to \(s.skepConnectionsPerChild) per child and \(s.maxChildren * s.skepConnectionsPerChild) in all.")

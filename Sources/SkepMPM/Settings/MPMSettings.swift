@@ -203,7 +203,7 @@ public struct MPMSettings: Sendable, Equatable {
     /// accepts while its connections are fewer than `ThreadsPerChild + factor x idle
     /// workers`, the factor truncated to a whole number; at most this when all are idle.
     public var apacheConnectionsPerChild: Int {
-        threadsPerChild + Int(asyncRequestWorkerFactor) * threadsPerChild
+        threadsPerChild + Int(asyncRequestWorkerFactor) * threadsPerChild  // trap-safe: AsyncRequestWorkerFactor is in (0, 10000] (MPMModule)
     }
 
     /// The whole server's connection ceiling as Apache's figure: children x per-child limit

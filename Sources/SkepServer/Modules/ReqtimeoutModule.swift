@@ -61,7 +61,7 @@ public struct ReadLimit: Sendable, Equatable {
         var seconds = Double(initialSeconds)
         if minimumRate > 0 { seconds += Double(bytes) / Double(minimumRate) }
         if let maximumSeconds { seconds = min(seconds, Double(maximumSeconds)) }
-        return Int(min(seconds * 1000, Double(Directive.longestMilliseconds)))
+        return Int(min(seconds * 1000, Double(Directive.longestMilliseconds)))  // trap-safe: finite, and at most Int32.max
     }
 }
 

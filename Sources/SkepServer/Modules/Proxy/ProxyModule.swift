@@ -126,7 +126,7 @@ public struct ProxyModule: HTTPModule {
             if isAlphanumeric || canonicalAllowed.contains(byte) {
                 out.append(byte)
             } else {
-                out += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]]
+                out += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]]  // trap-safe: nibbles, 0...15
             }
         }
         return String(decoding: out, as: UTF8.self)

@@ -109,7 +109,7 @@ public struct ProxyWorkerParameters: Sendable, Equatable {
         // Seconds, fractions allowed, within what every wait can take (no inf, nan or overflow).
         func seconds() -> Int? {
             guard let seconds = Double(value), seconds >= 0, seconds * 1000 <= Double(Directive.longestMilliseconds) else { return nil }
-            return Int(seconds * 1000)
+            return Int(seconds * 1000)  // trap-safe: seconds * 1000 <= Int32.max, checked above
         }
         let most = " (at most \(Directive.longestSeconds) seconds)"
         func flag() -> Bool? {
