@@ -23,7 +23,9 @@ let package = Package(
             ]
         ),
         .target(name: "SkepHTTP"),
-        .target(name: "SkepConfig"),
+        // Regular expressions are PCRE2 from the system (Debian's libpcre2-dev), as Apache's.
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .target(name: "SkepConfig", dependencies: ["CPCRE2"]),
         .target(name: "SkepScoreboard", dependencies: ["SkepSystem"]),
         .target(name: "SkepServer", dependencies: ["SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig"]),
         .target(name: "SkepMPM", dependencies: ["SkepServer", "SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig"]),

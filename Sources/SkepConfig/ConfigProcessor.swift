@@ -104,7 +104,7 @@ public struct ConfigProcessor {
             do {
                 compiled = try SectionPattern(regex: pattern)
             } catch {
-                errors.append(directive.error("Regular expression could not be compiled").diagnostics[0])
+                errors += error.diagnostics.map { ConfigDiagnostic(.error, directive.location, $0.message) }
                 return nil
             }
         }

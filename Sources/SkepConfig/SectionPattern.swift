@@ -10,13 +10,14 @@ public struct SectionPattern: Sendable {
         case prefix(String)
         /// Matches when the text contains the literal.
         case contains(String)
-        case regex(CompiledRegex)
+        case regex(PCRERegex)
     }
 
     public let source: String
     public let kind: Kind
 
-    /// Compiles a PCRE-style pattern as Apache's `ap_pregcomp` would, or throws with why.
+    /// Compiles a pattern with PCRE2 as Apache's `ap_pregcomp` would, or throws PCRE2's
+    /// message and offset (the caller adds the directive's `file:line`).
     public init(regex source: String) throws(ConfigError) {
         self.source = source
         if let fast = Self.fastPath(source) {
@@ -24,20 +25,31 @@ public struct SectionPattern: Sendable {
             return
         }
         do {
-            // Apache's `RegexDefaultOptions` default, DOTALL: `.` matches a line break too,
-            // so `^/r(.*)$` still matches a path with a decoded `%0a` in it.
-            kind = .regex(CompiledRegex(try Regex(source).dotMatchesNewlines()))
+            // PCRE2 with Apache's default options: DOTALL (`.` matches a line break too, so
+            // `^/r(.*)$` still matches a path with a decoded `%0a`) and DOLLAR_ENDONLY.
+            kind = .regex(try PCRERegex(source))
         } catch {
-            throw ConfigError(nil, "Regular expression could not be compiled: \(source)")
+            throw ConfigError(nil, "Regular expression could not be compiled: \(source): \(error)")
         }
     }
 
+    /// Compared as bytes, as PCRE2 and Apache do (String's own `hasSuffix` would compare
+    /// Unicode characters, and `é` written two ways would match).
     public func matches(_ text: String) -> Bool {
-        switch kind {
-        case .suffix(let s): return text.hasSuffix(s)
-        case .prefix(let p): return text.hasPrefix(p)
-        case .contains(let l): return l.isEmpty || text.contains(l)
-        case .regex(let r): return r.matches(text)
+        if case .regex(let r) = kind { return r.matches(text) }
+        var text = text
+        return text.withUTF8 { t in
+            switch kind {
+            case .suffix(let s): return t.count >= s.utf8.count && t.suffix(s.utf8.count).elementsEqual(s.utf8)
+            case .prefix(let p): return t.count >= p.utf8.count && t.prefix(p.utf8.count).elementsEqual(p.utf8)
+            case .contains(let l):
+                var l = l
+                return l.withUTF8 { l in
+                    guard t.count >= l.count else { return false }
+                    return l.isEmpty || (0...(t.count - l.count)).contains { t[$0..<($0 + l.count)].elementsEqual(l) }
+                }
+            case .regex(let r): return r.matches(utf8: UnsafeRawBufferPointer(t))
+            }
         }
     }
 
@@ -71,21 +83,5 @@ public struct SectionPattern: Sendable {
         if anchoredEnd { return .suffix(literal) }
         if anchoredStart { return .prefix(literal) }
         return .contains(literal)
-    }
-}
-
-/// A compiled regular expression shared by every thread. The standard library's `Regex`
-/// is immutable once built (its lowered program is published atomically) but is not
-/// marked `Sendable`.
-public final class CompiledRegex: @unchecked Sendable {
-    let regex: Regex<AnyRegexOutput>
-    init(_ regex: Regex<AnyRegexOutput>) { self.regex = regex }
-
-    public func matches(_ text: String) -> Bool { text.firstMatch(of: regex) != nil }
-
-    /// The whole match and the numbered groups of the first match, for `$1`-style substitution.
-    public func captures(_ text: String) -> [String]? {
-        guard let match = text.firstMatch(of: regex) else { return nil }
-        return match.output.map { $0.substring.map(String.init) ?? "" }
     }
 }

@@ -55,11 +55,13 @@ public struct AliasModule: HTTPModule {
         return nil
     }
 
-    static func compile(_ d: Directive, _ pattern: String) throws(ConfigError) -> CompiledRegexPattern {
+    /// Compiles an `AliasMatch`/`RedirectMatch`/`ProxyPassMatch` expression with PCRE2, as
+    /// Apache's `ap_pregcomp`; a bad one is a configuration error with PCRE2's reason.
+    static func compile(_ d: Directive, _ pattern: String) throws(ConfigError) -> PCRERegex {
         do {
-            return CompiledRegexPattern(try SectionPattern(regex: pattern), source: pattern)
+            return try PCRERegex(pattern)
         } catch {
-            throw d.error("Regular expression could not be compiled: \(pattern)")
+            throw d.error("Regular expression could not be compiled: \(pattern): \(error)")
         }
     }
 
@@ -97,73 +99,51 @@ public struct AliasModule: HTTPModule {
     }
 }
 
-/// A compiled `AliasMatch`/`RedirectMatch` expression and its text.
-public struct CompiledRegexPattern: Sendable {
-    let pattern: SectionPattern
-    let source: String
-    init(_ pattern: SectionPattern, source: String) {
-        self.pattern = pattern
-        self.source = source
-    }
-}
-
 /// How an alias or redirect matches a URL path.
 enum AliasPattern: Sendable {
     /// A URL-path prefix that matches whole segments (`/icons` matches `/icons/a` not `/iconsx`).
     case prefix(String)
-    case regex(CompiledRegexPattern)
+    case regex(PCRERegex)
 
-    /// The rest of the URL after the prefix, or the regex captures; nil when it does not match.
-    func match(_ uri: String) -> [String]? {
+    /// What a URL matched: the rest after a prefix, or a regex's groups.
+    enum Match {
+        case rest(String)
+        case groups(PCRERegex.Match)
+    }
+
+    /// The rest of the URL after the prefix, or the regex's match; nil when it does not match.
+    func match(_ uri: String) -> Match? {
         switch self {
         case .prefix(let prefix):
             guard uri.hasPrefix(prefix) else { return nil }
             let rest = String(uri.dropFirst(prefix.count))
             if !prefix.hasSuffix("/") && !rest.isEmpty && !rest.hasPrefix("/") { return nil }
-            return [rest]
-        case .regex(let compiled):
-            if case .regex(let regex) = compiled.pattern.kind { return regex.captures(uri) }
-            return compiled.pattern.matches(uri) ? [uri] : nil
+            return .rest(rest)
+        case .regex(let regex):
+            return regex.firstMatch(in: uri).map(Match.groups)
         }
     }
 
     /// The URL of a redirect, escaped as mod_alias escapes it: for a prefix, the rest of
     /// the (decoded) path is escaped before it is appended; for a regex, the substituted
     /// URL is escaped up to its query or fragment, which are kept as they are.
-    func redirectTarget(_ target: String, _ match: [String]) -> String {
-        switch self {
-        case .prefix:
-            return target + PathEscaping.escape(match[0])
-        case .regex:
-            let url = substitute(target, match)
+    func redirectTarget(_ target: String, _ match: Match) -> String {
+        switch match {
+        case .rest(let rest):
+            return target + PathEscaping.escape(rest)
+        case .groups(let groups):
+            let url = groups.substitute(target)
             guard let end = url.firstIndex(where: { $0 == "?" || $0 == "#" }) else { return PathEscaping.escape(url) }
             return PathEscaping.escape(String(url[..<end])) + url[end...]
         }
     }
 
-    /// The target with the match applied: the rest appended for a prefix, `$N` replaced for a regex.
-    func substitute(_ target: String, _ match: [String]) -> String {
-        switch self {
-        case .prefix:
-            return target + match[0]
-        case .regex:
-            var out = ""
-            var chars = Array(target)
-            var i = 0
-            while i < chars.count {
-                if chars[i] == "$", i + 1 < chars.count, let digit = chars[i + 1].wholeNumberValue {
-                    if digit < match.count { out += match[digit] }
-                    i += 2
-                } else if chars[i] == "\\", i + 1 < chars.count, chars[i + 1] == "$" {
-                    out.append("$")
-                    i += 2
-                } else {
-                    out.append(chars[i])
-                    i += 1
-                }
-            }
-            chars.removeAll()
-            return out
+    /// The target with the match applied: the rest appended for a prefix, `$N` replaced
+    /// for a regex (Apache's `ap_pregsub`).
+    func substitute(_ target: String, _ match: Match) -> String {
+        switch match {
+        case .rest(let rest): return target + rest
+        case .groups(let groups): return groups.substitute(target)
         }
     }
 }

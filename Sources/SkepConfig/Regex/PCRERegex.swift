@@ -1,0 +1,157 @@
+import CPCRE2
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A regular expression as Apache has them: PCRE2 (8-bit, on bytes), compiled once at
+/// configuration time with `ap_regcomp`'s options, JIT-compiled where PCRE2 can, and
+/// matched with one match-data block per thread, so that a match allocates nothing.
+///
+/// It is immutable once built and shared by every thread (PCRE2's compiled code is
+/// read-only during a match; the mutable state lives in the thread's match data).
+/// The whole server uses this type for `<LocationMatch>`, `<FilesMatch>`,
+/// `<DirectoryMatch>`, `AliasMatch`, `RedirectMatch` and `ProxyPassMatch`.
+public final class PCRERegex: @unchecked Sendable {
+    /// Why PCRE2 refused a pattern: its own message and the byte offset in the pattern
+    /// where it stopped, as `pcre2_get_error_message` and `erroroffset` give them.
+    public struct CompileError: Error, Sendable, CustomStringConvertible {
+        public let message: String
+        public let offset: Int
+        public var description: String { "\(message) at offset \(offset)" }
+    }
+
+    /// The pattern as written in the configuration.
+    public let pattern: String
+    /// The number of capturing groups (`$1`... refer to them).
+    public let captureCount: Int
+    /// True when PCRE2's JIT compiled the pattern to machine code; the interpreter
+    /// matches otherwise, with the same results.
+    public let isJIT: Bool
+    /// Whether the pattern was compiled case-insensitively (the `NoCase` directives, `~*`).
+    public let isCaseless: Bool
+    private let code: OpaquePointer
+
+    /// Compiles `pattern` as Apache's `ap_regcomp` does with its default flags
+    /// (`AP_REG_DEFAULT`: `.` matches a newline, `$` matches only at the very end; and
+    /// duplicate group names allowed); `caseless` is `AP_REG_ICASE`.
+    public init(_ pattern: String, caseless: Bool = false) throws(CompileError) {
+        var options = UInt32(PCRE2_DUPNAMES) | UInt32(PCRE2_DOTALL) | UInt32(PCRE2_DOLLAR_ENDONLY)
+        if caseless { options |= UInt32(PCRE2_CASELESS) }
+        var errorCode: Int32 = 0
+        var errorOffset: Int = 0
+        var source = pattern
+        let compiled = source.withUTF8 { bytes in
+            Self.withBase(UnsafeRawBufferPointer(bytes)) { pcre2_compile_8($0, bytes.count, options, &errorCode, &errorOffset, nil) }
+        }
+        guard let compiled else {
+            throw CompileError(message: Self.message(errorCode), offset: errorOffset)
+        }
+        var groups: UInt32 = 0
+        _ = pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &groups)
+        self.pattern = pattern
+        self.code = compiled
+        self.captureCount = Int(groups)
+        self.isCaseless = caseless
+        // Without JIT support (or out of executable memory) PCRE2's interpreter is used.
+        self.isJIT = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0
+    }
+
+    deinit { pcre2_code_free_8(code) }
+
+    /// True when the pattern matches somewhere in `text` (its UTF-8 bytes).
+    public func matches(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { matches(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// True when the pattern matches somewhere in `subject`, which need not be valid UTF-8.
+    public func matches(utf8 subject: UnsafeRawBufferPointer) -> Bool {
+        guard let data = ThreadMatchData.current() else { return false }
+        return run(subject, data) >= 0
+    }
+
+    /// The first match in `text` with its groups, or nil.
+    public func firstMatch(in text: String) -> Match? {
+        var bytes = text
+        return bytes.withUTF8 { bytes -> Match? in
+            guard let data = ThreadMatchData.current(), run(UnsafeRawBufferPointer(bytes), data) >= 0 else { return nil }
+            let ovector = pcre2_get_ovector_pointer_8(data)
+            let pairs = min(captureCount + 1, Int(pcre2_get_ovector_count_8(data)))
+            var offsets: [Int] = []
+            offsets.reserveCapacity(pairs * 2)
+            for i in 0..<pairs * 2 { offsets.append(ovector.map { Int(bitPattern: UInt($0[i])) } ?? -1) }
+            return Match(subject: text, offsets: offsets)
+        }
+    }
+
+    /// PCRE2's return code: the number of pairs set, 0 when the match data holds fewer
+    /// pairs than the pattern has groups (still a match), negative for no match or an
+    /// error (a match or depth limit), which Apache also treats as no match.
+    private func run(_ subject: UnsafeRawBufferPointer, _ data: OpaquePointer) -> Int32 {
+        Self.withBase(subject) { base in
+            if isJIT { return pcre2_jit_match_8(code, base, subject.count, 0, 0, data, nil) }
+            return pcre2_match_8(code, base, subject.count, 0, 0, data, nil)
+        }
+    }
+
+    private static func message(_ code: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = pcre2_get_error_message_8(code, &buffer, buffer.count)
+        guard count > 0 else { return "PCRE2 error \(code)" }
+        return String(decoding: buffer.prefix(Int(count)), as: UTF8.self)
+    }
+
+    /// PCRE2 wants a non-null pointer even for an empty subject or pattern, which Swift
+    /// may hand over as a buffer without a base address.
+    private static func withBase<R>(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafePointer<UInt8>) -> R) -> R {
+        if let base = bytes.baseAddress { return body(base.assumingMemoryBound(to: UInt8.self)) }
+        var zero: UInt8 = 0
+        return withUnsafePointer(to: &zero, body)
+    }
+}
+
+extension PCRERegex {
+    /// A successful match: the subject and the byte ranges of `$0` (the whole match)
+    /// and of each group, as Apache's `ap_regmatch_t` array.
+    public struct Match: Sendable {
+        /// The text that was matched.
+        public let subject: String
+        /// Start and end byte offsets per group, -1 for a group that took no part.
+        let offsets: [Int]
+
+        /// The number of groups recorded, `$0` included.
+        public var count: Int { offsets.count / 2 }
+
+        /// The byte range of group `n` in the subject's UTF-8, or nil when it took no part.
+        public func range(_ n: Int) -> Range<Int>? {
+            guard n >= 0, n < count else { return nil }
+            let start = offsets[2 * n], end = offsets[2 * n + 1]
+            guard start >= 0, end >= start else { return nil }
+            return start..<end
+        }
+    }
+}
+
+/// One PCRE2 match-data block per thread, created on the thread's first match and freed
+/// when the thread ends. It holds Apache's `AP_MAX_REG_MATCH` (10) pairs, `$0` to `$9`:
+/// a pattern with more groups still matches (PCRE2 then fills the ten it has room for).
+/// PCRE2 (10.41+) keeps the interpreter's backtracking frames in the match data too, so
+/// after the first match on a thread a match allocates nothing.
+enum ThreadMatchData {
+    static let pairs: UInt32 = 10
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        _ = pthread_key_create(&key) { pcre2_match_data_free_8(OpaquePointer($0)) }
+        return key
+    }()
+
+    static func current() -> OpaquePointer? {
+        if let data = pthread_getspecific(key) { return OpaquePointer(data) }
+        guard let data = pcre2_match_data_create_8(pairs, nil) else { return nil }
+        _ = pthread_setspecific(key, UnsafeRawPointer(data))
+        return data
+    }
+}
