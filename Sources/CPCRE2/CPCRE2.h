@@ -7,8 +7,4 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-// The "unset" offset of an unmatched group and the "zero terminated" length are casts
-// (~(PCRE2_SIZE)0), which Swift does not import either.
-static inline PCRE2_SIZE cpcre2_unset(void) { return PCRE2_UNSET; }
-
 #endif

@@ -104,7 +104,7 @@ public struct ConfigProcessor {
             do {
                 compiled = try SectionPattern(regex: pattern)
             } catch {
-                errors += error.diagnostics.map { ConfigDiagnostic(.error, directive.location, $0.message) }
+                errors += directive.error(error.diagnostics.first?.message ?? "Regular expression could not be compiled").diagnostics
                 return nil
             }
         }

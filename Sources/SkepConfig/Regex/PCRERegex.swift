@@ -81,7 +81,8 @@ public final class PCRERegex: @unchecked Sendable {
             let pairs = min(captureCount + 1, Int(pcre2_get_ovector_count_8(data)))
             var offsets: [Int] = []
             offsets.reserveCapacity(pairs * 2)
-            for i in 0..<pairs * 2 { offsets.append(ovector.map { Int(bitPattern: UInt($0[i])) } ?? -1) }
+            // PCRE2_SIZE is size_t, an Int in Swift: an unset group's PCRE2_UNSET reads as -1.
+            for i in 0..<pairs * 2 { offsets.append(ovector.map { Int(truncatingIfNeeded: $0[i]) } ?? -1) }
             return Match(subject: text, offsets: offsets)
         }
     }
