@@ -37,6 +37,11 @@ import SkepConfig
         #expect(try matches(pattern, text) == expected)
     }
 
+    @Test func jitWhereAvailable() throws {
+        #expect(PCRERegex.libraryVersion.hasPrefix("10."))
+        #expect(try PCRERegex(#"\.php$"#).isJIT == PCRERegex.isJITAvailable)
+    }
+
     @Test func caselessIsApachesNoCase() throws {
         #expect(try matches("^authorization$", "Authorization", caseless: true))
         #expect(try !matches("^authorization$", "Authorization"))

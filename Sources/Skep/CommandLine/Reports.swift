@@ -74,6 +74,7 @@ enum Reports {
         Server version: \(SkepVersion.banner)
         Server built:   Swift \(swiftVersion)
         Server's Module Magic Number: n/a (modules are Swift code built into the binary)
+        Server loaded:  PCRE \(PCRERegex.libraryVersion)\(PCRERegex.isJITAvailable ? " (JIT)" : "")
         Architecture:   \(MemoryLayout<Int>.size * 8)-bit (\(machine))
         Server MPM:     prefork, worker and event built in; LoadModule selects one
         Server compiled with....

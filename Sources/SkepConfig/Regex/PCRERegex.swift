@@ -97,6 +97,19 @@ public final class PCRERegex: @unchecked Sendable {
         }
     }
 
+    /// The PCRE2 library the server runs with, as Apache's `-V` prints it ("10.42 2022-12-11").
+    public static var libraryVersion: String {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = pcre2_config_8(UInt32(PCRE2_CONFIG_VERSION), &buffer)
+        return String(decoding: buffer.prefix(max(0, Int(count) - 1)), as: UTF8.self)
+    }
+
+    /// Whether this PCRE2 has its JIT compiler for this machine.
+    public static var isJITAvailable: Bool {
+        var jit: UInt32 = 0
+        return pcre2_config_8(UInt32(PCRE2_CONFIG_JIT), &jit) >= 0 && jit == 1
+    }
+
     private static func message(_ code: Int32) -> String {
         var buffer = [UInt8](repeating: 0, count: 256)
         let count = pcre2_get_error_message_8(code, &buffer, buffer.count)
