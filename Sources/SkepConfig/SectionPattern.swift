@@ -33,23 +33,26 @@ public struct SectionPattern: Sendable {
         }
     }
 
-    /// Compared as bytes, as PCRE2 and Apache do (String's own `hasSuffix` would compare
-    /// Unicode characters, and `é` written two ways would match).
+    /// True when the pattern matches `text`'s UTF-8 bytes.
     public func matches(_ text: String) -> Bool {
-        if case .regex(let r) = kind { return r.matches(text) }
         var text = text
-        return text.withUTF8 { t in
-            switch kind {
-            case .suffix(let s): return t.count >= s.utf8.count && t.suffix(s.utf8.count).elementsEqual(s.utf8)
-            case .prefix(let p): return t.count >= p.utf8.count && t.prefix(p.utf8.count).elementsEqual(p.utf8)
-            case .contains(let l):
-                var l = l
-                return l.withUTF8 { l in
-                    guard t.count >= l.count else { return false }
-                    return l.isEmpty || (0...(t.count - l.count)).contains { t[$0..<($0 + l.count)].elementsEqual(l) }
-                }
-            case .regex(let r): return r.matches(utf8: UnsafeRawBufferPointer(t))
+        return text.withUTF8 { matches(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// True when the pattern matches `subject`, which need not be UTF-8. Compared as bytes,
+    /// as PCRE2 and Apache do (String's own `hasSuffix` compares Unicode characters, and
+    /// would match `é` written two ways).
+    public func matches(utf8 t: UnsafeRawBufferPointer) -> Bool {
+        switch kind {
+        case .suffix(let s): return t.count >= s.utf8.count && t.suffix(s.utf8.count).elementsEqual(s.utf8)
+        case .prefix(let p): return t.count >= p.utf8.count && t.prefix(p.utf8.count).elementsEqual(p.utf8)
+        case .contains(let l):
+            var l = l
+            return l.withUTF8 { l in
+                guard t.count >= l.count else { return false }
+                return l.isEmpty || (0...(t.count - l.count)).contains { t[$0..<($0 + l.count)].elementsEqual(l) }
             }
+        case .regex(let r): return r.matches(utf8: t)
         }
     }
 

@@ -17,7 +17,7 @@ func makeConfig(_ text: String, serverRoot: String = "/tmp") throws -> ServerCon
 
 /// The merged per-directory vector for a file, as the section walk merges it.
 func directoryConfig(_ config: ServerConfig, _ filename: String, uri: String = "/") -> MimeDirConfig {
-    SectionWalk(server: config.main).merge(filename: filename, isDirectory: false, uri: uri)[MimeDirConfig.self]
+    SectionWalk(server: config.main).merge(filename: filename, isDirectory: false, uri: uri, uriBytes: Array(uri.utf8))[MimeDirConfig.self]
 }
 
 @Suite struct MimeModuleTests {

@@ -21,6 +21,9 @@ public final class Request {
 
     /// The URL path after percent-decoding and normalisation (Apache's `r->uri`).
     public internal(set) var uri: String = "/"
+    /// The same path as bytes: `uri` repairs a byte that is not UTF-8 (to U+FFFD), these
+    /// keep it, and `<LocationMatch>` matches them as Apache's PCRE matches `r->uri`.
+    public internal(set) var uriBytes: [UInt8] = [UInt8(ascii: "/")]
     /// The file the URL maps to, once translated (Apache's `r->filename`).
     public var filename: String? {
         didSet { if filename != oldValue { fileStatus = nil } }

@@ -76,6 +76,7 @@ public struct RequestProcessor {
             return error(failure.status, r)
         case .success(let path):
             r.uri = path.string
+            r.uriBytes = path.bytes
         }
 
         // Translate: modules first (Alias, Redirect), then DocumentRoot.
@@ -98,7 +99,7 @@ public struct RequestProcessor {
         r.fileStatus = status
         if r.wouldBlock { return Self.stopped }
         if r.lookupForbidden { return error(.forbidden, r) }
-        r.directory = context.sectionWalk(for: r.server).merge(filename: r.filename, isDirectory: status?.isDirectory ?? false, uri: r.uri)
+        r.directory = context.sectionWalk(for: r.server).merge(filename: r.filename, isDirectory: status?.isDirectory ?? false, uri: r.uri, uriBytes: r.uriBytes)
         if status != nil, !symlinksAllowed(r) {
             if r.wouldBlock { return Self.stopped }
             context.errorLog.log(.error, module: "core", client: r.client,

@@ -48,7 +48,7 @@ final class SectionWalk: Sendable {
             .map { ($0, Wildcard.isPattern($0.pattern)) }
     }
 
-    func merge(filename: String?, isDirectory: Bool, uri: String) -> ConfigVector {
+    func merge(filename: String?, isDirectory: Bool, uri: String, uriBytes: [UInt8]) -> ConfigVector {
         var vector = defaults
         if let filename {
             // The directory the file lives in (or the directory itself), with a trailing slash.
@@ -68,7 +68,7 @@ final class SectionWalk: Sendable {
                 }
             }
         }
-        for location in locations where Self.locationMatches(location.section, isWildcard: location.isWildcard, uri) {
+        for location in locations where Self.locationMatches(location.section, isWildcard: location.isWildcard, uri, uriBytes) {
             vector = vector.merged(with: location.section.config)
         }
         return vector
@@ -128,8 +128,9 @@ final class SectionWalk: Sendable {
 
     /// `<Location /a>` matches `/a`, `/a/` and `/a/b`, not `/ab`. Compared as bytes, as
     /// Apache does (and without Unicode's character walk on every request).
-    static func locationMatches(_ section: DirectorySection, isWildcard: Bool, _ uri: String) -> Bool {
-        if let regex = section.regex { return regex.matches(uri) }
+    /// A regex matches the path's bytes, which keep what `uri` repaired.
+    static func locationMatches(_ section: DirectorySection, isWildcard: Bool, _ uri: String, _ uriBytes: [UInt8]) -> Bool {
+        if let regex = section.regex { return uriBytes.withUnsafeBytes { regex.matches(utf8: $0) } }
         if isWildcard { return Wildcard.matches(pattern: section.pattern, uri, pathname: true) }
         var pattern = section.pattern, uri = uri
         return pattern.withUTF8 { p in
