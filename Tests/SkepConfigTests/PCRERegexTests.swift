@@ -76,6 +76,17 @@ import SkepConfig
         #expect(try PCRERegex("^/caf..$").matches("/café"))
     }
 
+    /// A match deeper than the JIT's default 32 KiB stack still answers as Apache's
+    /// interpreter would.
+    @Test func deepMatchBeyondTheJITStack() throws {
+        let regex = try PCRERegex("^(?:(a)|b)*$")
+        let subject = String(repeating: "ab", count: 50_000)
+        // Results in locals: a failure then prints a Bool, not 100,000 bytes.
+        let matches = regex.matches(subject), matchesWithC = regex.matches(subject + "c")
+        #expect(matches)
+        #expect(!matchesWithC)
+    }
+
     @Test func emptySubjectAndPattern() throws {
         #expect(try matches("", ""))
         #expect(try matches("^$", ""))

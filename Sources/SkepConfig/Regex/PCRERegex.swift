@@ -92,8 +92,13 @@ public final class PCRERegex: @unchecked Sendable {
     /// error (a match or depth limit), which Apache also treats as no match.
     private func run(_ subject: UnsafeRawBufferPointer, _ data: OpaquePointer) -> Int32 {
         Self.withBase(subject) { base in
-            if isJIT { return pcre2_jit_match_8(code, base, subject.count, 0, 0, data, nil) }
-            return pcre2_match_8(code, base, subject.count, 0, 0, data, nil)
+            guard isJIT else { return pcre2_match_8(code, base, subject.count, 0, 0, data, nil) }
+            let rc = pcre2_jit_match_8(code, base, subject.count, 0, 0, data, nil)
+            // The JIT's stack (32 KiB by default) can be too small for a deeply nested
+            // match that the interpreter, whose frames live on the heap, completes: Apache
+            // (no JIT) would match, so the interpreter decides.
+            guard rc == PCRE2_ERROR_JIT_STACKLIMIT else { return rc }
+            return pcre2_match_8(code, base, subject.count, 0, UInt32(PCRE2_NO_JIT), data, nil)
         }
     }
 
