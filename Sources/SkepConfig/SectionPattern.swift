@@ -42,17 +42,17 @@ public struct SectionPattern: Sendable {
     /// True when the pattern matches `subject`, which need not be UTF-8. Compared as bytes,
     /// as PCRE2 and Apache do (String's own `hasSuffix` compares Unicode characters, and
     /// would match `é` written two ways).
-    public func matches(utf8 t: UnsafeRawBufferPointer) -> Bool {
+    public func matches(utf8 subject: UnsafeRawBufferPointer) -> Bool {
         switch kind {
-        case .suffix(let s): return t.count >= s.utf8.count && t.suffix(s.utf8.count).elementsEqual(s.utf8)
-        case .prefix(let p): return t.count >= p.utf8.count && t.prefix(p.utf8.count).elementsEqual(p.utf8)
+        case .suffix(let s): return subject.count >= s.utf8.count && subject.suffix(s.utf8.count).elementsEqual(s.utf8)
+        case .prefix(let p): return subject.count >= p.utf8.count && subject.prefix(p.utf8.count).elementsEqual(p.utf8)
         case .contains(let l):
             var l = l
             return l.withUTF8 { l in
-                guard t.count >= l.count else { return false }
-                return l.isEmpty || (0...(t.count - l.count)).contains { t[$0..<($0 + l.count)].elementsEqual(l) }
+                guard subject.count >= l.count else { return false }
+                return l.isEmpty || (0...(subject.count - l.count)).contains { subject[$0..<($0 + l.count)].elementsEqual(l) }
             }
-        case .regex(let r): return r.matches(utf8: t)
+        case .regex(let r): return r.matches(utf8: subject)
         }
     }
 
