@@ -1,5 +1,6 @@
 import Testing
 import SkepConfig
+import SkepTestSupport
 
 /// The PCRE2 wrapper on the syntax Apache users write, where the standard library's
 /// `Regex` would differ or refuse.

@@ -37,8 +37,8 @@ public final class PCRERegex: @unchecked Sendable {
     /// (`AP_REG_DEFAULT`: `.` matches a newline, `$` matches only at the very end; and
     /// duplicate group names allowed); `caseless` is `AP_REG_ICASE`.
     public init(_ pattern: String, caseless: Bool = false) throws(CompileError) {
-        var options = UInt32(PCRE2_DUPNAMES) | UInt32(PCRE2_DOTALL) | UInt32(PCRE2_DOLLAR_ENDONLY)
-        if caseless { options |= UInt32(PCRE2_CASELESS) }
+        var options = PCRE2_DUPNAMES | PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY
+        if caseless { options |= PCRE2_CASELESS }
         var errorCode: Int32 = 0
         var errorOffset: Int = 0
         var source = pattern
@@ -49,13 +49,13 @@ public final class PCRERegex: @unchecked Sendable {
             throw CompileError(message: Self.message(errorCode), offset: errorOffset)
         }
         var groups: UInt32 = 0
-        _ = pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &groups)
+        _ = pcre2_pattern_info_8(compiled, UInt32(bitPattern: PCRE2_INFO_CAPTURECOUNT), &groups)
         self.pattern = pattern
         self.code = compiled
-        self.captureCount = Int(groups)
+        self.captureCount = Int(groups)  // trap-safe: UInt32 widens to Int
         self.isCaseless = caseless
         // Without JIT support (or out of executable memory) PCRE2's interpreter is used.
-        self.isJIT = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0
+        self.isJIT = pcre2_jit_compile_8(compiled, PCRE2_JIT_COMPLETE) == 0
     }
 
     deinit { pcre2_code_free_8(code) }
@@ -78,7 +78,7 @@ public final class PCRERegex: @unchecked Sendable {
         return bytes.withUTF8 { bytes -> Match? in
             guard let data = ThreadMatchData.current(), run(UnsafeRawBufferPointer(bytes), data) >= 0 else { return nil }
             let ovector = pcre2_get_ovector_pointer_8(data)
-            let pairs = min(captureCount + 1, Int(pcre2_get_ovector_count_8(data)))
+            let pairs = min(captureCount + 1, Int(pcre2_get_ovector_count_8(data)))  // trap-safe: UInt32 widens to Int
             var offsets: [Int] = []
             offsets.reserveCapacity(pairs * 2)
             // PCRE2_SIZE is size_t, an Int in Swift: an unset group's PCRE2_UNSET reads as -1.
@@ -98,28 +98,28 @@ public final class PCRERegex: @unchecked Sendable {
             // match that the interpreter, whose frames live on the heap, completes: Apache
             // (no JIT) would match, so the interpreter decides.
             guard rc == PCRE2_ERROR_JIT_STACKLIMIT else { return rc }
-            return pcre2_match_8(code, base, subject.count, 0, UInt32(PCRE2_NO_JIT), data, nil)
+            return pcre2_match_8(code, base, subject.count, 0, PCRE2_NO_JIT, data, nil)
         }
     }
 
     /// The PCRE2 library the server runs with, as Apache's `-V` prints it ("10.42 2022-12-11").
     public static var libraryVersion: String {
         var buffer = [UInt8](repeating: 0, count: 64)
-        let count = pcre2_config_8(UInt32(PCRE2_CONFIG_VERSION), &buffer)
-        return String(decoding: buffer.prefix(max(0, Int(count) - 1)), as: UTF8.self)
+        let count = pcre2_config_8(UInt32(bitPattern: PCRE2_CONFIG_VERSION), &buffer)
+        return String(decoding: buffer.prefix(max(0, Int(count) - 1)), as: UTF8.self)  // trap-safe: Int32 widens to Int
     }
 
     /// Whether this PCRE2 has its JIT compiler for this machine.
     public static var isJITAvailable: Bool {
         var jit: UInt32 = 0
-        return pcre2_config_8(UInt32(PCRE2_CONFIG_JIT), &jit) >= 0 && jit == 1
+        return pcre2_config_8(UInt32(bitPattern: PCRE2_CONFIG_JIT), &jit) >= 0 && jit == 1
     }
 
     private static func message(_ code: Int32) -> String {
         var buffer = [UInt8](repeating: 0, count: 256)
         let count = pcre2_get_error_message_8(code, &buffer, buffer.count)
         guard count > 0 else { return "PCRE2 error \(code)" }
-        return String(decoding: buffer.prefix(Int(count)), as: UTF8.self)
+        return String(decoding: buffer.prefix(Int(count)), as: UTF8.self)  // trap-safe: Int32 widens, and count > 0
     }
 
     /// PCRE2 wants a non-null pointer even for an empty subject or pattern, which Swift

@@ -14,6 +14,7 @@ extension PCRERegex.Match {
                 while i < t.count {
                     let c = t[i]
                     if c == UInt8(ascii: "$"), i + 1 < t.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(t[i + 1]) {
+                        // trap-safe: the byte is a digit (checked above), so the difference is 0...9
                         if let range = range(Int(t[i + 1] - UInt8(ascii: "0"))), range.upperBound <= source.count {
                             out.append(contentsOf: source[range])
                         }
