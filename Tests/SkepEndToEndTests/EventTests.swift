@@ -413,9 +413,15 @@ extension MPMEndToEnd {
 
         /// Waits until `count` POSTs are held by workers (their heads reached a worker,
         /// as the scoreboard shows); the pids of the children holding them.
+        ///
+        /// A status request that lands on a child whose workers are all held, before its
+        /// listener has closed its throttle, waits for a worker when that child has not
+        /// looked up `/server-status` yet (the listener answers only from its file cache):
+        /// such a poll gives up after a second and the next one lands elsewhere.
         func heldPosts(_ server: ServerProcess, count: Int) throws -> [pid_t] {
             try Deadline.waitForValue("\(count) POSTs held by workers", timeout: .seconds(10), interval: .milliseconds(50)) {
-                let pids = try E.pidsServing("POST", "/index.html", port: server.port)
+                guard let page = try? S.statusNotable(port: server.port, timeout: .seconds(1)) else { return nil }
+                let pids = E.pidsServing("POST", "/index.html", page: page)
                 return pids.count == count ? pids : nil
             }
         }
@@ -429,7 +435,9 @@ extension MPMEndToEnd {
             guard !full.isEmpty else { return }
             var rows: [E.ChildRow] = []
             try Deadline.wait(for: "children \(full) not accepting (\(rows))", timeout: .seconds(5), interval: .milliseconds(100)) {
-                rows = try E.childTable(port: server.port)
+                // A poll that lands on a full child may wait for a worker: see heldPosts.
+                guard let table = try? E.childTable(port: server.port, timeout: .seconds(1)) else { return false }
+                rows = table
                 return full.allSatisfy { pid in rows.first { $0.pid == pid }?.accepting == false }
             }
         }
@@ -464,7 +472,8 @@ extension MPMEndToEnd {
                 // the status request: both its workers are held).
                 var rows: [E.ChildRow] = []
                 try Deadline.wait(for: "child \(full) not accepting (\(rows))", timeout: .seconds(5), interval: .milliseconds(100)) {
-                    rows = try E.childTable(port: server.port)
+                    guard let table = try? E.childTable(port: server.port, timeout: .seconds(1)) else { return false }
+                    rows = table
                     return rows.first { $0.pid == full }?.accepting == false
                 }
                 // New connections go to the other child: three keep-alive clients served

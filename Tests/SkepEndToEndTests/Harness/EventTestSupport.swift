@@ -71,8 +71,8 @@ enum EventTestSupport {
     }
 
     /// The per-child rows of `GET /server-status` (the Sum row left out).
-    static func childTable(port: UInt16) throws -> [ChildRow] {
-        let client = try RawHTTPClient(port: port, timeout: .seconds(5))
+    static func childTable(port: UInt16, timeout: Duration = .seconds(5)) throws -> [ChildRow] {
+        let client = try RawHTTPClient(port: port, timeout: timeout)
         defer { client.close() }
         let response = try client.exchange("GET /server-status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         guard response.status == 200 else { throw HarnessError("server-status answered \(response.status)") }

@@ -46,8 +46,8 @@ enum MPMTestSupport {
     }
 
     /// `GET /server-status?notable` (the HTML worker list), its body.
-    static func statusNotable(port: UInt16) throws -> String {
-        let client = try RawHTTPClient(port: port, timeout: .seconds(5))
+    static func statusNotable(port: UInt16, timeout: Duration = .seconds(5)) throws -> String {
+        let client = try RawHTTPClient(port: port, timeout: timeout)
         defer { client.close() }
         let response = try client.exchange(
             "GET /server-status?notable HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
