@@ -16,6 +16,8 @@ import Testing
         guard case .connect = pool.acquire(worker, timeoutMilliseconds: 1000) else { Issue.record("the first place"); return }
         let start = SystemClock.monotonicNanoseconds()
         let freer = try PosixThread.spawn {
+            // The holder keeps its place this long: the span the waiter must be seen to wait
+            // (asserted only as at least 150 ms), not a guess at when something happens.
             SystemClock.sleep(milliseconds: 200)
             pool.closed(worker)
         }
