@@ -158,7 +158,7 @@ public enum CoreModule {
         dir("ServerSignature", .take1, "On, Off or EMail") { d, c throws(ConfigError) in
             c.serverSignature = try d.choice(0, ["On", "Off", "EMail"])
         },
-    ])
+    ] + protocolDirectives)
 
     /// Apache's `http_core.c`: persistent connections.
     public static let http = ModuleDescriptor(name: "http_module", sourceName: "http_core.c", isStatic: true, directives: [

@@ -25,6 +25,9 @@ public struct CoreServerConfig: ModuleConfig {
     public var serverTokens: String?
     public var fileCacheSize: Int?
     public var keepAliveGraceMs: Int?
+    /// `AllowEncodedSlashes`: "On", "Off" or "NoDecode".
+    public var allowEncodedSlashes: String?
+    public var mergeSlashes: Bool?
 
     public init() {}
 
@@ -50,6 +53,8 @@ public struct CoreServerConfig: ModuleConfig {
         out.serverTokens = serverTokens
         out.fileCacheSize = fileCacheSize
         out.keepAliveGraceMs = keepAliveGraceMs
+        out.allowEncodedSlashes = child.allowEncodedSlashes ?? allowEncodedSlashes
+        out.mergeSlashes = child.mergeSlashes ?? mergeSlashes
         return out
     }
 
@@ -57,6 +62,9 @@ public struct CoreServerConfig: ModuleConfig {
     public var timeout: Int { timeoutMs ?? 60_000 }
     public var keepAliveEnabled: Bool { keepAlive ?? true }
     public var keepAliveTimeout: Int { keepAliveTimeoutMs ?? 5_000 }
+    /// `AllowEncodedSlashes Off` and `MergeSlashes On` are Apache 2.4's defaults.
+    public var encodedSlashes: String { allowEncodedSlashes ?? "Off" }
+    public var slashesMerged: Bool { mergeSlashes ?? true }
     public var keepAliveRequests: Int { maxKeepAliveRequests ?? 100 }
     public var requestLineLimit: Int { limitRequestLine ?? 8190 }
     public var requestFieldSizeLimit: Int { limitRequestFieldSize ?? 8190 }
@@ -90,6 +98,11 @@ public struct CoreDirConfig: ModuleConfig {
     public var errorDocuments: [Int: String] = [:]
     /// `FileETag` components; nil means Apache 2.4's default, `MTime Size`.
     public var fileETag: ETagComponents?
+    /// `AddDefaultCharset`: the charset added to `text/plain` and `text/html` answers that
+    /// name none; "" for `Off`.
+    public var addDefaultCharset: String?
+    /// `CGIPassAuth`: hand `Authorization` to CGI and FastCGI scripts.
+    public var cgiPassAuth: Bool?
 
     public init() {}
 
@@ -107,6 +120,8 @@ public struct CoreDirConfig: ModuleConfig {
         out.serverSignature = child.serverSignature ?? serverSignature
         out.errorDocuments = errorDocuments.merging(child.errorDocuments) { _, new in new }
         out.fileETag = child.fileETag ?? fileETag
+        out.addDefaultCharset = child.addDefaultCharset ?? addDefaultCharset
+        out.cgiPassAuth = child.cgiPassAuth ?? cgiPassAuth
         return out
     }
 

@@ -78,8 +78,8 @@ public struct RequestPath: Sendable, Hashable {
         }
     }
 
-    public static func resolve(_ raw: String, encodedSlashes: EncodedSlashes = .off) -> Result<RequestPath, Failure> {
-        resolve(Array(raw.utf8), encodedSlashes: encodedSlashes)
+    public static func resolve(_ raw: String, encodedSlashes: EncodedSlashes = .off, mergeSlashes: Bool = true) -> Result<RequestPath, Failure> {
+        resolve(Array(raw.utf8), encodedSlashes: encodedSlashes, mergeSlashes: mergeSlashes)
     }
 
     /// Normalisation that drops `..` segments at the root instead of failing.

@@ -115,12 +115,16 @@ extension FastCGI {
                     ProxyPass "/app/" "fcgi://\(fpm.tcpAddress)@DOCROOT@/"
                     ProxyPassMatch "^/pm/(.*\\.php(/.*)?)$" "fcgi://\(fpm.tcpAddress)@DOCROOT@/$1"
                     ProxyPassMatch "^/pmu/(.*\\.php(/.*)?)$" "unix:\(fpm.socketPath)|fcgi://localhost@DOCROOT@/$1"
+                    <Directory "@DOCROOT@/passauth">
+                        CGIPassAuth On
+                    </Directory>
                     """
                 try withServerPair(setUp: { config in
                     config.modules = F.modules
                     config.extra = extra
                     try F.populate(config.root)
                     try config.root.writeDocument("tcp/env.php", F.envScript)
+                    try config.root.writeDocument("passauth/env.php", F.envScript)
                 }) { skep, apache in
                     let requests: [(String, String, String?)] = [
                         ("/env.php/p/q?x=1", "GET", nil),
@@ -130,9 +134,12 @@ extension FastCGI {
                         ("/pm/env.php/p/q?x=1", "GET", nil),
                         ("/pmu/env.php/p/q?x=1", "GET", nil),
                         ("/pmu/env.php", "POST", "a=b"),
+                        ("/passauth/env.php", "GET", nil),
                     ]
                     for (path, method, body) in requests {
-                        let headers = body == nil ? ["X-Test: 1"] : ["X-Test: 1", "Content-Type: application/x-www-form-urlencoded"]
+                        // `Authorization` reaches the script only under `CGIPassAuth On`.
+                        let headers = ["X-Test: 1", "Authorization: Basic dXNlcjpwdw=="]
+                            + (body == nil ? [] : ["Content-Type: application/x-www-form-urlencoded"])
                         let a = try F.environment(apache, path, headers: headers, method: method, body: body).env
                         let s: [String: String]
                         do {
@@ -141,6 +148,8 @@ extension FastCGI {
                             Issue.record("skep, \(method) \(path): \(error)")
                             continue
                         }
+                        #expect(s["HTTP_AUTHORIZATION"] == (path.hasPrefix("/passauth/") ? "Basic dXNlcjpwdw==" : nil),
+                                "\(method) \(path): HTTP_AUTHORIZATION only under CGIPassAuth On")
                         let apacheNames = Set(a.keys).subtracting(Self.apacheInternalNames)
                         let skepNames = Set(s.keys).subtracting(Self.skepOnlyNames)
                         #expect(skepNames.subtracting(apacheNames).isEmpty,

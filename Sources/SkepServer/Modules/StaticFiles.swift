@@ -32,7 +32,10 @@ public enum StaticFiles {
         // The body is read and dropped first, so a slow or broken one gets its own answer.
         if let failure = r.discardBody() { return processor.error(failure, r) }
         guard let filename = r.filename, let status = r.fileStatus ?? (try? r.lookUp(filename, in: context.fileCache)) else {
-            return r.wouldBlock ? RequestProcessor.stopped : processor.error(.notFound, r)
+            if r.wouldBlock { return RequestProcessor.stopped }
+            context.errorLog.log(.info, module: "core", client: r.client,
+                                 "AH00128: File does not exist: \(r.filename ?? r.uri)\(r.pathInfo)")
+            return processor.error(.notFound, r)
         }
         if status.isDirectory {
             // A directory no DirectoryIndex or autoindex answered.

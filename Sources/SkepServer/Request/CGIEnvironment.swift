@@ -80,8 +80,9 @@ public struct CGIEnvironment {
     /// merges them. `Content-Type`/`Content-Length` become `CONTENT_TYPE`/`CONTENT_LENGTH`;
     /// `Proxy` is dropped (httpoxy: it would become the `HTTP_PROXY` that HTTP libraries
     /// take for their proxy setting), and so are `Authorization` and `Proxy-Authorization`
-    /// (CGIPassAuth Off), and names with characters other than letters, digits and '-'.
+    /// unless `CGIPassAuth On`, and names with characters other than letters, digits and '-'.
     mutating func addHeaders(_ r: Request) {
+        let passAuth = r.config(CoreDirConfig.self).cgiPassAuth ?? false
         for field in r.head.fields {
             let name = r.head.string(field.name, in: r.bytes)
             let value = r.head.string(field.value, in: r.bytes)
@@ -89,7 +90,8 @@ public struct CGIEnvironment {
             switch name.lowercased() {
             case "content-type": key = "CONTENT_TYPE"
             case "content-length": key = "CONTENT_LENGTH"
-            case "proxy", "authorization", "proxy-authorization": continue
+            case "proxy": continue
+            case "authorization" where !passAuth, "proxy-authorization" where !passAuth: continue
             default:
                 guard let envName = Self.environmentName(forHeader: name) else { continue }
                 key = envName

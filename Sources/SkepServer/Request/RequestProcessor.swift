@@ -34,7 +34,20 @@ public struct RequestProcessor {
         if response.status.code >= 400 || (response.status.code >= 300 && response.status.code < 400 && response.contentLength == 0 && response.header("Location") != nil) {
             response = errorDocument(for: response, r)
         }
+        addDefaultCharset(&response, r)
         return response
+    }
+
+    /// `AddDefaultCharset`, as Apache's `ap_make_content_type`: a `Content-Type` that
+    /// contains `text/plain` or `text/html` and no `charset=` (both matched as substrings,
+    /// case-sensitively) gets `; charset=` and the configured charset, whichever handler
+    /// produced it.
+    private func addDefaultCharset(_ response: inout Response, _ r: Request) {
+        guard let charset = r.config(CoreDirConfig.self).addDefaultCharset, !charset.isEmpty,
+              let i = response.headers.firstIndex(where: { $0.name.lowercased() == "content-type" }) else { return }
+        let type = response.headers[i].value
+        guard !type.isEmpty, !type.contains("charset="), type.contains("text/plain") || type.contains("text/html") else { return }
+        response.headers[i].value = type + "; charset=" + charset
     }
 
     private func run(_ r: Request) -> Response {
@@ -60,16 +73,23 @@ public struct RequestProcessor {
 
         // The path is resolved from the head's bytes in place: a copy would cost an allocation
         // per request.
+        let core = r.serverConfig(CoreServerConfig.self)
+        let slashes: RequestPath.EncodedSlashes
+        switch core.encodedSlashes {
+        case "On": slashes = .on
+        case "NoDecode": slashes = .noDecode
+        default: slashes = .off
+        }
         let resolved: Result<RequestPath, RequestPath.Failure>
         if let redirectPath = r.internalPath {
             guard redirectPath.utf8.first == UInt8(ascii: "/") else { return error(.badRequest, r) }
-            resolved = RequestPath.resolve(redirectPath, encodedSlashes: .off)
+            resolved = RequestPath.resolve(redirectPath, encodedSlashes: slashes, mergeSlashes: core.slashesMerged)
         } else if r.head.pathRange.isEmpty {
-            resolved = RequestPath.resolve("/", encodedSlashes: .off)
+            resolved = RequestPath.resolve("/", encodedSlashes: slashes, mergeSlashes: core.slashesMerged)
         } else {
             let raw = UnsafeRawBufferPointer(rebasing: r.bytes[r.head.pathRange])
             guard raw.first == UInt8(ascii: "/") else { return error(.badRequest, r) }
-            resolved = RequestPath.resolve(raw, encodedSlashes: .off)
+            resolved = RequestPath.resolve(raw, encodedSlashes: slashes, mergeSlashes: core.slashesMerged)
         }
         switch resolved {
         case .failure(let failure):

@@ -43,6 +43,11 @@ public struct ProxyModule: HTTPModule {
             if d.arguments[0].lowercased() == "on" { throw d.error("ProxyRequests On: Skep does not act as a forward proxy") }
         },
         .accepted("ProxyPreserveHost", .flag, .server, help: "no effect on FastCGI back ends"),
+        DirectiveSpec("ProxyStatus", .take1, .server, help: "Off, On or Full: show the load balancers in mod_status") { d, _ throws(ConfigError) in
+            // mod_proxy's status hook lists balancers only, and Skep has none yet (issue
+            // 20): with none, Apache's server-status shows nothing more either.
+            _ = try d.choice(0, ["Off", "On", "Full"])
+        },
         .accepted("ProxyErrorOverride", .iterate, .anywhere, help: "not supported yet",
                   note: "not supported yet: the back end's error pages are passed through"),
         .accepted("ProxyPassReverse", .iterate, .anywhere, help: "no effect on FastCGI back ends"),
