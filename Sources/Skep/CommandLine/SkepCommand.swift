@@ -87,12 +87,21 @@ struct SkepCommand: ParsableCommand {
         try Serve.run(config: config, mpm: mpm, loader: loader, singleProcess: singleProcess)
     }
 
+    /// The configuration files Apache builds look for under `-d` when no `-f` is given:
+    /// Debian's `apache2.conf`, upstream's `conf/httpd.conf`.
+    static let serverRootConfigFiles = ["apache2.conf", "conf/httpd.conf"]
+
     private func makeLoader(_ modules: ModuleSet) -> ConfigLoader {
+        var st = stat()
         if let configFile {
             return ConfigLoader(source: .file(configFile), serverRoot: serverRoot, defines: defines, modules: modules)
         }
+        // `apache2ctl` runs `apache2 -d /etc/apache2` with no -f: the tree's own file is
+        // read, as Apache reads its compiled-in SERVER_CONFIG_FILE.
+        if let serverRoot, let file = Self.serverRootConfigFiles.first(where: { stat(serverRoot + "/" + $0, &st) == 0 }) {
+            return ConfigLoader(source: .file(file), serverRoot: serverRoot, defines: defines, modules: modules)
+        }
         let cwd = serverRoot ?? currentDirectory()
-        var st = stat()
         let hasPublic = stat(cwd + "/public", &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
         let tmp = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         let text = DefaultConfig.text(currentDirectory: cwd, hasPublic: hasPublic, tempDirectory: tmp)

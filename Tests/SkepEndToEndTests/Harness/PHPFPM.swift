@@ -50,13 +50,14 @@ final class PHPFPM {
     var tcpAddress: String { "127.0.0.1:\(port)" }
 
     /// Writes the config, starts `php-fpm -F -y CONF -p PREFIX` and waits until both
-    /// pools accept connections.
-    init(children: Int = 4, readyTimeout: Duration = .seconds(15)) throws {
+    /// pools accept connections. The unix pool listens on `socketPath` when given (the
+    /// path a packaged config names), else in the temporary directory.
+    init(children: Int = 4, socketPath: String? = nil, readyTimeout: Duration = .seconds(15)) throws {
         guard let binary = Self.binary else { throw HarnessError("php-fpm is not installed") }
         directory = try TemporaryDirectory(prefix: "skep-fpm")
-        socketPath = directory.path + "/fpm.sock"
+        self.socketPath = socketPath ?? directory.path + "/fpm.sock"
         port = try FreePort.next()
-        try Self.config(directory: directory.path, socketPath: socketPath, port: port, children: children)
+        try Self.config(directory: directory.path, socketPath: self.socketPath, port: port, children: children)
             .write(toFile: directory.path + "/php-fpm.conf", atomically: true, encoding: .utf8)
         do {
             pid = try Subprocess.spawn(
@@ -79,8 +80,8 @@ final class PHPFPM {
 
     /// Starts php-fpm, runs `body`, always stops it.
     @discardableResult
-    static func with<R>(children: Int = 4, _ body: (PHPFPM) throws -> R) throws -> R {
-        let fpm = try PHPFPM(children: children)
+    static func with<R>(children: Int = 4, socketPath: String? = nil, _ body: (PHPFPM) throws -> R) throws -> R {
+        let fpm = try PHPFPM(children: children, socketPath: socketPath)
         defer { fpm.stop() }
         return try body(fpm)
     }
