@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 /// `skep -t`, `--explain`, `-M`, `-S`, `-V` and `-k` run as a user runs them: the real
@@ -155,6 +156,17 @@ struct CommandLineTests {
         let r = try f.skep(["-k", "stop"])
         #expect(r.status == 1)
         #expect(r.stderr.contains("not running"), "\(r.stderr)")
+    }
+
+    /// `-k start` on a port something else holds answers at once with the bind error and
+    /// exit 1, as `apache2 -k start` does (not "see the error log" after 15 s).
+    @Test func startOnAPortInUseSaysWhy() throws {
+        let holder = try FreePort.listen(backlog: 1)
+        defer { close(holder.fd) }
+        let f = try Fixture(Self.base.replacingOccurrences(of: "18999", with: String(holder.port)))
+        let r = try f.skep(["-k", "start"])
+        #expect(r.status == 1, "\(r.statusText): \(r.stderr)")
+        #expect(r.stderr.contains("Address already in use: AH00072: make_sock: could not bind to address 127.0.0.1:\(holder.port)"), "\(r.stderr)")
     }
 
     @Test func versionHasApacheShape() throws {

@@ -102,8 +102,11 @@ struct ControlCommand {
         return st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec
     }
 
-    /// Starts a detached master (new session, stdio on /dev/null) running the same
-    /// command line without `-k start`, and waits for its PidFile.
+    /// Starts a detached master (new session, stdin and stdout on /dev/null) running the
+    /// same command line without `-k start`, and waits for its PidFile. Its stderr is a
+    /// pipe read here: a master that exits before it serves (a port in use, a config that
+    /// fails) has its message printed and its exit status returned at once, as
+    /// `apache2 -k start` prints `AH00072: make_sock: could not bind...` itself.
     private func start() -> Int32 {
         var args = arguments
         if let k = args.firstIndex(of: "-k"), k + 1 < args.count { args.removeSubrange(k...(k + 1)) }
@@ -111,28 +114,70 @@ struct ControlCommand {
         var real = [CChar](repeating: 0, count: 4096)
         let n = readlink(exe, &real, real.count - 1)
         let path = n > 0 ? Self.string(real) : args[0]
+        var errors: [Int32] = [-1, -1]
+        guard pipe(&errors) == 0 else {
+            Reports.printError("skep: could not start: \(String(cString: strerror(errno)))")
+            return 1
+        }
+        // Neither end leaks into the master: its stderr is the dup2'd copy.
+        for fd in errors { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         fflush(nil)
         let child = fork()
         if child == 0 {
             setsid()
             let null = open("/dev/null", O_RDWR)
-            if null >= 0 { dup2(null, 0); dup2(null, 1); dup2(null, 2) }
+            if null >= 0 { dup2(null, 0); dup2(null, 1) }
+            dup2(errors[1], 2)
             var cargs = args.map { strdup($0) }
             cargs[0] = strdup(path)
             cargs.append(nil)
             execv(path, cargs)
             _exit(127)
         }
+        close(errors[1])
+        defer { close(errors[0]) }
         guard child > 0 else {
             Reports.printError("skep: could not start: \(String(cString: strerror(errno)))")
             return 1
         }
-        if waitUntil(seconds: 15, { runningMaster() != nil }) {
+        _ = fcntl(errors[0], F_SETFL, fcntl(errors[0], F_GETFL) | O_NONBLOCK)
+        var exitStatus: Int32?
+        let started = waitUntil(seconds: 15) {
+            if runningMaster() != nil { return true }
+            var status: Int32 = 0
+            if waitpid(child, &status, WNOHANG) == child {
+                exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 1
+                return true
+            }
+            return false
+        }
+        let said = Self.drain(errors[0])
+        if let exitStatus {
+            Reports.printError(said.isEmpty ? "skep exited with status \(exitStatus) before it served; see the error log" : said)
+            return exitStatus == 0 ? 1 : exitStatus
+        }
+        // What the master said while starting (warnings) is shown as a foreground start shows it.
+        if !said.isEmpty { Reports.printError(said) }
+        if started {
             print("skep (pid \(runningMaster() ?? child)) started")
             return 0
         }
         Reports.printError("skep did not write its PidFile \(pidFile) within 15 s; see the error log")
         return 1
+    }
+
+    /// What is waiting in a non-blocking pipe, without a trailing newline.
+    private static func drain(_ fd: Int32) -> String {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            guard n > 0 else { break }
+            bytes += buffer[0..<n]
+        }
+        var text = String(decoding: bytes, as: UTF8.self)
+        while text.hasSuffix("\n") { text.removeLast() }
+        return text
     }
 
     private func waitUntil(seconds: Int, _ condition: () -> Bool) -> Bool {
