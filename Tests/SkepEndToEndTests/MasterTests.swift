@@ -155,6 +155,60 @@ extension MPMEndToEnd {
             }
         }
 
+        /// Settings for whichever MPM the config loads, so one file serves both sides of a switch.
+        static let eitherMPM = """
+            <IfModule mpm_prefork_module>
+                StartServers 2
+                MinSpareServers 1
+                MaxSpareServers 4
+                MaxRequestWorkers 8
+                ServerLimit 8
+            </IfModule>
+            <IfModule mpm_event_module>
+                StartServers 2
+                ServerLimit 4
+                ThreadsPerChild 4
+                MaxRequestWorkers 16
+                MinSpareThreads 2
+                MaxSpareThreads 12
+            </IfModule>
+            """
+
+        /// The seeds' `a2dismod mpm_prefork; a2enmod mpm_event` followed by a graceful
+        /// restart (or the reverse): Apache logs AH00534 and exits; Skep starts the new
+        /// generation under the new MPM while the old children finish, and a client that
+        /// keeps asking meanwhile is never refused.
+        @Test(arguments: [(MPM.prefork, MPM.event), (.event, .prefork)])
+        func aGracefulRestartToAnotherMPMSwitchesWithoutRefusingAConnection(from: MPM, to: MPM) throws {
+            let config = try S.config(from, Self.eitherMPM)
+            try withServer(.skep, config: config) { server in
+                try waitForChildren(server, atLeast: 2)
+                let oldChildren = Set(server.children())
+                // What `a2dismod mpm_X; a2enmod mpm_Y` does: the LoadModule line changes.
+                let text = try String(contentsOfFile: server.configPath, encoding: .utf8)
+                try text.split(separator: "\n", omittingEmptySubsequences: false)
+                    .map { $0.hasPrefix("LoadModule \(from.moduleName)_module") ? Substring($0.replacingOccurrences(of: from.moduleName, with: to.moduleName)) : $0 }
+                    .joined(separator: "\n").write(toFile: server.configPath, atomically: true, encoding: .utf8)
+
+                let wrk = try S.Background(S.wrk!, ["-t2", "-c4", "-d4s", "--timeout", "5s", "-H", "Connection: close",
+                                                    "http://127.0.0.1:\(server.port)/index.html"], environment: ["LANG": "C"])
+                try S.waitForRequests(port: server.port, count: 50)
+                let result = try server.control("graceful")
+                #expect(result.succeeded, "\(result.statusText): \(result.stdout) \(result.stderr)")
+                try wrk.wait(timeout: .seconds(20))
+                let summary = S.WrkSummary(wrk.stdout)
+                #expect(summary.requests > 0 && summary.socketErrors == 0 && summary.connectErrors == 0 && summary.non2xx == 0, "\(summary)")
+                try Deadline.wait(for: "the \(to) generation to replace \(oldChildren)", timeout: .seconds(15)) {
+                    let children = server.children()
+                    let threads = children.compactMap { server.threads(of: $0) }
+                    return Set(children).isDisjoint(with: oldChildren) && children.count >= 2
+                        && threads.allSatisfy { to == .prefork ? $0 == 1 : $0 > 4 }
+                }
+                #expect(try S.statusAuto(port: server.port)["ServerMPM"] == to.rawValue)
+                #expect(server.errorLog().contains("the MPM changes from \(from.rawValue)"), "\(server.errorLog())")
+            }
+        }
+
         @Test func aBrokenConfigAtGracefulRestartKeepsTheOldGeneration() throws {
             let config = try S.config(.prefork, Self.prefork)
             try withServer(.skep, config: config) { server in

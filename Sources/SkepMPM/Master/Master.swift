@@ -17,7 +17,12 @@ public final class Master {
     var context: ServerContext
     var listeners: [ListeningSocket]
     var identity: ChildIdentity
-    let scoreboard: Scoreboard
+    /// The current generation's scoreboard; replaced when a restart changes its shape
+    /// (the MPM, `ServerLimit` or `ThreadLimit`).
+    var scoreboard: Scoreboard
+    /// Children of earlier scoreboard shapes still finishing their connections after a
+    /// restart changed the MPM: pid to the board and slot they write to.
+    var formerChildren: [ProcessID: (board: Scoreboard, slot: Int)] = [:]
     let pidFile: PidFile
     var generation = 0
     /// Live children: pid to process slot.
@@ -173,6 +178,10 @@ public final class Master {
     /// were serving), and replaces crashed current-generation children.
     func reap() {
         while let exit = try? Process.reapAny() {
+            if let former = formerChildren.removeValue(forKey: exit.pid) {
+                former.board.releaseProcessSlot(former.slot)
+                continue
+            }
             guard let slot = children.removeValue(forKey: exit.pid) else { continue }
             let wasCurrent = scoreboard.process(slot).generation == generation
             let crashed = isCrash(exit.status)
@@ -292,7 +301,8 @@ public final class Master {
         guard let started = gracefulRestartedAt, settings.gracefulRestartTimeoutSeconds > 0,
               // trap-safe: GracefulRestartTimeout is 0...longestSeconds (Directive.seconds), and > 0 here
               SystemClock.monotonicMilliseconds() - started >= UInt64(settings.gracefulRestartTimeoutSeconds) * 1000 else { return }
-        for (pid, slot) in children where scoreboard.process(slot).generation < generation {
+        let overdue = children.filter { scoreboard.process($0.value).generation < generation }.map(\.key) + formerChildren.keys
+        for pid in overdue {
             context.errorLog.log(.warn, module: "mpm_\(settings.kind.rawValue)", always: true,
                                  "old-generation child pid \(pid) still serving \(settings.gracefulRestartTimeoutSeconds) s after the graceful restart (GracefulRestartTimeout): stopping it")
             try? Signal.terminate.send(to: pid)
@@ -328,9 +338,20 @@ public final class Master {
                                  "configuration not reloaded, the running generation keeps serving: \(error)")
             return
         }
+        // Apache exits on a restart that changes the MPM (AH00534), leaving nothing serving.
+        // Skep gives the new generation a scoreboard of the new shape while the old
+        // children finish on theirs; only if that board cannot be made does it keep the MPM.
+        var reshaped: Scoreboard?
         if fresh.mpm.kind != settings.kind || fresh.mpm.serverLimit != settings.serverLimit || fresh.mpm.threadLimit != settings.threadLimit {
-            context.errorLog.log(.warn, module: module, always: true,
-                                 "the MPM, ServerLimit and ThreadLimit cannot change on restart; keeping \(settings.kind.rawValue) with ServerLimit \(settings.serverLimit) and ThreadLimit \(settings.threadLimit)")
+            do {
+                reshaped = try Scoreboard.create(serverLimit: Scoreboard.serverLimit(activeServers: fresh.mpm.serverLimit),
+                                                 threadLimit: fresh.mpm.threadLimit)
+                context.errorLog.log(.notice, module: module, always: true,
+                                     "the MPM changes from \(settings.kind.rawValue) (ServerLimit \(settings.serverLimit), ThreadLimit \(settings.threadLimit)) to \(fresh.mpm.kind.rawValue) (ServerLimit \(fresh.mpm.serverLimit), ThreadLimit \(fresh.mpm.threadLimit)): the new generation runs it while the old children finish")
+            } catch {
+                context.errorLog.log(.warn, module: module, always: true,
+                                     "the MPM, ServerLimit and ThreadLimit could not change on restart (\(error)); keeping \(settings.kind.rawValue) with ServerLimit \(settings.serverLimit) and ThreadLimit \(settings.threadLimit)")
+            }
         }
         let oldListens = config[ListenConfig.self].listens
         if fresh.config[ListenConfig.self].listens != oldListens {
@@ -343,10 +364,12 @@ public final class Master {
             }
         }
         var mpm = fresh.mpm
-        mpm.kind = settings.kind
-        mpm.serverLimit = settings.serverLimit
-        mpm.threadLimit = settings.threadLimit
-        mpm.threadsPerChild = min(mpm.threadsPerChild, settings.threadLimit)
+        if reshaped == nil {
+            mpm.kind = settings.kind
+            mpm.serverLimit = settings.serverLimit
+            mpm.threadLimit = settings.threadLimit
+            mpm.threadsPerChild = min(mpm.threadsPerChild, settings.threadLimit)
+        }
 
         let old = children
         if graceful {
@@ -357,6 +380,13 @@ public final class Master {
             }
         } else {
             stopChildren()
+        }
+        if let reshaped {
+            // The old board stays mapped while any child still writes to it.
+            for (pid, slot) in children { formerChildren[pid] = (scoreboard, slot) }
+            children = [:]
+            reshaped.startMicroseconds = scoreboard.startMicroseconds
+            scoreboard = reshaped
         }
         config = fresh.config
         settings = mpm
@@ -391,7 +421,7 @@ public final class Master {
         signalAll(.terminate)
         let start = SystemClock.monotonicMilliseconds()
         var resent: Set<Int> = []
-        while !children.isEmpty {
+        while !allChildrenGone {
             // trap-safe: milliseconds since a start moments ago
             let elapsed = Int(SystemClock.monotonicMilliseconds() - start)
             for mark in [3000, 5000, 7000] where elapsed >= mark && !resent.contains(mark) {
@@ -399,7 +429,7 @@ public final class Master {
                 signalAll(.terminate)
             }
             if elapsed >= 9000 {
-                for pid in children.keys {
+                for pid in Array(children.keys) + formerChildren.keys {
                     context.errorLog.log(.error, module: "mpm_\(settings.kind.rawValue)", always: true,
                                          "AH00045: child process \(pid) still did not exit, sending a SIGKILL")
                 }
@@ -419,7 +449,7 @@ public final class Master {
         signalAll(.user1)
         let limit = settings.gracefulShutdownTimeoutSeconds
         let start = SystemClock.monotonicMilliseconds()
-        while !children.isEmpty {
+        while !allChildrenGone {
             // trap-safe: GracefulShutdownTimeout is 0...longestSeconds (Directive.seconds), and limit > 0
             if limit > 0 && SystemClock.monotonicMilliseconds() - start >= UInt64(limit) * 1000 {
                 stopChildren()
@@ -430,16 +460,19 @@ public final class Master {
     }
 
     func signalAll(_ signal: Signal) {
-        for pid in children.keys { try? signal.send(to: pid) }
+        for pid in Array(children.keys) + formerChildren.keys { try? signal.send(to: pid) }
     }
+
+    /// No child of any scoreboard is left.
+    var allChildrenGone: Bool { children.isEmpty && formerChildren.isEmpty }
 
     /// Reaps children for up to `deadlineMilliseconds`.
     func waitForChildren(deadlineMilliseconds: Int) {
         // trap-safe: its callers pass 100, 200 and 2000
         let end = SystemClock.monotonicMilliseconds() + UInt64(deadlineMilliseconds)
-        while !children.isEmpty && SystemClock.monotonicMilliseconds() < end {
+        while !allChildrenGone && SystemClock.monotonicMilliseconds() < end {
             reap()
-            if children.isEmpty { break }
+            if allChildrenGone { break }
             SystemClock.sleep(milliseconds: 10)
         }
     }
