@@ -158,19 +158,10 @@ extension MPMEndToEnd {
         /// Settings for whichever MPM the config loads, so one file serves both sides of a switch.
         static let eitherMPM = """
             <IfModule mpm_prefork_module>
-                StartServers 2
-                MinSpareServers 1
-                MaxSpareServers 4
-                MaxRequestWorkers 8
-                ServerLimit 8
+            \(prefork)
             </IfModule>
             <IfModule mpm_event_module>
-                StartServers 2
-                ServerLimit 4
-                ThreadsPerChild 4
-                MaxRequestWorkers 16
-                MinSpareThreads 2
-                MaxSpareThreads 12
+            \(worker)
             </IfModule>
             """
 
