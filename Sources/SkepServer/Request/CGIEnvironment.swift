@@ -44,6 +44,7 @@ public struct CGIEnvironment {
         set("SCRIPT_FILENAME", scriptFilename)
         set("REMOTE_PORT", String(r.client.port))
         if let user = r.user { set("REMOTE_USER", user) }
+        if let authType = r.authType { set("AUTH_TYPE", authType) }
         if let original = r.redirectedFrom {
             set("REDIRECT_URL", original.uri)
             if let query = original.query { set("REDIRECT_QUERY_STRING", query) }

@@ -107,13 +107,12 @@ public struct RequestProcessor {
             return error(.forbidden, r)
         }
 
-        for module in context.modules {
-            switch module.checkAccess(r, context) {
-            case .declined, .handled: continue
-            case .respond(let response): return response
-            case .fail(let status): return error(status, r)
-            }
+        switch AccessPhases(context: context).run(r) {
+        case .declined, .handled: break
+        case .respond(let response): return response
+        case .fail(let status): return error(status, r)
         }
+        if r.wouldBlock { return Self.stopped }
 
         if let handler = r.config(CoreDirConfig.self).handler, !handler.isEmpty { r.handler = handler }
         for module in context.modules {
@@ -224,8 +223,10 @@ public struct RequestProcessor {
         var headers: [(name: String, value: String)] = []
         if let location { headers.append(("Location", location)) }
         if let allow { headers.append(("Allow", allow)) }
-        let body = ErrorPages.body(status, method: r.method, location: location, signature: signature(r, context))
+        let body = ErrorPages.body(status, method: r.method, location: location, signature: signature(r, context),
+                                   serverAdmin: r.serverConfig(CoreServerConfig.self).serverAdmin ?? "[no address given]")
         headers.append(("Content-Type", "text/html; charset=iso-8859-1"))
+        headers += r.errorHeaders
         return Response(status: status, headers: headers, body: .bytes(Array(body.utf8)))
     }
 
