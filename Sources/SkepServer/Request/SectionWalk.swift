@@ -62,17 +62,16 @@ final class SectionWalk: Sendable {
             if !isDirectory, !result.filesSections.isEmpty {
                 let base = String(filename[filename.index(after: lastSlash)...])
                 if !base.isEmpty {
-                    var files: ConfigVector?
                     for section in result.filesSections where Self.fileMatches(section, base) {
-                        files = files?.merged(with: section.config) ?? section.config
+                        vector = vector.merged(with: section.config)
                     }
-                    if let files { vector = vector.merged(with: files) }
                 }
             }
         }
-        // As Apache's walks, the matching sections of one kind are merged together first
-        // and the result onto what came before: a merge that is not associative
-        // (`AuthMerging`) gives Apache's answer.
+        // As Apache's location walk, the matching `<Location>` sections are merged together
+        // first and the result onto the directory's configuration: a merge that is not
+        // associative (`AuthMerging`) gives Apache's answer. (Apache's directory and file
+        // walks group the same way; Skep's still merge those one by one.)
         var matched: ConfigVector?
         for location in locations where Self.locationMatches(location.section, isWildcard: location.isWildcard, uri, uriBytes) {
             matched = matched?.merged(with: location.section.config) ?? location.section.config
@@ -92,19 +91,18 @@ final class SectionWalk: Sendable {
     }
 
     private func walkDirectories(_ directory: String) -> DirectoryResult {
-        var matched: ConfigVector?
+        var vector = defaults
         var filesSections: [DirectorySection] = []
         for section in directories where Self.directoryMatches(section.pattern, directory) {
-            matched = matched?.merged(with: section.config) ?? section.config
+            vector = vector.merged(with: section.config)
             filesSections += section.nested
         }
         for section in directoryPatterns {
             if section.regex?.matches(directory) == true || section.regex?.matches(String(directory.dropLast())) == true {
-                matched = matched?.merged(with: section.config) ?? section.config
+                vector = vector.merged(with: section.config)
                 filesSections += section.nested
             }
         }
-        let vector = matched.map { defaults.merged(with: $0) } ?? defaults
         // The server's own `<Files>` first, then those nested in the matching
         // `<Directory>`s, which therefore win: Apache appends a section's nested
         // `sec_file` after its base's when it merges directory configs.
