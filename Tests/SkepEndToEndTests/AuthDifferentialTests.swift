@@ -121,10 +121,17 @@ struct AuthDifferentialTests {
             AuthType Basic
             AuthName typeonly
         </Location>
+        <Location /custom>
+            AuthType Basic
+            AuthName custom
+            AuthUserFile conf/users
+            Require valid-user
+            ErrorDocument 401 /denied.html
+        </Location>
         """#
 
     static let paths = ["/basic", "/user", "/group", "/all", "/allnot", "/any", "/none", "/merge", "/merge/and", "/merge/or",
-                        "/merge/off", "/noname", "/soft", "/nofile", "/forbid", "/typeonly"]
+                        "/merge/off", "/noname", "/soft", "/nofile", "/forbid", "/typeonly", "/custom"]
 
     /// `Authorization` values: none, each user right and wrong, an unknown user, and
     /// fields Apache reads in its own way.
@@ -300,6 +307,7 @@ struct AuthDifferentialTests {
             config.skepModules = F.commonModules + Self.modules
             try AuthFiles.write(in: config.root)
             for path in paths { try config.root.writeDocument(String(path.dropFirst()) + "/f.txt", "in \(path)\n") }
+            try config.root.writeDocument("denied.html", "<p>Who are you?</p>\n")
         }, body)
     }
 

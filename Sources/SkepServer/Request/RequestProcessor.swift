@@ -256,6 +256,12 @@ public struct RequestProcessor {
             if answer.status == .ok {
                 response.discard()
                 answer.status = response.status
+                // Apache's internal redirect keeps `err_headers_out`: a custom 401 page
+                // still carries its challenge.
+                answer.headers += r.errorHeaders
+                // Apache's `%u` is the final request's user: the error document's (none
+                // unless its own location authenticates), not the refused one's.
+                r.user = target.user
                 return answer
             }
             answer.discard()
