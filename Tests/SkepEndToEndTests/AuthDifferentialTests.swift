@@ -492,6 +492,11 @@ struct AuthListenerTests {
                 #expect(try files.exchange(L.get("/page.txt")).bodyText == page)
                 #expect(try slow.exchange(quick).status == 200)
             }
+            // Both workers idle first, so a busy one below can only be the slow request's.
+            _ = try Deadline.waitForValue("?auto showing both workers idle", timeout: .seconds(10)) {
+                let now = try L.statusAuto(on: status)
+                return now.idle == 2 ? now : nil
+            }
             try slow.send("GET /slow/f.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: \(AuthFiles.basic("slow", "pw"))\r\n\r\n")
             let busy = try Deadline.waitForValue("?auto showing a worker busy with the bcrypt check", timeout: .seconds(20), interval: .milliseconds(10)) {
                 let now = try L.statusAuto(on: status)
