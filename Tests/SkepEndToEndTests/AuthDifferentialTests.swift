@@ -430,6 +430,7 @@ struct AuthFastCGITests {
                     AuthName php
                     AuthUserFile conf/users
                     Require valid-user
+                    ErrorDocument 401 /refused/env.php
                 </Location>
                 """
             try withServerPair(setUp: { config in
@@ -437,6 +438,7 @@ struct AuthFastCGITests {
                 config.extra = extra
                 try F.populate(config.root)
                 try AuthFiles.write(in: config.root)
+                try config.root.writeDocument("refused/env.php", F.envScript)
             }) { skep, apache in
                 let names = ["REMOTE_USER", "AUTH_TYPE", "HTTP_AUTHORIZATION", "PHP_AUTH_USER", "PHP_AUTH_PW"]
                 for (user, password) in [("mary", "md5-pw"), ("bob", "bcrypt-pw")] {
@@ -445,6 +447,21 @@ struct AuthFastCGITests {
                     let s = try F.environment(skep, "/env.php", headers: headers).env
                     #expect(a["REMOTE_USER"] == user, "Apache: \(a)")
                     for name in names { #expect(s[name] == a[name], "\(user): \(name): skep \(s[name] ?? "-") / apache \(a[name] ?? "-")") }
+                }
+                // A refused user's 401 answered by a PHP error document: REDIRECT_REMOTE_USER.
+                func refused(_ server: ServerProcess) throws -> (status: Int, env: [String: String]) {
+                    let client = try RawHTTPClient(port: server.port, timeout: .seconds(15))
+                    defer { client.close() }
+                    let response = try client.exchange("GET /env.php HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: \(AuthFiles.basic("mary", "wrong"))\r\nConnection: close\r\n\r\n")
+                    var env: [String: String] = [:]
+                    for (key, value) in try F.json(response.body) { env[key] = (value as? String) ?? "\(value)" }
+                    return (response.status, env)
+                }
+                let a = try refused(apache), s = try refused(skep)
+                #expect(a.status == 401 && a.env["REDIRECT_REMOTE_USER"] == "mary", "Apache: \(a)")
+                #expect(s.status == a.status)
+                for name in names + ["REDIRECT_REMOTE_USER"] {
+                    #expect(s.env[name] == a.env[name], "refused: \(name): skep \(s.env[name] ?? "-") / apache \(a.env[name] ?? "-")")
                 }
             }
         }
