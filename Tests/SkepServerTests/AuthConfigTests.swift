@@ -126,6 +126,22 @@ import Testing
         #expect(Self.refusal("<Location /a>\n<RequireAll>\nAuthType Basic\n</RequireAll>\n</Location>").contains("AuthType is not allowed in <RequireAll>"))
     }
 
+    /// A provider whose module is not loaded is unknown, as Apache's provider lookup says.
+    @Test func providersNeedTheirModules() throws {
+        func refusal(_ text: String) -> String {
+            let modules = CoreModule.all + ServerModules.all
+            var reader = ConfigReader(modules: modules, options: .init(serverRoot: "/srv"))
+            return captureError {
+                let tree = try reader.read(text: "LoadModule authz_core_module m.so\nLoadModule auth_basic_module m.so\n" + text, name: "t.conf")
+                return try ConfigProcessor.process(tree, modules: modules, configFile: "t.conf")
+            }?.diagnostics.map(\.message).joined(separator: "\n") ?? ""
+        }
+        #expect(refusal("<Location /a>\nRequire valid-user\n</Location>").contains("Unknown Authz provider: valid-user"))
+        #expect(refusal("<Location /a>\n<RequireAll>\nRequire not group x\nRequire all granted\n</RequireAll>\n</Location>").contains("Unknown Authz provider: group"))
+        #expect(refusal("<Location /a>\nAuthBasicProvider file\n</Location>").contains("Unknown Authn provider: file"))
+        #expect(refusal("<Location /a>\nRequire all granted\n</Location>").isEmpty)
+    }
+
     @Test func accessCompatDirectivesParseAsApache() throws {
         let config = try Self.config("""
             <Location /c>

@@ -15,7 +15,7 @@ import Glibc
 public struct AuthzCoreModule: HTTPModule {
     public static let descriptor = ModuleDescriptor(name: "authz_core_module", sourceName: "mod_authz_core.c", directives: [
         DirectiveSpec("Require", .iterate, .perDirectory, help: "a provider and its arguments: all granted, ip 10.0.0.0/8, valid-user...") { d, scope throws(ConfigError) in
-            let rule = try Requirement.parse(d)
+            let rule = try Requirement.parseLoaded(d, activeModules: scope.activeModules)
             var section = scope.directory[AuthzConfig.self].section ?? .implicitAny
             try section.add(rule, d)
             scope.directory[AuthzConfig.self].section = section
@@ -39,7 +39,7 @@ public struct AuthzCoreModule: HTTPModule {
     static func requireContainer(_ name: String, _ help: String) -> DirectiveSpec {
         DirectiveSpec(name, .raw, .perDirectory, help: help) { d, scope throws(ConfigError) in
             guard d.isSection else { throw d.error("\(d.name) is a container: <\(d.name)> ... </\(d.name)>") }
-            let container = try AuthzSection.parse(d)
+            let container = try AuthzSection.parse(d, activeModules: scope.activeModules)
             var section = scope.directory[AuthzConfig.self].section ?? .implicitAny
             try section.add(container, d)
             scope.directory[AuthzConfig.self].section = section

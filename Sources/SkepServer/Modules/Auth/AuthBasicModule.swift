@@ -11,7 +11,10 @@ public struct AuthBasicModule: HTTPModule {
         DirectiveSpec("AuthBasicProvider", .iterate, .perDirectory, help: "the auth providers for a directory or location (file)") { d, scope throws(ConfigError) in
             var providers = scope.directory[AuthBasicConfig.self].providers ?? []
             for name in d.arguments {
-                guard name == "file" else { throw d.error("Unknown Authn provider: \(name)") }
+                // `file` is mod_authn_file's: unknown unless that module is loaded.
+                guard name == "file", scope.activeModules.isEmpty || scope.activeModules.contains(AuthnFileModule.descriptor.name) else {
+                    throw d.error("Unknown Authn provider: \(name)")
+                }
                 providers.append(name)
             }
             scope.directory[AuthBasicConfig.self].providers = providers

@@ -78,7 +78,7 @@ public struct AuthzSection: Sendable {
 
     /// Parses a container directive (`<RequireAll>`, `<RequireAny>`, `<RequireNone>`) and
     /// what it holds.
-    static func parse(_ d: Directive) throws(ConfigError) -> AuthzSection {
+    static func parse(_ d: Directive, activeModules: Set<String>) throws(ConfigError) -> AuthzSection {
         guard d.arguments.isEmpty else { throw d.error("<\(d.name)> directive doesn't take additional arguments") }
         var section: AuthzSection
         switch d.key {
@@ -88,8 +88,8 @@ public struct AuthzSection: Sendable {
         }
         for child in d.children ?? [] {
             switch child.key {
-            case "require": try section.add(try Requirement.parse(child), child)
-            case "requireall", "requireany", "requirenone": try section.add(try parse(child), child)
+            case "require": try section.add(try Requirement.parseLoaded(child, activeModules: activeModules), child)
+            case "requireall", "requireany", "requirenone": try section.add(try parse(child, activeModules: activeModules), child)
             default:
                 throw child.error("\(child.name) is not allowed in <\(d.name)>: Skep takes only Require lines and <Require...> containers there")
             }
@@ -144,4 +144,23 @@ public enum AuthMerging: String, Sendable, CaseIterable {
     case off = "Off"
     case and = "And"
     case or = "Or"
+}
+
+extension Requirement {
+    /// `Requirement.parse`, then Apache's provider lookup: `user`, `valid-user` and
+    /// `group` are providers of modules that must be loaded, else the name is unknown.
+    static func parseLoaded(_ d: Directive, activeModules: Set<String>) throws(ConfigError) -> Requirement {
+        let requirement = try parse(d)
+        let module: String?
+        switch requirement.provider {
+        case .user, .validUser: module = AuthzUserModule.descriptor.name
+        case .group: module = AuthzGroupfileModule.descriptor.name
+        default: module = nil
+        }
+        if let module, !activeModules.isEmpty, !activeModules.contains(module) {
+            let name = d.arguments.first { $0.lowercased() != "not" } ?? ""
+            throw d.error("Unknown Authz provider: \(name)")
+        }
+        return requirement
+    }
 }
