@@ -94,9 +94,6 @@ public struct AuthzCoreModule: HTTPModule {
             return .fail(.internalServerError)
         }
     }
-
-    /// `authz_some_auth_required`: whether any `Require` applies to the request.
-    static func someAuthRequired(_ r: Request) -> Bool { r.config(AuthzConfig.self).section != nil }
 }
 
 /// mod_authz_host: its providers (`ip`, `local`) are evaluated by `AuthzCoreModule`.
