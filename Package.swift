@@ -26,8 +26,11 @@ let package = Package(
         // Regular expressions are PCRE2 from the system (Debian's libpcre2-dev), as Apache's.
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .target(name: "SkepConfig", dependencies: ["CPCRE2"]),
+        // Passwords are checked with Apache's own library, APR-util (Debian's libaprutil1-dev):
+        // `apr_password_validate`, as mod_authn_file does.
+        .systemLibrary(name: "CAPRUtil", pkgConfig: "apr-util-1", providers: [.apt(["libaprutil1-dev"])]),
         .target(name: "SkepScoreboard", dependencies: ["SkepSystem"]),
-        .target(name: "SkepServer", dependencies: ["SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig"]),
+        .target(name: "SkepServer", dependencies: ["SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig", "CAPRUtil"]),
         .target(name: "SkepMPM", dependencies: ["SkepServer", "SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig"]),
         // The embedding API and the command line: `skep` is a server built on it with no modules of its own.
         .target(

@@ -6,10 +6,12 @@ public struct ConfigProcessor {
     var errors: [ConfigDiagnostic] = []
     var warnings: [ConfigDiagnostic] = []
     let serverRoot: String
+    var activeModules: Set<String> = []
 
     public static func process(_ tree: ConfigTree, modules: [ModuleDescriptor], configFile: String) throws(ConfigError) -> ServerConfig {
         let active = modules.filter { tree.activeModules.contains($0.name) }
         var processor = ConfigProcessor(modules: active, serverRoot: tree.serverRoot)
+        processor.activeModules = tree.activeModules
         var main = VirtualHost()
         var vhosts: [VirtualHost] = []
         processor.processServer(tree.directives, into: &main, context: .serverConfig, virtualHosts: &vhosts)
@@ -143,6 +145,7 @@ public struct ConfigProcessor {
             return
         }
         var scope = DirectiveScope(server: server, directory: directory, context: context, serverRoot: serverRoot)
+        scope.activeModules = activeModules
         do {
             try spec.apply(directive, &scope)
         } catch {

@@ -61,6 +61,10 @@ public struct DirectiveScope: Sendable {
     public var serverRoot: String
     /// Findings that do not stop the server (Apache's start-up warnings).
     public var warnings: [ConfigDiagnostic] = []
+    /// The modules `LoadModule` enabled (`authz_user_module`...): a directive that names a
+    /// provider of another module (`Require user`) checks that it is loaded, as Apache's
+    /// provider lookup does. Empty when not known.
+    public var activeModules: Set<String> = []
 
     public init(server: ConfigVector, directory: ConfigVector, context: DirectiveContext, serverRoot: String) {
         self.server = server

@@ -5,29 +5,94 @@ import SkepSystem
 import Glibc
 #endif
 
-/// Apache's mod_authz_core with the providers of mod_authz_host: `Require all
-/// granted|denied`, `Require ip ...`, `Require local`, `Require env`, `Require method`,
-/// each optionally negated with `not`. Several `Require` lines in one section pass when
-/// any passes (an implicit `<RequireAny>`); a section with its own `Require` lines
-/// replaces the enclosing section's (`AuthMerging Off`, the default).
+/// Apache's mod_authz_core with the providers of mod_authz_host, mod_authz_user and
+/// mod_authz_groupfile: `Require all granted|denied`, `Require ip ...`, `Require local`,
+/// `Require env`, `Require method`, `Require user|valid-user|group`, each optionally
+/// negated with `not`, in `<RequireAll>`, `<RequireAny>` and `<RequireNone>` containers.
+/// Several `Require` lines in one section pass when any passes (an implicit
+/// `<RequireAny>`); `AuthMerging` says how a section's lines join the enclosing
+/// section's (`Off`, the default, replaces them).
 public struct AuthzCoreModule: HTTPModule {
     public static let descriptor = ModuleDescriptor(name: "authz_core_module", sourceName: "mod_authz_core.c", directives: [
-        DirectiveSpec("Require", .iterate, .perDirectory, help: "a provider and its arguments: all granted, ip 10.0.0.0/8, local...") { d, scope throws(ConfigError) in
-            let rule = try Requirement.parse(d)
-            scope.directory[AuthzConfig.self].rules = (scope.directory[AuthzConfig.self].rules ?? []) + [rule]
+        DirectiveSpec("Require", .iterate, .perDirectory, help: "a provider and its arguments: all granted, ip 10.0.0.0/8, valid-user...") { d, scope throws(ConfigError) in
+            let rule = try Requirement.parseLoaded(d, activeModules: scope.activeModules)
+            var section = scope.directory[AuthzConfig.self].section ?? .implicitAny
+            try section.add(rule, d)
+            scope.directory[AuthzConfig.self].section = section
         },
-        .accepted("AuthMerging", .take1, .perDirectory, help: "Off, And or Or",
-                  note: "accepted; Skep merges as AuthMerging Off: a section's Require lines replace the enclosing ones"),
+        requireContainer("RequireAll", "Require lines of which none must fail and at least one must pass"),
+        requireContainer("RequireAny", "Require lines of which one must pass"),
+        requireContainer("RequireNone", "Require lines of which none must pass"),
+        DirectiveSpec("AuthMerging", .take1, .perDirectory, help: "Off, And or Or") { d, scope throws(ConfigError) in
+            guard let merging = AuthMerging.allCases.first(where: { $0.rawValue.lowercased() == d.arguments[0].lowercased() }) else {
+                throw d.error("AuthMerging must be one of: Off | And | Or")
+            }
+            scope.directory[AuthzConfig.self].merging = merging
+        },
+        DirectiveSpec("AuthzSendForbiddenOnFailure", .flag, .perDirectory, help: "On to answer 403 instead of 401 when an authenticated user is refused") { d, scope throws(ConfigError) in
+            scope.directory[AuthzConfig.self].forbiddenOnFailure = try d.flag()
+        },
     ])
+
+    /// A `<RequireAll>`-style container: it parses its own children (so it is no section
+    /// for the processor, which would apply them again in the enclosing scope).
+    static func requireContainer(_ name: String, _ help: String) -> DirectiveSpec {
+        DirectiveSpec(name, .raw, .perDirectory, help: help) { d, scope throws(ConfigError) in
+            guard d.isSection else { throw d.error("\(d.name) is a container: <\(d.name)> ... </\(d.name)>") }
+            let container = try AuthzSection.parse(d, activeModules: scope.activeModules)
+            var section = scope.directory[AuthzConfig.self].section ?? .implicitAny
+            try section.add(container, d)
+            scope.directory[AuthzConfig.self].section = section
+        }
+    }
 
     public init(config: ServerConfig) {}
 
-    public func checkAccess(_ r: Request, _ server: ServerContext) -> HookResult {
-        guard let rules = r.config(AuthzConfig.self).rules, !rules.isEmpty else { return .declined }
-        if rules.contains(where: { $0.allows(r) }) { return .handled }
-        server.errorLog.log(.error, module: "authz_core", client: r.client,
-                            "AH01630: client denied by server configuration: \(r.filename ?? r.uri)")
-        return .fail(.forbidden)
+    /// Apache's `access_checker_ex` hook (`authorize_userless`): decides what needs no
+    /// user, declines (so authentication runs) when a user may change the answer.
+    public func checkAccessEx(_ r: Request, _ server: ServerContext) -> HookResult {
+        Self.authorize(r, server, afterAuthentication: false)
+    }
+
+    /// Apache's `auth_checker` hook (`authorize_user`), after authentication.
+    public func checkAuthorization(_ r: Request, _ server: ServerContext) -> HookResult {
+        Self.authorize(r, server, afterAuthentication: true)
+    }
+
+    /// Apache's `authorize_user_core`.
+    static func authorize(_ r: Request, _ server: ServerContext, afterAuthentication: Bool) -> HookResult {
+        let config = r.config(AuthzConfig.self)
+        guard let section = config.section else {
+            if AccessPhases.authType(r) != nil {
+                server.errorLog.log(.error, module: "authz_core", client: r.client,
+                                    "AH01627: AuthType configured with no corresponding authorization directives")
+                return .fail(.internalServerError)
+            }
+            return .handled
+        }
+        switch section.evaluate(r, server) {
+        case .granted:
+            return .handled
+        case .deniedNoUser:
+            guard afterAuthentication else { return .declined }
+            server.errorLog.log(.error, module: "authz_core", client: r.client,
+                                "AH01629: authorization failure (no authenticated user): \(r.uri)")
+            if r.user != nil { AccessPhases.noteAuthFailure(r, server) }
+            return .fail(.unauthorized)
+        case .denied, .neutral:
+            if !afterAuthentication || AccessPhases.authType(r) == nil {
+                server.errorLog.log(.error, module: "authz_core", client: r.client,
+                                    "AH01630: client denied by server configuration: \(r.filename ?? "uri " + r.uri)")
+                return .fail(.forbidden)
+            }
+            server.errorLog.log(.error, module: "authz_core", client: r.client,
+                                "AH01631: user \(r.user ?? "(null)"): authorization failure for \"\(r.uri)\": ")
+            if config.forbiddenOnFailure == true { return .fail(.forbidden) }
+            if r.user != nil { AccessPhases.noteAuthFailure(r, server) }
+            return .fail(.unauthorized)
+        case .generalError:
+            return .fail(.internalServerError)
+        }
     }
 }
 
@@ -37,10 +102,38 @@ public struct AuthzHostModule: HTTPModule {
     public init(config: ServerConfig) {}
 }
 
+/// mod_authz_core's per-directory record.
 public struct AuthzConfig: ModuleConfig {
-    public var rules: [Requirement]?
+    /// The section's requirements (`conf->section`); nil where no `Require` applies.
+    public var section: AuthzSection?
+    /// `AuthMerging` (`conf->op`); nil when not set.
+    public var merging: AuthMerging?
+    /// `AuthzSendForbiddenOnFailure`; nil when not set.
+    public var forbiddenOnFailure: Bool?
+
     public init() {}
-    public func merged(with child: AuthzConfig) -> AuthzConfig { child.rules == nil ? self : child }
+
+    /// Apache's `merge_authz_core_dir_config`.
+    public func merged(with child: AuthzConfig) -> AuthzConfig {
+        var out: AuthzConfig
+        if child.merging == nil && child.section == nil && section != nil {
+            // Only AuthzSendForbiddenOnFailure was set: no new authorization.
+            out = self
+        } else if child.merging == nil || child.merging == .off || (section == nil && child.section == nil) {
+            out = child
+        } else {
+            out = AuthzConfig()
+            out.merging = child.merging
+            if let base = section, let nested = child.section {
+                out.section = AuthzSection(logic: child.merging == .and ? .and : .or, isMerged: true,
+                                           children: [.section(base), .section(nested)])
+            } else {
+                out.section = section ?? child.section
+            }
+        }
+        out.forbiddenOnFailure = child.forbiddenOnFailure ?? forbiddenOnFailure
+        return out
+    }
 }
 
 /// One `Require` line.
@@ -51,6 +144,9 @@ public struct Requirement: Sendable {
         case local
         case env([String])
         case method([String])
+        case user([String])
+        case validUser
+        case group([String])
     }
 
     let provider: Provider
@@ -88,11 +184,20 @@ public struct Requirement: Sendable {
             return Requirement(provider: .env(args), negated: negated)
         case "method":
             return Requirement(provider: .method(args.map { $0.uppercased() }), negated: negated)
+        case "user", "group":
+            guard !args.isEmpty else { throw d.error("Require \(name) needs at least one name") }
+            if let expression = args.first(where: { $0.contains("%{") }) {
+                throw d.error("Require \(name): Skep takes names, not expressions: \(expression)")
+            }
+            return Requirement(provider: name == "user" ? .user(args) : .group(args), negated: negated)
+        case "valid-user":
+            return Requirement(provider: .validUser, negated: negated)
         default:
-            throw d.error("Unknown Authz provider: \(name) (Skep has all, ip, local, env, method)")
+            throw d.error("Unknown Authz provider: \(name) (Skep has all, ip, local, env, method, user, valid-user, group)")
         }
     }
 
+    /// Whether a provider that needs no user matches (before `not`).
     func allows(_ r: Request) -> Bool {
         let result: Bool
         switch provider {
@@ -101,8 +206,19 @@ public struct Requirement: Sendable {
         case .local: result = r.client.isLoopback || r.client.host == r.local.host
         case .env(let names): result = names.contains { r.environment[$0] != nil }
         case .method(let methods): result = methods.contains(r.method)
+        case .user, .validUser, .group: result = false  // decided by `authorize`, with a user
         }
-        return result != negated
+        return result
+    }
+
+    /// The provider's `check_authorization`, before `not` (the section applies it).
+    func authorize(_ r: Request, _ server: ServerContext) -> AuthzResult {
+        switch provider {
+        case .user(let names): return AuthzUserModule.check(r, names: names, server)
+        case .validUser: return r.user == nil ? .deniedNoUser : .granted
+        case .group(let names): return AuthzGroupfileModule.check(r, groups: names, server)
+        default: return allows(r) ? .granted : .denied
+        }
     }
 }
 

@@ -26,8 +26,16 @@ public protocol HTTPModule: Sendable {
     init(config: ServerConfig) throws
     /// Apache's `translate_name`: map the URL to a file or answer it.
     func translate(_ request: Request, _ server: ServerContext) -> HookResult
-    /// Apache's `access_checker`/`auth_checker`.
+    /// Apache's `access_checker` (mod_access_compat's `Order`/`Allow`/`Deny`): every
+    /// module is asked; `.handled` and `.declined` let the request through.
     func checkAccess(_ request: Request, _ server: ServerContext) -> HookResult
+    /// Apache's `access_checker_ex` (mod_authz_core without a user): the first answer
+    /// other than `.declined` decides; `.declined` means a user is needed.
+    func checkAccessEx(_ request: Request, _ server: ServerContext) -> HookResult
+    /// Apache's `check_user_id` (mod_auth_basic): authenticates and sets `r.user`.
+    func checkUserID(_ request: Request, _ server: ServerContext) -> HookResult
+    /// Apache's `auth_checker` (mod_authz_core with the user).
+    func checkAuthorization(_ request: Request, _ server: ServerContext) -> HookResult
     /// Apache's `type_checker` and `fixups`.
     func fixup(_ request: Request, _ server: ServerContext) -> HookResult
     /// The handlers this module provides, by name.
@@ -42,6 +50,9 @@ public protocol HTTPModule: Sendable {
 extension HTTPModule {
     public func translate(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
     public func checkAccess(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
+    public func checkAccessEx(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
+    public func checkUserID(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
+    public func checkAuthorization(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
     public func fixup(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
     public var handlers: [String: Handler] { [:] }
     public var nonBlockingHandlers: Set<String> { [] }

@@ -43,7 +43,20 @@ public struct CGIEnvironment {
         set("SERVER_ADMIN", core.serverAdmin ?? "[no address given]")
         set("SCRIPT_FILENAME", scriptFilename)
         set("REMOTE_PORT", String(r.client.port))
-        if let user = r.user { set("REMOTE_USER", user) }
+        if let user = r.user {
+            set("REMOTE_USER", user)
+        } else {
+            // An error document: the user of the request it answers, as Apache names it.
+            var back = r.redirectedFrom
+            while let earlier = back {
+                if let user = earlier.user {
+                    set("REDIRECT_REMOTE_USER", user)
+                    break
+                }
+                back = earlier.redirectedFrom
+            }
+        }
+        if let authType = r.authType { set("AUTH_TYPE", authType) }
         if let original = r.redirectedFrom {
             set("REDIRECT_URL", original.uri)
             if let query = original.query { set("REDIRECT_QUERY_STRING", query) }

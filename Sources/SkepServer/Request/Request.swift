@@ -42,8 +42,13 @@ public final class Request {
     public var contentEncoding: String?
     /// Variables for `%{NAME}e` and handlers (Apache's `subprocess_env`).
     public var environment: [String: String] = [:]
-    /// The authenticated user (`%u`), when a module set one.
+    /// The authenticated user (`%u`, `REMOTE_USER`), when a module set one.
     public var user: String?
+    /// The authentication scheme that set `user` (`AUTH_TYPE`), Apache's `r->ap_auth_type`.
+    public var authType: String?
+    /// Headers an error response carries too (Apache's `err_headers_out`):
+    /// `WWW-Authenticate` on a 401.
+    public var errorHeaders: [(name: String, value: String)] = []
     /// The status that was originally answered before an internal redirect (ErrorDocument).
     public var originalStatus: HTTPStatus?
     /// The file system refused to look the path up (too long, no permission): Apache's 403.

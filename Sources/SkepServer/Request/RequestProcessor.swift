@@ -127,13 +127,12 @@ public struct RequestProcessor {
             return error(.forbidden, r)
         }
 
-        for module in context.modules {
-            switch module.checkAccess(r, context) {
-            case .declined, .handled: continue
-            case .respond(let response): return response
-            case .fail(let status): return error(status, r)
-            }
+        switch AccessPhases(context: context).run(r) {
+        case .declined, .handled: break
+        case .respond(let response): return response
+        case .fail(let status): return error(status, r)
         }
+        if r.wouldBlock { return Self.stopped }
 
         if let handler = r.config(CoreDirConfig.self).handler, !handler.isEmpty { r.handler = handler }
         for module in context.modules {
@@ -244,8 +243,10 @@ public struct RequestProcessor {
         var headers: [(name: String, value: String)] = []
         if let location { headers.append(("Location", location)) }
         if let allow { headers.append(("Allow", allow)) }
-        let body = ErrorPages.body(status, method: r.method, location: location, signature: signature(r, context))
+        let body = ErrorPages.body(status, method: r.method, location: location, signature: signature(r, context),
+                                   serverAdmin: r.serverConfig(CoreServerConfig.self).serverAdmin ?? "[no address given]")
         headers.append(("Content-Type", "text/html; charset=iso-8859-1"))
+        headers += r.errorHeaders
         return Response(status: status, headers: headers, body: .bytes(Array(body.utf8)))
     }
 
@@ -275,6 +276,12 @@ public struct RequestProcessor {
             if answer.status == .ok {
                 response.discard()
                 answer.status = response.status
+                // Apache's internal redirect keeps `err_headers_out`: a custom 401 page
+                // still carries its challenge.
+                answer.headers += r.errorHeaders
+                // Apache's `%u` is the final request's user: the error document's (none
+                // unless its own location authenticates), not the refused one's.
+                r.user = target.user
                 return answer
             }
             answer.discard()

@@ -68,9 +68,15 @@ final class SectionWalk: Sendable {
                 }
             }
         }
+        // As Apache's location walk, the matching `<Location>` sections are merged together
+        // first and the result onto the directory's configuration: a merge that is not
+        // associative (`AuthMerging`) gives Apache's answer. (Apache's directory and file
+        // walks group the same way; Skep's still merge those one by one.)
+        var matched: ConfigVector?
         for location in locations where Self.locationMatches(location.section, isWildcard: location.isWildcard, uri, uriBytes) {
-            vector = vector.merged(with: location.section.config)
+            matched = matched?.merged(with: location.section.config) ?? location.section.config
         }
+        if let matched { vector = vector.merged(with: matched) }
         return vector
     }
 
