@@ -322,6 +322,7 @@ public final class HTTPConnection {
             && !(unknownLength && sendBody && !streamChunked)
             && head.version != .http09 && !Self.dropsConnection(response.status)
             && (remaining.map { $0 > 0 } ?? true)
+            && request.environment["nokeepalive"] == nil  // mod_setenvif's `nokeepalive`, as ap_set_keepalive
         let connection = ConnectionHeader.apache(for: head, keepAlive: keepAlive, timeout: core.keepAliveTimeout / 1000, remaining: remaining)
         closeAfterWrite = connection == .close || !keepAlive || !head.keepAlive
 
