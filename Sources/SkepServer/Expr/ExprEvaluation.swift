@@ -134,7 +134,11 @@ public struct ExprEvaluation {
     mutating func call(_ function: ExprFunction, _ argument: String) -> String {
         let r = request
         switch function {
-        case .req, .reqNoVary: return r.header(argument) ?? ""
+        case .req:
+            // Apache leaves `Host` out of `Vary` (RFC 7231 7.1.4).
+            if argument.lowercased() != "host" { r.varyHeaders.add(argument) }
+            return r.header(argument) ?? ""
+        case .reqNoVary: return r.header(argument) ?? ""
         case .resp: return ""
         case .reqenv: return r.environment[argument] ?? ""
         case .note: return r.notes[argument] ?? ""
@@ -211,17 +215,23 @@ public struct ExprEvaluation {
         return m == n ? 0 : (m < n ? -1 : 1)
     }
 
+    /// A request header for a `%{HTTP_*}` variable, noted for `Vary`.
+    func header(_ name: String) -> String {
+        request.varyHeaders.add(name)
+        return request.header(name) ?? ""
+    }
+
     /// The value of a `%{NAME}` variable, as util_expr_eval.c's tables give it.
     func value(of variable: ExprVariable) -> String {
         let r = request
         switch variable {
-        case .HTTP_USER_AGENT: return r.header("User-Agent") ?? ""
-        case .HTTP_PROXY_CONNECTION: return r.header("Proxy-Connection") ?? ""
-        case .HTTP_REFERER: return r.header("Referer") ?? ""
-        case .HTTP_COOKIE: return r.header("Cookie") ?? ""
-        case .HTTP_FORWARDED: return r.header("Forwarded") ?? ""
+        case .HTTP_USER_AGENT: return header("User-Agent")
+        case .HTTP_PROXY_CONNECTION: return header("Proxy-Connection")
+        case .HTTP_REFERER: return header("Referer")
+        case .HTTP_COOKIE: return header("Cookie")
+        case .HTTP_FORWARDED: return header("Forwarded")
         case .HTTP_HOST: return r.header("Host") ?? ""
-        case .HTTP_ACCEPT: return r.header("Accept") ?? ""
+        case .HTTP_ACCEPT: return header("Accept")
         case .REQUEST_METHOD: return r.method
         case .REQUEST_SCHEME: return "http"
         case .REQUEST_URI: return r.uri
