@@ -24,7 +24,10 @@ public struct AuthzCoreModule: HTTPModule {
 
     public func checkAccess(_ r: Request, _ server: ServerContext) -> HookResult {
         guard let rules = r.config(AuthzConfig.self).rules, !rules.isEmpty else { return .declined }
-        if rules.contains(where: { $0.allows(r, server) }) { return .handled }
+        for rule in rules {
+            guard let allowed = rule.allows(r, server) else { return .fail(.internalServerError) }
+            if allowed { return .handled }
+        }
         server.errorLog.log(.error, module: "authz_core", client: r.client,
                             "AH01630: client denied by server configuration: \(r.filename ?? r.uri)")
         return .fail(.forbidden)
@@ -113,10 +116,17 @@ public struct Requirement: Sendable {
         }
     }
 
-    /// As `allows(_:)`, with the server an expression needs.
-    func allows(_ r: Request, _ server: ServerContext) -> Bool {
+    /// As `allows(_:)`, with the server an expression needs; nil when the expression
+    /// failed to evaluate (Apache's `AUTHZ_GENERAL_ERROR`: the request gets 500).
+    func allows(_ r: Request, _ server: ServerContext) -> Bool? {
         guard case .expr(let expression) = provider else { return allows(r) }
-        return (expression.evaluate(r, server) ?? false) != negated
+        var evaluation = ExprEvaluation(r, server)
+        guard let result = evaluation.evaluate(expression) else {
+            server.errorLog.log(.error, module: "authz_core", client: r.client,
+                                "AH02320: Error evaluating expression in 'Require expr': \(evaluation.failure ?? "")")
+            return nil
+        }
+        return result != negated
     }
 
     func allows(_ r: Request) -> Bool {
