@@ -153,8 +153,14 @@ public struct ConfigProcessor {
         let inner: DirectiveContext = context.isDisjoint(with: .server) ? context : .directory
         var vector = ConfigVector()
         for child in directive.children ?? [] {
-            if sectionKind(child) != nil || child.key == "virtualhost" {
-                errors.append(child.error("<\(child.name)> cannot occur within <\(directive.name)> section").diagnostics[0])
+            let kind = sectionKind(child)
+            if kind == .files || kind == .filesMatch {
+                errors.append(child.error("<\(child.name)> inside <\(directive.name)> is not supported by Skep").diagnostics[0])
+            } else if kind != nil || child.key == "virtualhost" {
+                // Apache's wording, without the closing '>'.
+                errors.append(child.error("<\(child.name) not allowed in <If> context").diagnostics[0])
+            } else if let spec = specs[child.key], !spec.isSection, !spec.contexts.contains(inner) {
+                errors.append(child.error("\(spec.name) not allowed in <If> context").diagnostics[0])
             } else if let childKind = Self.ifKind(child) {
                 addIf(child, kind: childKind, server: &server, directory: &vector, context: inner)
             } else {

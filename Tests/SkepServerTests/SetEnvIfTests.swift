@@ -67,7 +67,7 @@ import Testing
         ("<If true>\n</If>\n<Else>\n</Else>\n<ElseIf true>\n</ElseIf>", "<Else> or <ElseIf> section without previous <If> or <ElseIf> section in same scope"),
         ("<If true>\n</If>\n<Else x>\n</Else>", "<Else> does not take an argument"),
         ("<If>\n</If>", "<If> directive requires additional arguments"),
-        ("<If true>\n<Location /x>\n</Location>\n</If>", "<Location> cannot occur within <If> section"),
+        ("<If true>\n<Location /x>\n</Location>\n</If>", "<Location not allowed in <If> context"),
         ("<Location />\nRequire expr \"%{NOPE} == 1\"\n</Location>", "Cannot parse expression in require line: Variable 'NOPE' does not exist"),
         ("SetEnvIfExpr \"%{NOPE} == 1\" x", "test.conf:4: Could not parse expression \"%{NOPE} == 1\": Variable 'NOPE' does not exist (SetEnvIfExpr \"%{NOPE} == 1\" x)"),
     ])
