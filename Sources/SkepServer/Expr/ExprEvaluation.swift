@@ -136,7 +136,7 @@ public struct ExprEvaluation {
         switch function {
         case .req:
             // Apache leaves `Host` out of `Vary` (RFC 7231 7.1.4).
-            if argument.lowercased() != "host" { r.varyHeaders.add(argument) }
+            if argument.lowercased() != "host" { r.noteVary(argument) }
             return r.header(argument) ?? ""
         case .reqNoVary: return r.header(argument) ?? ""
         case .resp: return ""
@@ -217,7 +217,7 @@ public struct ExprEvaluation {
 
     /// A request header for a `%{HTTP_*}` variable, noted for `Vary`.
     func header(_ name: String) -> String {
-        request.varyHeaders.add(name)
+        request.noteVary(name)
         return request.header(name) ?? ""
     }
 

@@ -75,8 +75,16 @@ public final class Request {
     /// shared with its internal redirects, so a lookup anywhere in the chain stops it.
     var listenerRun: ListenerRun?
     /// Request headers an expression read (`<If>`, `Require expr`, `SetEnvIfExpr`), which
-    /// Apache adds to a successful response's `Vary`; shared with internal redirects.
-    var varyHeaders = VaryHeaders()
+    /// Apache adds to a successful response's `Vary`. An internal redirect records them in
+    /// the request the connection answers (`varyOwner`). Empty costs no allocation.
+    private(set) var varyHeaders = VaryHeaders()
+    private var varyOwner: Request?
+
+    /// Notes that an expression read request header `name`, for `Vary`.
+    func noteVary(_ name: String) {
+        let owner = varyOwner ?? self
+        owner.varyHeaders.add(name)
+    }
     /// The run met something that may block and stopped: a worker is to run the request
     /// again from the start, and what this run produced is dropped.
     public var wouldBlock: Bool { listenerRun?.blocked ?? false }
@@ -110,7 +118,7 @@ public final class Request {
         r.body = body
         r.methodOverride = methodOverride
         r.listenerRun = listenerRun
-        r.varyHeaders = varyHeaders
+        r.varyOwner = varyOwner ?? self
         return r
     }
 
@@ -181,10 +189,10 @@ public final class Request {
 }
 
 /// The header names behind a response's `Vary`, in the order they were read.
-final class VaryHeaders {
+struct VaryHeaders {
     private(set) var names: [String] = []
 
-    func add(_ name: String) {
+    mutating func add(_ name: String) {
         if !names.contains(where: { $0.lowercased() == name.lowercased() }) { names.append(name) }
     }
 
