@@ -156,4 +156,43 @@ import Testing
         #expect(sections[0].config[IfSections.self].sections.count == 1)
         #expect(config.main.sections[0].config[AuthzConfig.self].rules?.count == 1)
     }
+
+    /// The if-walk: `<ElseIf>`/`<Else>` chains, nested `<If>`s, and scopes' sections in
+    /// walk order (server, then `<Location>`), each level merged before the `<If>`s nested
+    /// in it (Apache's `ap_if_walk`); checked through mod_env's merged variables.
+    @Test(arguments: [
+        ("GET /a HTTP/1.1\r\nHost: x\r\n\r\n", ["K=if", "L=loc", "N=nested"]),
+        ("GET /a HTTP/1.1\r\nHost: x\r\nX-Mode: two\r\n\r\n", ["K=if", "L=loc", "N=nested"]),
+        ("POST /a HTTP/1.1\r\nHost: x\r\nX-Mode: two\r\n\r\n", ["K=elseif", "L=loc"]),
+        ("POST /b HTTP/1.1\r\nHost: x\r\n\r\n", ["K=else"]),
+        ("PUT /a HTTP/1.1\r\nHost: x\r\n\r\n", ["K=else", "L=loc"]),
+    ])
+    func ifWalk(_ request: String, _ expected: [String]) throws {
+        let config = try Self.config("""
+            <If "%{REQUEST_METHOD} == 'GET'">
+              SetEnv K if
+              <If "%{REQUEST_URI} == '/a'">
+                SetEnv N nested
+              </If>
+            </If>
+            <ElseIf "%{HTTP:X-Mode} == 'two'">
+              SetEnv K elseif
+            </ElseIf>
+            <Else>
+              SetEnv K else
+            </Else>
+            <Location /a>
+              <If "true">
+                SetEnv L loc
+              </If>
+            </Location>
+            """)
+        let context = try ServerContextStub.make(config)
+        let variables = try withRequest(request, server: config.main) { r in
+            r.directory = SectionWalk(server: config.main).merge(filename: nil, isDirectory: false, uri: r.uri, uriBytes: Array(r.uri.utf8))
+            IfWalk.apply(r, context)
+            return r.config(EnvConfig.self).variables.map { "\($0.name)=\($0.value)" }
+        }
+        #expect(variables == expected, "\(request)")
+    }
 }
