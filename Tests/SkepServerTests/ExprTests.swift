@@ -93,6 +93,23 @@ import Testing
         #expect(try Self.evaluate(source, environment: ["FOO": "bar"]) == expected, "\(source)")
     }
 
+    /// String-valued expressions: text with variables, functions and escapes.
+    @Test(arguments: [
+        ("plain text", "plain text"), ("", ""), ("%{REQUEST_METHOD} %{REQUEST_URI}", "GET /dir/page.html"),
+        ("a 'quoted' \"b\" }", "a 'quoted' \"b\" }"), ("%{HTTP:X-Num}%%", "42%%"), ("tab\\there", "tab\there"),
+        ("x=%{tolower:ABC}y", "x=abcy"), ("%{ENV:FOO}", "bar"), ("cost $5", "cost "),
+    ])
+    func stringExpressions(_ source: String, _ expected: String) throws {
+        let expression = try ApStringExpr(source)
+        let config = try makeConfig("")
+        let context = try ServerContextStub.make(config)
+        let value = try withRequest(Self.requestText, server: config.main) { r in
+            r.environment = ["FOO": "bar"]
+            return expression.evaluate(r, context)
+        }
+        #expect(value == expected, "\(source)")
+    }
+
     /// `file()` on a missing file fails the evaluation, as Apache's `ctx->err`.
     @Test func fileFunctionFailureIsAnError() throws {
         #expect(try Self.evaluate("file('/no/such/file') == ''") == nil)

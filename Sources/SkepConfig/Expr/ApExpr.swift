@@ -17,6 +17,24 @@ public struct ApExpr: Sendable {
     }
 }
 
+/// A string-valued Apache expression (`AP_EXPR_FLAG_STRING_RESULT`), as `Header ...
+/// "expr=..."` values and `ErrorDocument` texts use: text with `%{VAR}`, `%{func:arg}` and
+/// `$N` interpolated and backslash escapes resolved.
+public struct ApStringExpr: Sendable {
+    public let source: String
+    public let word: ExprWord
+
+    public init(_ source: String) throws(ExprParseError) {
+        self.source = source
+        var parser = ExprParser(tokens: ExprLexer.tokens(source, stringResult: true))
+        if parser.current == .end {
+            self.word = .literal("")
+        } else {
+            self.word = try parser.parseString(until: .end)
+        }
+    }
+}
+
 /// Why an expression could not be parsed, in Apache's words.
 public struct ExprParseError: Error, Sendable, CustomStringConvertible {
     public let message: String

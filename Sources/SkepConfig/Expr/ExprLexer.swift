@@ -64,13 +64,16 @@ enum ExprToken: Equatable {
 /// Apache's expression scanner: the whole expression is scanned up front (the scanner's
 /// states depend only on what it has read), ending in `.end` or at the first `.error`.
 enum ExprLexer {
-    /// The scanner's start conditions: a string's delimiter, a `%{...}` name, its argument.
-    private enum State { case initial, string(UInt8), variable, variableArgument }
+    /// The scanner's start conditions: a string (with its delimiter; none for a whole
+    /// string-valued expression), a `%{...}` name, its argument.
+    private enum State { case initial, string(UInt8?), variable, variableArgument }
 
-    static func tokens(_ source: String) -> [ExprToken] {
+    /// - Parameter stringResult: scan a string-valued expression (Apache's
+    ///   `AP_EXPR_FLAG_STRING_RESULT`): the whole input is one string, ended by its end.
+    static func tokens(_ source: String, stringResult: Bool = false) -> [ExprToken] {
         let s = Array(source.utf8)
         var out: [ExprToken] = []
-        var states: [State] = [.initial]
+        var states: [State] = [stringResult ? .string(nil) : .initial]
         var buffer: [UInt8] = []
         var i = 0
 
@@ -89,11 +92,17 @@ enum ExprLexer {
             guard let state = states.last else { return out + [.error("Unterminated string or variable")] }
             switch state {
             case .string, .variableArgument:
-                let inString: UInt8? = if case .string(let d) = state { d } else { nil }
+                var delimiter: UInt8?, inArgument = true
+                if case .string(let d) = state { delimiter = d; inArgument = false }
                 guard let c = at(i) else {
+                    if !inArgument, delimiter == nil, states.count == 1 {
+                        // The end of a string-valued expression.
+                        if !buffer.isEmpty { out.append(flush()) }
+                        return out + [.end]
+                    }
                     return out + [.error("Unterminated string or variable")]
                 }
-                if let delimiter = inString, c == delimiter {
+                if let delimiter, c == delimiter {
                     if buffer.isEmpty {
                         out.append(.strEnd)
                         states = [.initial]
@@ -143,7 +152,7 @@ enum ExprLexer {
                     i += 2
                     continue
                 }
-                if inString == nil, c == UInt8(ascii: "}") {
+                if inArgument, c == UInt8(ascii: "}") {
                     if !buffer.isEmpty { out.append(flush()); continue }
                     states.removeLast()
                     out.append(.varEnd)

@@ -310,6 +310,15 @@ public struct ExprEvaluation {
     }
 }
 
+extension ApStringExpr {
+    /// The string for `r`: nil when evaluation failed (`file()` on a missing file).
+    public func evaluate(_ r: Request, _ context: ServerContext) -> String? {
+        var evaluation = ExprEvaluation(r, context)
+        let value = evaluation.word(word)
+        return evaluation.failure == nil ? value : nil
+    }
+}
+
 extension ApExpr {
     /// Evaluates the condition for `r`: nil when evaluation failed (Apache logs the
     /// failure and answers 500 for `<If>` and `Require expr`).
