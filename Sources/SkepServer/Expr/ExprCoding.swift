@@ -62,8 +62,8 @@ enum ExprCoding {
         }
     }
 
-    /// `%hh` decoded (`+` kept); nil for a bad escape or an escaped NUL, which Apache's
-    /// `unescape()` turns into an empty string.
+    /// `%hh` decoded (`+` and `%2F` kept as they are); nil for a bad escape or an escaped
+    /// NUL, which Apache's `unescape()` turns into an empty string.
     static func unescape(_ text: String) -> String? {
         let bytes = Array(text.utf8)
         var out: [UInt8] = []
@@ -74,7 +74,12 @@ enum ExprCoding {
                 guard i + 2 < bytes.count, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) else { return nil }
                 let b = hi << 4 | lo
                 if b == 0 { return nil }
-                out.append(b)
+                if b == UInt8(ascii: "/") {
+                    // `ap_unescape_url_keep2f`: an encoded slash stays encoded.
+                    out.append(contentsOf: bytes[i...(i + 2)])
+                } else {
+                    out.append(b)
+                }
                 i += 3
             } else {
                 out.append(bytes[i])
