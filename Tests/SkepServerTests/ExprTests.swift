@@ -35,13 +35,18 @@ import Testing
         ("'a' = 'a' &&", "syntax error, unexpected $end"),
         ("true false", "syntax error, unexpected T_FALSE, expecting $end"),
         ("'a' == 'b' junk", "syntax error, unexpected T_ID, expecting $end"),
-        ("'a' == 'b' # c", "Parse error near '#'"),
-        ("%{HTTP-HOST} == 'a'", "Invalid character in variable name '-'"),
+        ("'a' == 'b' # c", "syntax error, unexpected T_ERROR, expecting $end: Parse error near '#'"),
+        ("%{HTTP-HOST} == 'a'", "syntax error, unexpected T_ERROR, expecting T_VAR_END or ':': Invalid character in variable name '-'"),
         ("'\\9' == 'a'", "Bad escape sequence"),
         ("'\\777' == 'a'", "Escape sequence out of bound"),
         ("nosuch('a') == 'b'", "Function 'nosuch' does not exist"),
         ("'a' -in split('b')", "List-returning function 'split' does not exist"),
-        ("'%{' == 'a'", "Invalid character in variable name '\''"),
+        ("'%{' == 'a'", "syntax error, unexpected T_ERROR, expecting T_ID: Invalid character in variable name '\''"),
+        ("('a' == 'b'", "syntax error, unexpected $end, expecting T_OP_OR or T_OP_AND or ')'"),
+        ("'a' -in {'b' 'c'}", "syntax error, unexpected T_STR_BEGIN, expecting '}' or ','"),
+        ("'a' =~ 'b'", "syntax error, unexpected T_STR_BEGIN, expecting T_REGEX or T_REGEX_I"),
+        ("'a' -in 'b'", "syntax error, unexpected T_STR_BEGIN, expecting T_ID or '{'"),
+        ("%{HTTP_HOST", "syntax error, unexpected T_ERROR, expecting T_VAR_END or ':': Unterminated string or variable"),
     ])
     func parseErrors(_ source: String, _ message: String) {
         do {

@@ -11,12 +11,20 @@ struct ExprParser {
     var current: ExprToken { position < tokens.count ? tokens[position] : .end }
     mutating func advance() { position += 1 }
 
-    /// Bison's message for a token it cannot use; a scanner error is reported as itself.
+    /// Bison's message for a token it cannot use, listing what it expected when that is
+    /// at most four tokens (in Bison's order); a scanner error follows it after ": ".
     func unexpected(expecting: [String] = []) -> ExprParseError {
-        if case .error(let message) = current { return ExprParseError(message) }
         var message = "syntax error, unexpected \(current.bisonName)"
         if !expecting.isEmpty { message += ", expecting " + expecting.joined(separator: " or ") }
+        if case .error(let reason) = current { message += ": " + reason }
         return ExprParseError(message)
+    }
+
+    /// Where the grammar takes `T_ERROR` itself (`expr: T_ERROR`, `string: T_ERROR`), a
+    /// scanner error is reported alone.
+    func scannerError() -> ExprParseError? {
+        if case .error(let reason) = current { return ExprParseError(reason) }
+        return nil
     }
 
     mutating func expect(_ token: ExprToken, _ name: String) throws(ExprParseError) {
@@ -26,6 +34,7 @@ struct ExprParser {
 
     mutating func parseRoot() throws(ExprParseError) -> ExprCondition {
         let condition = try parseOr()
+        // Bison reduces to `root` before it sees the extra token: only $end is expected.
         guard current == .end else { throw unexpected(expecting: ["$end"]) }
         return condition
     }
@@ -58,13 +67,15 @@ struct ExprParser {
         case .lparen:
             advance()
             let inner = try parseOr()
-            try expect(.rparen, "')'")
+            guard current == .rparen else { throw unexpected(expecting: ["T_OP_OR", "T_OP_AND", "')'"]) }
+            advance()
             return inner
         case .unaryOp(let name):
             advance()
             let word = try parseWord()
             return .unary(try ExprUnaryOperator.named(name, argument: word), word)
         default:
+            if let error = scannerError() { throw error }
             return try parseComparison()
         }
     }
@@ -95,7 +106,7 @@ struct ExprParser {
             return .inList(left, try parseWordList())
         case .reg, .nre:
             advance()
-            guard case .regex(let pattern, let caseless) = current else { throw unexpected() }
+            guard case .regex(let pattern, let caseless) = current else { throw unexpected(expecting: ["T_REGEX", "T_REGEX_I"]) }
             advance()
             let regex: PCRERegex
             do {
@@ -120,13 +131,14 @@ struct ExprParser {
             try expect(.rparen, "')'")
             throw ExprParseError("List-returning function '\(name)' does not exist")
         }
-        try expect(.lbrace, "'{'")
+        guard current == .lbrace else { throw unexpected(expecting: ["T_ID", "'{'"]) }
+        advance()
         var words = [try parseWord()]
         while current == .comma {
             advance()
             words.append(try parseWord())
         }
-        try expect(.rbrace, "'}'")
+        try expect(.rbrace, "'}' or ','")
         return words
     }
 
@@ -153,7 +165,7 @@ struct ExprParser {
             advance()
             try expect(.lparen, "'('")
             let argument = try parseWord()
-            try expect(.rparen, "')'")
+            try expect(.rparen, "T_OP_CONCAT or ')'")
             return .function(try ExprFunction.named(name), argument)
         case .strBegin:
             advance()
@@ -162,7 +174,7 @@ struct ExprParser {
                 return .literal("")
             }
             let string = try parseString(until: .strEnd)
-            try expect(.strEnd, "T_STR_END")
+            advance()
             return string
         default:
             throw unexpected()
@@ -172,6 +184,7 @@ struct ExprParser {
     /// `string`: literal parts, variables and backreferences, up to `terminator`.
     mutating func parseString(until terminator: ExprToken) throws(ExprParseError) -> ExprWord {
         var parts: [ExprWord] = []
+        if let error = scannerError() { throw error }
         while current != terminator {
             switch current {
             case .string(let text):
@@ -183,7 +196,10 @@ struct ExprParser {
             case .varBegin:
                 parts.append(try parseVariable())
             default:
-                throw unexpected()
+                guard !parts.isEmpty else { throw unexpected() }
+                throw unexpected(expecting: terminator == .varEnd
+                    ? ["T_STRING", "T_REGEX_BACKREF", "T_VAR_BEGIN", "T_VAR_END"]
+                    : ["T_STRING", "T_REGEX_BACKREF", "T_STR_END", "T_VAR_BEGIN"])
             }
         }
         if parts.isEmpty { throw unexpected() }
