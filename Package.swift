@@ -29,8 +29,10 @@ let package = Package(
         // Passwords are checked with Apache's own library, APR-util (Debian's libaprutil1-dev):
         // `apr_password_validate`, as mod_authn_file does.
         .systemLibrary(name: "CAPRUtil", pkgConfig: "apr-util-1", providers: [.apt(["libaprutil1-dev"])]),
+        // Digests (ap_expr's md5() and sha1()) from the system's OpenSSL (Debian's libssl-dev).
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "SkepScoreboard", dependencies: ["SkepSystem"]),
-        .target(name: "SkepServer", dependencies: ["SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig", "CAPRUtil"]),
+        .target(name: "SkepServer", dependencies: ["SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig", "CAPRUtil", "CLibCrypto"]),
         .target(name: "SkepMPM", dependencies: ["SkepServer", "SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig"]),
         // The embedding API and the command line: `skep` is a server built on it with no modules of its own.
         .target(

@@ -10,6 +10,7 @@ import SkepConfig
 /// last, after mod_auth_basic's).
 public enum ServerModules {
     public static let types: [any HTTPModule.Type] = [
+        SetEnvIfModule.self,
         ProxyModule.self,
         AliasModule.self,
         AccessCompatModule.self,
@@ -21,6 +22,7 @@ public enum ServerModules {
         AuthzUserModule.self,
         AuthzGroupfileModule.self,
         MimeModule.self,
+        EnvModule.self,
         DirModule.self,
         AutoindexModule.self,
         ReqtimeoutModule.self,

@@ -50,6 +50,7 @@ import Testing
                 case .user(let names): word = "user " + names.joined(separator: " ")
                 case .validUser: word = "valid-user"
                 case .group(let names): word = "group " + names.joined(separator: " ")
+                case .expr(let e): word = "expr " + e.source
                 }
                 return (r.negated ? "not " : "") + word
             }

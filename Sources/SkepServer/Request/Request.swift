@@ -79,6 +79,17 @@ public final class Request {
     /// Set when the request runs where it must not block (the event MPM's listener);
     /// shared with its internal redirects, so a lookup anywhere in the chain stops it.
     var listenerRun: ListenerRun?
+    /// Request headers an expression read (`<If>`, `Require expr`, `SetEnvIfExpr`), which
+    /// Apache adds to a successful response's `Vary`. An internal redirect records them in
+    /// the request the connection answers (`varyOwner`). Empty costs no allocation.
+    private(set) var varyHeaders = VaryHeaders()
+    private var varyOwner: Request?
+
+    /// Notes that an expression read request header `name`, for `Vary`.
+    func noteVary(_ name: String) {
+        let owner = varyOwner ?? self
+        owner.varyHeaders.add(name)
+    }
     /// The run met something that may block and stopped: a worker is to run the request
     /// again from the start, and what this run produced is dropped.
     public var wouldBlock: Bool { listenerRun?.blocked ?? false }
@@ -112,6 +123,7 @@ public final class Request {
         r.body = body
         r.methodOverride = methodOverride
         r.listenerRun = listenerRun
+        r.varyOwner = varyOwner ?? self
         return r
     }
 
@@ -179,6 +191,30 @@ public final class Request {
     public func config<C: ModuleConfig>(_ type: C.Type) -> C { directory[type] }
     /// A module's per-server record for this request's server.
     public func serverConfig<C: ModuleConfig>(_ type: C.Type) -> C { server.server[type] }
+}
+
+/// The header names behind a response's `Vary`, in the order they were read.
+struct VaryHeaders {
+    private(set) var names: [String] = []
+
+    mutating func add(_ name: String) {
+        if !names.contains(where: { $0.lowercased() == name.lowercased() }) { names.append(name) }
+    }
+
+    /// `existing` (a response's own `Vary`) with these names added, without repeats,
+    /// joined with "," as Apache's `fix_vary` writes it.
+    func merged(into existing: String?) -> String {
+        var tokens: [String] = []
+        for token in (existing ?? "").split(separator: ",").map({ $0.trimmingASCIISpaces }) + names
+        where !token.isEmpty && !tokens.contains(where: { $0.lowercased() == token.lowercased() }) {
+            tokens.append(token)
+        }
+        return tokens.joined(separator: ",")
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingASCIISpaces: String { String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()) }
 }
 
 /// A request's run on the event listener: set once something in it may block.
