@@ -7,6 +7,8 @@ public struct ConfigProcessor {
     var warnings: [ConfigDiagnostic] = []
     let serverRoot: String
     var activeModules: Set<String> = []
+    /// The methods of the `<Limit>`/`<LimitExcept>` being processed (`cmd->limited`).
+    var limited: MethodLimit = .all
 
     public static func process(_ tree: ConfigTree, modules: [ModuleDescriptor], configFile: String) throws(ConfigError) -> ServerConfig {
         let active = modules.filter { tree.activeModules.contains($0.name) }
@@ -206,12 +208,26 @@ public struct ConfigProcessor {
     private mutating func apply(_ directive: Directive, server: inout ConfigVector, directory: inout ConfigVector,
                                 context: DirectiveContext) {
         guard check(directive, in: context), let spec = specs[directive.key] else { return }
+        if directive.key == "limit" || directive.key == "limitexcept" {
+            // `<Limit>` scopes nothing: its directives apply here, access control for the
+            // methods it names only (Apache's `ap_limit_section`).
+            do {
+                let enclosing = limited
+                limited = try MethodLimit.section(directive, within: enclosing)
+                for child in directive.children ?? [] { apply(child, server: &server, directory: &directory, context: context) }
+                limited = enclosing
+            } catch {
+                errors += error.diagnostics
+            }
+            return
+        }
         if !spec.arguments.accepts(directive.arguments.count) {
             errors.append(directive.error("\(spec.name) \(spec.arguments.phrase), \(spec.help)").diagnostics[0])
             return
         }
         var scope = DirectiveScope(server: server, directory: directory, context: context, serverRoot: serverRoot)
         scope.activeModules = activeModules
+        scope.limited = limited
         do {
             try spec.apply(directive, &scope)
         } catch {

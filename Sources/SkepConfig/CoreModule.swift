@@ -15,6 +15,8 @@ public enum CoreModule {
         section("If", .anywhere, "an expression: the section applies when it is true"),
         section("ElseIf", .anywhere, "an expression, tried when the <If> or <ElseIf> before it did not apply"),
         section("Else", .anywhere, "nothing: applies when the <If> or <ElseIf> before it did not"),
+        section("Limit", .perDirectory, "methods whose access control the enclosed Require, Allow and Deny lines are"),
+        section("LimitExcept", .perDirectory, "methods whose access control the enclosed lines are not"),
         section("IfModule", .anywhere, "a module name"),
         section("IfDefine", .anywhere, "a parameter name"),
         section("IfFile", .anywhere, "a file path"),

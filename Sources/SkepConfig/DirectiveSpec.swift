@@ -65,6 +65,9 @@ public struct DirectiveScope: Sendable {
     /// provider of another module (`Require user`) checks that it is loaded, as Apache's
     /// provider lookup does. Empty when not known.
     public var activeModules: Set<String> = []
+    /// The methods the directive applies to: narrowed by `<Limit>` and `<LimitExcept>`,
+    /// which only access-control directives (`Require`, `Allow`, `Deny`) take into account.
+    public var limited: MethodLimit = .all
 
     public init(server: ConfigVector, directory: ConfigVector, context: DirectiveContext, serverRoot: String) {
         self.server = server

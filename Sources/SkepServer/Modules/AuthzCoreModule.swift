@@ -15,7 +15,8 @@ import Glibc
 public struct AuthzCoreModule: HTTPModule {
     public static let descriptor = ModuleDescriptor(name: "authz_core_module", sourceName: "mod_authz_core.c", directives: [
         DirectiveSpec("Require", .iterate, .perDirectory, help: "a provider and its arguments: all granted, ip 10.0.0.0/8, valid-user...") { d, scope throws(ConfigError) in
-            let rule = try Requirement.parseLoaded(d, activeModules: scope.activeModules)
+            var rule = try Requirement.parseLoaded(d, activeModules: scope.activeModules)
+            rule.limited = scope.limited
             var section = scope.directory[AuthzConfig.self].section ?? .implicitAny
             try section.add(rule, d)
             scope.directory[AuthzConfig.self].section = section
@@ -39,7 +40,7 @@ public struct AuthzCoreModule: HTTPModule {
     static func requireContainer(_ name: String, _ help: String) -> DirectiveSpec {
         DirectiveSpec(name, .raw, .perDirectory, help: help) { d, scope throws(ConfigError) in
             guard d.isSection else { throw d.error("\(d.name) is a container: <\(d.name)> ... </\(d.name)>") }
-            let container = try AuthzSection.parse(d, activeModules: scope.activeModules)
+            let container = try AuthzSection.parse(d, activeModules: scope.activeModules, limited: scope.limited)
             var section = scope.directory[AuthzConfig.self].section ?? .implicitAny
             try section.add(container, d)
             scope.directory[AuthzConfig.self].section = section
@@ -126,7 +127,7 @@ public struct AuthzConfig: ModuleConfig {
             out.merging = child.merging
             if let base = section, let nested = child.section {
                 out.section = AuthzSection(logic: child.merging == .and ? .and : .or, isMerged: true,
-                                           children: [.section(base), .section(nested)])
+                                           children: [.section(base), .section(nested)], limited: base.limited.union(nested.limited))
             } else {
                 out.section = section ?? child.section
             }
@@ -153,6 +154,8 @@ public struct Requirement: Sendable {
 
     let provider: Provider
     let negated: Bool
+    /// The methods the line restricts (`<Limit>`/`<LimitExcept>`); every method outside them.
+    var limited: MethodLimit = .all
 
     static func parse(_ d: Directive) throws(ConfigError) -> Requirement {
         var words = d.arguments

@@ -12,10 +12,10 @@ public struct AccessCompatModule: HTTPModule {
             scope.directory[AccessCompatConfig.self].order = order
         },
         DirectiveSpec("Allow", .iterate2, .perDirectory, help: "'from' followed by hostnames or IP-address wildcards") { d, scope throws(ConfigError) in
-            scope.directory[AccessCompatConfig.self].allows += try AccessCompatConfig.parseFrom(d)
+            scope.directory[AccessCompatConfig.self].allows += try AccessCompatConfig.parseFrom(d).map { .init(rule: $0, limited: scope.limited) }
         },
         DirectiveSpec("Deny", .iterate2, .perDirectory, help: "'from' followed by hostnames or IP-address wildcards") { d, scope throws(ConfigError) in
-            scope.directory[AccessCompatConfig.self].denies += try AccessCompatConfig.parseFrom(d)
+            scope.directory[AccessCompatConfig.self].denies += try AccessCompatConfig.parseFrom(d).map { .init(rule: $0, limited: scope.limited) }
         },
         DirectiveSpec("Satisfy", .take1, .perDirectory, help: "access policy if both allow and require used ('all' or 'any')") { d, scope throws(ConfigError) in
             switch d.arguments[0].lowercased() {
@@ -67,9 +67,15 @@ public struct AccessCompatConfig: ModuleConfig {
         case notEnv(String)
     }
 
+    /// A rule with the methods it applies to (`<Limit>`; every method outside one).
+    public struct LimitedRule: Sendable {
+        public var rule: Rule
+        public var limited: MethodLimit
+    }
+
     public var order: Order = .denyAllow
-    public var allows: [Rule] = []
-    public var denies: [Rule] = []
+    public var allows: [LimitedRule] = []
+    public var denies: [LimitedRule] = []
     public var satisfy: Satisfy = .unspecified
 
     public init() {}
@@ -87,9 +93,11 @@ public struct AccessCompatConfig: ModuleConfig {
         }
     }
 
-    static func matches(_ rules: [Rule], _ r: Request) -> Bool {
-        rules.contains { rule in
-            switch rule {
+    /// `find_allowdeny`: rules limited to other methods are skipped.
+    static func matches(_ rules: [LimitedRule], _ r: Request) -> Bool {
+        rules.contains { limitedRule in
+            guard limitedRule.limited.contains(r.method) else { return false }
+            switch limitedRule.rule {
             case .all: return true
             case .ip(let match): return match.contains(r.client)
             case .env(let name): return r.environment[name] != nil

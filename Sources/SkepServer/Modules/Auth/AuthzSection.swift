@@ -32,12 +32,16 @@ public struct AuthzSection: Sendable {
     /// Made by `AuthMerging` from an enclosing and a nested section (for messages).
     public var isMerged: Bool
     public var children: [Node]
+    /// The methods any of its lines restricts (`section->limited`, the union of the
+    /// children's): for another method the section has no say.
+    public var limited: MethodLimit
 
-    public init(logic: Logic, negated: Bool = false, isMerged: Bool = false, children: [Node] = []) {
+    public init(logic: Logic, negated: Bool = false, isMerged: Bool = false, children: [Node] = [], limited: MethodLimit = .none) {
         self.logic = logic
         self.negated = negated
         self.isMerged = isMerged
         self.children = children
+        self.limited = limited
     }
 
     /// The section `Require` lines outside any container go into (`create_default_section`).
@@ -57,6 +61,7 @@ public struct AuthzSection: Sendable {
             throw d.error("negative Require directive has no effect in \(commandName) directive")
         }
         children.append(.requirement(requirement))
+        limited = limited.union(requirement.limited)
     }
 
     /// Adds a container as `add_authz_section` does: refused when empty or when a negated
@@ -74,11 +79,12 @@ public struct AuthzSection: Sendable {
         } else {
             children.append(.section(section))
         }
+        limited = limited.union(section.limited)
     }
 
     /// Parses a container directive (`<RequireAll>`, `<RequireAny>`, `<RequireNone>`) and
     /// what it holds.
-    static func parse(_ d: Directive, activeModules: Set<String>) throws(ConfigError) -> AuthzSection {
+    static func parse(_ d: Directive, activeModules: Set<String>, limited: MethodLimit) throws(ConfigError) -> AuthzSection {
         guard d.arguments.isEmpty else { throw d.error("<\(d.name)> directive doesn't take additional arguments") }
         var section: AuthzSection
         switch d.key {
@@ -88,8 +94,11 @@ public struct AuthzSection: Sendable {
         }
         for child in d.children ?? [] {
             switch child.key {
-            case "require": try section.add(try Requirement.parseLoaded(child, activeModules: activeModules), child)
-            case "requireall", "requireany", "requirenone": try section.add(try parse(child, activeModules: activeModules), child)
+            case "require":
+                var requirement = try Requirement.parseLoaded(child, activeModules: activeModules)
+                requirement.limited = limited
+                try section.add(requirement, child)
+            case "requireall", "requireany", "requirenone": try section.add(try parse(child, activeModules: activeModules, limited: limited), child)
             default:
                 throw child.error("\(child.name) is not allowed in <\(d.name)>: Skep takes only Require lines and <Require...> containers there")
             }
@@ -97,16 +106,21 @@ public struct AuthzSection: Sendable {
         return section
     }
 
-    /// Apache's `apply_authz_sections`.
-    func evaluate(_ r: Request, _ server: ServerContext) -> AuthzResult {
+    /// Apache's `apply_authz_sections`; `parent` is the enclosing section's logic (the
+    /// top-level section counts as inside an AND). A section or line limited to other
+    /// methods grants inside an AND and has no say inside an OR.
+    func evaluate(_ r: Request, _ server: ServerContext, parent: Logic = .and) -> AuthzResult {
+        guard limited.contains(r.method) else { return parent == .and ? .granted : .neutral }
         var result = AuthzResult.neutral
         for child in children {
             let childResult: AuthzResult
             switch child {
+            case .requirement(let requirement) where !requirement.limited.contains(r.method):
+                childResult = logic == .and ? .granted : .neutral
             case .requirement(let requirement):
                 let result = requirement.authorize(r, server)
                 childResult = requirement.negated ? Self.negate(result) : result
-            case .section(let section): childResult = section.evaluate(r, server)
+            case .section(let section): childResult = section.evaluate(r, server, parent: logic)
             }
             if childResult == .generalError { return .generalError }
             if childResult == .neutral { continue }
