@@ -14,13 +14,16 @@ import SkepTestSupport
     init() throws {
         root = try makeTemporaryDirectory()
         try writeFile(root + "/hello.txt", "hello\n")
+        // mod_authz_core decides what needs no user; without it Apache's access phases
+        // answer 500 ("couldn't check user"), and so do Skep's.
         let config = try makeConfig("""
+            LoadModule authz_core_module modules/mod_authz_core.so
             DocumentRoot \(root)
             ErrorLog /dev/null
             KeepAliveTimeout 7
             Timeout 30
-            """)
-        context = try ServerContext(config: config, moduleTypes: [])
+            """, adding: [AuthzCoreModule.descriptor])
+        context = try ServerContext(config: config, moduleTypes: [AuthzCoreModule.self])
     }
 
     func connection() -> HTTPConnection {

@@ -8,8 +8,8 @@ import SkepTestSupport
 
 /// Builds a processed configuration from inline Apache text, with the core modules and
 /// the two modules under test (no MPM: ConfigProcessor works without one).
-func makeConfig(_ text: String, serverRoot: String = "/tmp") throws -> ServerConfig {
-    let modules = CoreModule.all + [MimeModule.descriptor, LogConfigModule.descriptor]
+func makeConfig(_ text: String, serverRoot: String = "/tmp", adding extra: [ModuleDescriptor] = []) throws -> ServerConfig {
+    let modules = CoreModule.all + [MimeModule.descriptor, LogConfigModule.descriptor] + extra
     var reader = ConfigReader(modules: modules, options: .init(serverRoot: serverRoot))
     let tree = try reader.read(text: text, name: "test.conf")
     return try ConfigProcessor.process(tree, modules: modules, configFile: "test.conf")
