@@ -51,7 +51,18 @@ public struct DirModule: HTTPModule {
             let candidate = index.hasPrefix("/") ? nil : filename + (filename.hasSuffix("/") ? "" : "/") + index
             guard let candidate, let st = try? r.lookUp(candidate, in: server.fileCache), !st.isDirectory else {
                 if r.wouldBlock { return .declined }
-                continue
+                // Apache looks each name up as a sub-request, which MultiViews may answer
+                // (`index.html` served by `index.html.en`).
+                guard candidate != nil, !index.contains("/"),
+                      Negotiation.negotiatesIndex(directory: filename, index: index, onlyName: (dir.indexes ?? ["index.html"]).count == 1, r, server)
+                else {
+                    if r.wouldBlock { return .declined }
+                    continue
+                }
+                var path = r.uri + index
+                if let query = r.query { path += "?" + query }
+                guard let target = r.redirected(to: path) else { continue }
+                return .respond(RequestProcessor(context: server).process(target))
             }
             var path = r.uri + index
             if let query = r.query { path += "?" + query }

@@ -38,6 +38,11 @@ public enum ErrorPages {
             return "<p>You don't have permission to access this resource.</p>\n"
         case 404:
             return "<p>The requested URL was not found on this server.</p>\n"
+        case 300:
+            // mod_negotiation's variant list is the whole text.
+            return note ?? ""
+        case 406:
+            return "<p>An appropriate representation of the requested resource could not be found on this server.</p>\n\(note ?? "")"
         case 405:
             return "<p>The requested method \(method) is not allowed for this URL.</p>\n"
         case 408:
