@@ -67,6 +67,7 @@ struct NegotiationDifferentialTests {
         ("txt.txt", "text\n"), ("txt.html", "<p>html</p>\n"),
         ("only.xyz", "unknown extension\n"), ("with space.html", "spaced\n"),
         ("script.cgi.en", "english script text\n"),
+        ("two.en.fr.html", "both\n"), ("two.de.html", "de\n"),
         ("prefer/doc.html.en", "en\n"), ("prefer/doc.html.fr", "fr\n"),
         ("fallback/doc.html.en", "en\n"), ("fallback/doc.html.fr", "fr\n"),
         ("none/doc.html.en", "english\n"), ("none/doc.html.fr", "fr\n"),
@@ -175,6 +176,22 @@ struct NegotiationDifferentialTests {
         ("/idx2/", ["Accept-Language: en"]),
         ("/idx2/", ["Accept-Language: de"]),
         ("/idx3/", ["Accept-Language: en"]),
+        ("/doc", ["Negotiate: trans", "Accept: text/plain"]),
+        ("/doc", ["Negotiate: trans", "User-Agent: Lynx/2.8.9", "Accept: text/plain"]),
+        ("/doc", ["Negotiate: *", "Accept-Language: en"]),
+        ("/doc", ["Negotiate: vlist", "Accept-Language: en"]),
+        ("/doc", ["Negotiate: 1.0", "Accept-Language: fr", "Accept: text/html"]),
+        ("/doc", ["Negotiate: 1.0"]),
+        ("/maps/basic.var", ["Negotiate: trans", "Accept: image/png"]),
+        ("/maps/basic.var/extra", []),
+        ("/maps/basic.var?q=1", ["Accept-Language: fr"]),
+        ("/doc.html.en", []),
+        ("/DOC", []),
+        ("/two", ["Accept-Language: fr"]),
+        ("/two", ["Accept-Language: da, en-gb;q=0.8, de;q=0.7"]),
+        ("/two.en.fr.html", []),
+        ("/doc.", []),
+        ("/.doc", []),
     ]
 
     /// Everything but the fields that differ between two servers or two runs; `Expires`
@@ -194,7 +211,9 @@ struct NegotiationDifferentialTests {
             // HEAD where the answer is a 200: Skep's HEAD error pages carry a
             // Content-Length Apache's lack (a core difference, not negotiation's).
             let heads = [("/doc", [String]()), ("/doc", ["Accept-Language: en"]), ("/maps/body.var", []), ("/idx/", [])]
-            for (method, (path, headers)) in Self.requests.map({ ("GET", $0) }) + heads.map({ ("HEAD", $0) }) {
+            // POST prefers a script variant and is not transparent (no TCN, no Content-Location).
+            let posts = [("/doc", ["Accept-Language: en"]), ("/maps/basic.var", [])]
+            for (method, (path, headers)) in Self.requests.map({ ("GET", $0) }) + heads.map({ ("HEAD", $0) }) + posts.map({ ("POST", $0) }) {
                 let s = try F.get(skep, path, headers: headers, method: method)
                 let a = try F.get(apache, path, headers: headers, method: method)
                 // A 500 page names ServerAdmin, which Skep words differently (a core difference).

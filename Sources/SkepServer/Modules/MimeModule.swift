@@ -116,7 +116,7 @@ public struct MimeModule: HTTPModule {
         /// The media type with `; charset=` when a charset applies; nil when no extension names a type
         /// (Apache then sends no Content-Type at all).
         public var contentType: String?
-        /// Languages joined with `", "`, as Apache writes `Content-Language`.
+        /// Languages joined with `","`, as Apache writes `Content-Language` (`apr_array_pstrcat` with a comma).
         public var contentLanguage: String?
         /// Encodings joined with `", "` in extension order (`x-gzip`).
         public var contentEncoding: String?
@@ -153,7 +153,7 @@ public struct MimeModule: HTTPModule {
             labels.contentType = Self.withCharset(type, charset)
         }
         if !languages.isEmpty {
-            labels.contentLanguage = languages.joined(separator: ", ")
+            labels.contentLanguage = languages.joined(separator: ",")
         } else if let language = config.defaultLanguage {
             labels.contentLanguage = language
         }

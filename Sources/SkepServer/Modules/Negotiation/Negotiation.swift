@@ -93,7 +93,7 @@ enum Negotiation {
             }
             var variant = Variant(fileName: entry.name)
             variant.encoding = labels.contentEncoding
-            variant.languages = labels.contentLanguage.map { $0.split(separator: ", ").map { $0.lowercased() } } ?? []
+            variant.languages = labels.contentLanguage.map { $0.split(separator: ",").map { $0.lowercased() } } ?? []
             variant.setType(AcceptHeader.parseEntry(contentType))
             variant.bytes = st.size
             variant.hasHandler = handler != nil
@@ -257,7 +257,7 @@ enum Negotiation {
         if !best.mimeType.isEmpty {
             headers.append(("Content-Type", best.charset.isEmpty ? best.mimeType : best.mimeType + "; charset=" + best.charset))
         }
-        if let languages = best.languageList { headers.append(("Content-Language", best.languages.joined(separator: ", "))) }
+        if let languages = best.languageList { headers.append(("Content-Language", best.languages.joined(separator: ","))) }
         if let encoding = best.encoding, !encoding.isEmpty { headers.append(("Content-Encoding", encoding)) }
         return Response(status: .ok, headers: headers, body: r.isHead ? .empty(length: Int64(body.count)) : .bytes(body))  // trap-safe: Int to Int64 widens
     }
