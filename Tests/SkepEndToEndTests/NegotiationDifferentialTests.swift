@@ -53,6 +53,11 @@ struct NegotiationDifferentialTests {
             DirectoryIndex index.html index.txt
             ForceLanguagePriority Prefer
         </Directory>
+        <Directory "@DOCROOT@/denied">
+            <Files "doc.html.fr">
+                Require all denied
+            </Files>
+        </Directory>
         <Directory "@DOCROOT@/idx3">
             ForceLanguagePriority Prefer
         </Directory>
@@ -72,6 +77,7 @@ struct NegotiationDifferentialTests {
         ("fallback/doc.html.en", "en\n"), ("fallback/doc.html.fr", "fr\n"),
         ("none/doc.html.en", "english\n"), ("none/doc.html.fr", "fr\n"),
         ("off/doc.html.en", "en\n"),
+        ("denied/doc.html.en", "en\n"), ("denied/doc.html.fr", "fr\n"), ("denied/only.html.fr", "fr\n"),
         ("any/doc.foo.html", "foo\n"), ("any/doc.foo", "foo only\n"),
         ("handlers/m.var", "URI: one.html\nContent-Type: text/html\n\n"), ("handlers/one.html", "one\n"),
         ("deflang/doc.html", "default language\n"), ("deflang/doc.html.en", "en\n"),
@@ -154,6 +160,9 @@ struct NegotiationDifferentialTests {
         ("/none/doc", []),
         ("/none/doc", ["Accept-Language: it"]),
         ("/off/doc", []),
+        ("/denied/doc", []),
+        ("/denied/doc", ["Accept-Language: fr"]),
+        ("/denied/only", []),
         ("/off/doc.html", []),
         ("/any/doc", []),
         ("/handlers/m", []),

@@ -84,7 +84,8 @@ enum Negotiation {
             var contentType = labels.contentType
             if handler != nil && contentType == nil { contentType = cgiMagicType }
             guard let exceptions = mime.multiviewsExceptions(name: entry.name, config: mimeConfig),
-                  exceptionsMatch(exceptions, requestParts), let contentType else { continue }
+                  exceptionsMatch(exceptions, requestParts), let contentType,
+                  variantAllowed(path: path, uri: uri, status: st, config: config, r, server) else { continue }
             if contentType == mapType || handler == typeMapHandler {
                 switch readTypeMap(path, r, server) {
                 case .success(let mapped): return .variants(mapped, fromMap: true)
@@ -141,6 +142,26 @@ enum Negotiation {
             if let st = try? r.lookUp(directory + variants[k].fileName, in: server.fileCache) { variants[k].bytes = st.size }
         }
         return .success(variants)
+    }
+
+    /// Apache looks each variant up as a sub-request and drops those whose access checks
+    /// fail (`<Files "*.fr.html"> Require all denied` leaves the other languages): the
+    /// access phase of every module, run for the variant's file and URL.
+    static func variantAllowed(path: String, uri: String, status: FileStatus, config: ConfigVector, _ r: Request, _ server: ServerContext) -> Bool {
+        guard let sub = r.redirected(to: "/") else { return false }
+        sub.uri = uri
+        sub.uriBytes = Array(uri.utf8)
+        sub.filename = path
+        sub.fileStatus = status
+        sub.directory = config
+        sub.user = r.user
+        for module in server.modules {
+            switch module.checkAccess(sub, server) {
+            case .declined, .handled: continue
+            case .respond, .fail: return false
+            }
+        }
+        return true
     }
 
     /// Whether the parts mod_mime did not recognise are, in order, parts of the
