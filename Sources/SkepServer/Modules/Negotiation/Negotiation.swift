@@ -270,7 +270,10 @@ enum Negotiation {
     static func inlineBody(_ body: [UInt8], _ best: Variant, _ fields: [(name: String, value: String)], _ r: Request, _ server: ServerContext) -> Response {
         let processor = RequestProcessor(context: server)
         guard r.head.method == .get || r.head.method == .head || r.head.method == .post else {
-            return processor.error(.methodNotAllowed, r, allow: "GET,POST,OPTIONS")
+            // Apache's error keeps the negotiation fields (they are `err_headers_out`).
+            var refusal = processor.error(.methodNotAllowed, r, allow: StaticFiles.allowedMethods(server))
+            refusal.headers.append(contentsOf: fields)
+            return refusal
         }
         if let failure = r.discardBody() { return processor.error(failure, r) }
         var headers = fields
