@@ -199,6 +199,11 @@ struct NegotiationDifferentialTests {
         ("/two", ["Accept-Language: fr"]),
         ("/two", ["Accept-Language: da, en-gb;q=0.8, de;q=0.7"]),
         ("/two.en.fr.html", []),
+        ("/two.en", ["Accept-Language: fr"]),
+        ("/doc/", ["Accept-Language: en"]),
+        ("/doc/x/y", []),
+        ("/doc.html/", []),
+        ("/doc.html.e", []),
         ("/doc.", []),
         ("/.doc", []),
     ]

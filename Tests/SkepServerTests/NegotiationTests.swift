@@ -276,6 +276,37 @@ import Testing
         #expect(noEndTag.variants.isEmpty)
     }
 
+    /// Client and file bytes reach the parsers unchecked: no input may trap them.
+    @Test func parsersTakeAnyBytes() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let alphabet = Array("abz*/;,=\"q. 0123456789-\t\r\n#:()Body:URI:Content-Type:levelqscharset".utf8) + [0x00, 0xFF, 0xC3]
+        for length in 0..<400 {
+            var bytes: [UInt8] = []
+            for _ in 0..<length {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                bytes.append(alphabet[Int(state >> 33) % alphabet.count])
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            let items = AcceptHeader.parseList(text)
+            #expect(items.count <= bytes.count + 1)
+            _ = AcceptHeader.parseEntry(text)
+            _ = AcceptHeader.quality(text)
+            let parsed = TypeMap.parse(bytes, mapName: "m.var", mapPath: "/m.var")
+            var selection = VariantSelection(variants: parsed.variants, languagePriority: ["en"], force: [.prefer, .fallback])
+            selection.run(.init(accept: text, acceptLanguage: text, acceptCharset: text, acceptEncoding: text))
+            _ = selection.variantList()
+        }
+    }
+
+    @Test func namesAreEscapedAsApacheEscapesPathSegments() {
+        #expect(Negotiation.escapePathSegment("doc.html.en") == "doc.html.en")
+        #expect(Negotiation.escapePathSegment("with space.html") == "with%20space.html")
+        #expect(Negotiation.escapePathSegment("a/b;c?d#e%") == "a%2fb%3bc%3fd%23e%25")
+        _ = Self.choose([Self.variant("<x>.html")], .init(accept: "text/plain")) { s in
+            #expect(s.variantList().contains("<a href=\"%3cx%3e.html\">&lt;x&gt;.html</a>"))
+        }
+    }
+
     // MARK: - MultiViews name matching and directives
 
     @Test func multiviewsMatchDecidesWhichExtensionsCount() throws {
