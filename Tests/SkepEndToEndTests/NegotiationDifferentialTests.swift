@@ -94,6 +94,9 @@ struct NegotiationDifferentialTests {
 
             """),
         ("maps/doc.html.en", "map en\n"), ("maps/doc.html.fr", "map fr\n"),
+        ("maps/escaped.var", "URI: a%20b.html\nContent-Type: text/html\n\n"), ("maps/a b.html", "a b\n"),
+        ("maps/sub.var", "URI: sub/x.html\nContent-Type: text/html\n\nURI: x.txt\nContent-Type: text/plain\n\n"),
+        ("maps/sub/x.html", "sub x\n"), ("maps/x.txt", "x txt\n"),
         ("maps/body.var", """
             URI: body
             Content-Type: text/plain; charset=utf-8
@@ -179,6 +182,9 @@ struct NegotiationDifferentialTests {
         ("/maps/bad.var", []),
         ("/maps/missing.var", []),
         ("/maps/basic", []),
+        ("/maps/escaped.var", []),
+        ("/maps/sub.var", []),
+        ("/maps/sub.var", ["Accept: text/plain"]),
         ("/idx/", []),
         ("/idx/", ["Accept-Language: en"]),
         ("/idx/index.html", ["Accept-Language: en"]),

@@ -258,7 +258,10 @@ enum Negotiation {
         if let body = best.body {
             return inlineBody(body, best, fields, r, server)
         }
-        var target = place.uriDirectory + PathEscaping.escape(best.fileName) + PathEscaping.escape(place.pathInfo)
+        // A file MultiViews found is named as it is on disk, so its URL is escaped; a
+        // type map's `URI:` is a URL already (Apache appends it unescaped).
+        var target = isMap ? place.uriDirectory + best.fileName + place.pathInfo
+            : place.uriDirectory + PathEscaping.escape(best.fileName) + PathEscaping.escape(place.pathInfo)
         if let query = r.query { target += "?" + query }
         guard let redirect = r.redirected(to: target) else { return processor.error(.internalServerError, r) }
         var response = processor.process(redirect)
