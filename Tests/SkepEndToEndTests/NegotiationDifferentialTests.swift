@@ -283,6 +283,29 @@ struct NegotiationDifferentialTests {
         }
     }
 
+    /// The access log names the variant as Apache's does: MultiViews makes the request the
+    /// variant's (`%U`, `%f`), a type map serves the variant's file under the map's URL.
+    @Test func theAccessLogNamesTheVariant() throws {
+        try withServerPair(mode: .foreground, skepMode: .singleProcess, setUp: { config in
+            try Self.setUp(&config)
+            config.accessLogFormat = #"%r|%U|%f|%>s|%b"#
+        }) { skep, apache in
+            let paths = ["/doc", "/maps/basic.var", "/doc.html", "/nothing"]
+            for path in paths {
+                _ = try F.get(skep, path, headers: ["Accept-Language: en"])
+                _ = try F.get(apache, path, headers: ["Accept-Language: en"])
+            }
+            for server in [skep, apache] {
+                try Deadline.wait(for: "\(paths.count) lines in the access log") { server.accessLogLines().count >= paths.count }
+            }
+            let normalized = { (server: ServerProcess) in
+                server.accessLogLines().map { $0.replacingOccurrences(of: server.config.root.docroot, with: "DOCROOT") }
+            }
+            #expect(normalized(skep) == normalized(apache))
+            #expect(normalized(apache).first == "GET /doc HTTP/1.1|/doc.html.en|DOCROOT/doc.html.en|200|8")
+        }
+    }
+
     @Test func http10ClientsAreToldNotToCacheTypeMapAnswers() throws {
         try withServerPair(mode: .foreground, skepMode: .singleProcess, setUp: { config in
             try Self.setUp(&config)

@@ -266,6 +266,14 @@ enum Negotiation {
         guard let redirect = r.redirected(to: target) else { return processor.error(.internalServerError, r) }
         var response = processor.process(redirect)
         response.headers.append(contentsOf: fields)
+        // The log sees the variant: MultiViews is Apache's fast redirect, which makes the
+        // request the variant's (`%U` and `%f`); a type map's internal redirect leaves the
+        // URL the client asked for and serves the variant's file (`%f`).
+        if !isMap {
+            r.uri = redirect.uri
+            r.uriBytes = redirect.uriBytes
+        }
+        r.filename = redirect.filename
         return response
     }
 
