@@ -58,6 +58,11 @@ struct NegotiationDifferentialTests {
                 Require all denied
             </Files>
         </Directory>
+        <Directory "@DOCROOT@/setmap">
+            <Files "choices">
+                SetHandler type-map
+            </Files>
+        </Directory>
         <Directory "@DOCROOT@/idx3">
             ForceLanguagePriority Prefer
         </Directory>
@@ -97,6 +102,8 @@ struct NegotiationDifferentialTests {
         ("maps/escaped.var", "URI: a%20b.html\nContent-Type: text/html\n\n"), ("maps/a b.html", "a b\n"),
         ("maps/sub.var", "URI: sub/x.html\nContent-Type: text/html\n\nURI: x.txt\nContent-Type: text/plain\n\n"),
         ("maps/sub/x.html", "sub x\n"), ("maps/x.txt", "x txt\n"),
+        ("setmap/choices", "URI: a.html\nContent-Type: text/html\nContent-Language: en\n\nURI: b.html\nContent-Type: text/html\nContent-Language: fr\n\n"),
+        ("setmap/a.html", "a en\n"), ("setmap/b.html", "b fr\n"),
         ("maps/body.var", """
             URI: body
             Content-Type: text/plain; charset=utf-8
@@ -183,6 +190,8 @@ struct NegotiationDifferentialTests {
         ("/maps/missing.var", []),
         ("/maps/basic", []),
         ("/maps/escaped.var", []),
+        ("/setmap/choices", ["Accept-Language: en"]),
+        ("/setmap/choices", []),
         ("/maps/sub.var", []),
         ("/maps/sub.var", ["Accept: text/plain"]),
         ("/idx/", []),
