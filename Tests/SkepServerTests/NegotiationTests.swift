@@ -350,6 +350,9 @@ import Testing
         #expect(Self.configError("MultiviewsMatch Any Handlers")?.contains("Handlers is incompatible with Any and NegotiatedOnly") == true)
         #expect(Self.configError("MultiviewsMatch Handlers Any")?.contains("Any is incompatible with NegotiatedOnly, Filters and Handlers") == true)
         #expect(Self.configError("MultiviewsMatch Some")?.contains("Unrecognized option 'Some'") == true)
+        // Apache's NOT_IN_LOCATION.
+        #expect(Self.configError("<Location /x>\nMultiviewsMatch Any\n</Location>")?.contains("MultiviewsMatch cannot occur within <Location") == true)
+        #expect(Self.configError("<Directory /x>\nMultiviewsMatch Any\n</Directory>") == nil)
         #expect(Self.configError("CacheNegotiatedDocs maybe") != nil)
         // Debian's stock negotiation.conf.
         #expect(Self.configError("LanguagePriority en ca cs da de el eo es et fr he hr it ja ko ltz nl nn no pl pt pt-BR ru sv tr zh-CN zh-TW\nForceLanguagePriority Prefer Fallback\n") == nil)

@@ -47,7 +47,7 @@ public struct MimeModule: HTTPModule {
                   note: "accepted with no effect: Skep has no filter chain"),
         .accepted("RemoveInputFilter", .iterate, .anywhere, help: "one or more file extensions",
                   note: "accepted with no effect: Skep has no filter chain"),
-        DirectiveSpec("MultiviewsMatch", .iterate, .anywhere, help: "NegotiatedOnly, Filters, Handlers or Any") { d, scope throws(ConfigError) in
+        DirectiveSpec("MultiviewsMatch", .iterate, [.server, .directory, .files], help: "NegotiatedOnly, Filters, Handlers or Any") { d, scope throws(ConfigError) in
             for word in d.arguments {
                 var match = scope.directory[MimeDirConfig.self].multiviewsMatch ?? []
                 if let problem = match.adding(word) { throw d.error(problem) }

@@ -12,8 +12,8 @@ public struct Variant: Sendable, Hashable {
     public var charset: String = ""
     /// A type map's `Description:`.
     public var description: String = ""
-    /// `qs` of the type (a type map's), 1 otherwise... as Apache, 0 when a map wrote
-    /// no `Content-Type` at all.
+    /// The source quality: the type's `qs` parameter (type maps), 1 for a type without
+    /// one, and 0 until a type is set (Apache's `clean_var_rec`).
     public var sourceQuality: Float = 0
     public var level: Float = 0
     /// The length in bytes when known (a file's size, a map's `Content-Length`), else -1.
