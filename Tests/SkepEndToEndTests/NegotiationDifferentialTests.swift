@@ -299,7 +299,7 @@ struct NegotiationDifferentialTests {
             try Self.setUp(&config)
             config.accessLogFormat = #"%r|%U|%f|%>s|%b"#
         }) { skep, apache in
-            let paths = ["/doc", "/maps/basic.var", "/doc.html", "/nothing"]
+            let paths = ["/doc", "/maps/basic.var", "/doc.html", "/nothing", "/idx/", "/dir/"]
             for path in paths {
                 _ = try F.get(skep, path, headers: ["Accept-Language: en"])
                 _ = try F.get(apache, path, headers: ["Accept-Language: en"])

@@ -62,14 +62,27 @@ public struct DirModule: HTTPModule {
                 var path = r.uri + index
                 if let query = r.query { path += "?" + query }
                 guard let target = r.redirected(to: path) else { continue }
-                return .respond(RequestProcessor(context: server).process(target))
+                return .respond(Self.fastRedirect(r, to: target, server))
             }
             var path = r.uri + index
             if let query = r.query { path += "?" + query }
             guard let target = r.redirected(to: path) else { continue }
-            return .respond(RequestProcessor(context: server).process(target))
+            return .respond(Self.fastRedirect(r, to: target, server))
         }
         return .declined
+    }
+
+    /// Apache's mod_dir serves an index with `ap_internal_fast_redirect`, which makes the
+    /// request the index's: the access log's `%U` and `%f` name the index file (the
+    /// variant, when MultiViews chose one).
+    static func fastRedirect(_ r: Request, to target: Request, _ server: ServerContext) -> Response {
+        let response = RequestProcessor(context: server).process(target)
+        if !r.wouldBlock {
+            r.uri = target.uri
+            r.uriBytes = target.uriBytes
+            r.filename = target.filename
+        }
+        return response
     }
 }
 
