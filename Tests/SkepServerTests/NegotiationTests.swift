@@ -1,6 +1,8 @@
 import SkepConfig
 @testable import SkepServer
 import Testing
+import SkepSystem
+import SkepTestSupport
 
 /// mod_negotiation's pieces without sockets: Apache's header parsing, its selection
 /// algorithm case by case, the type map format, and the directives' errors.
@@ -330,15 +332,67 @@ import Testing
         #expect(Negotiation.exceptionsMatch(["index"], ["index", "html"]))
     }
 
+    /// A processed configuration with mod_mime, mod_negotiation and mod_dir loaded.
+    static func negotiationConfig(_ text: String) throws -> ServerConfig {
+        let modules = CoreModule.all + [MimeModule.descriptor, NegotiationModule.descriptor, DirModule.descriptor]
+        var reader = ConfigReader(modules: modules, options: .init(serverRoot: "/tmp"))
+        let tree = try reader.read(text: "LoadModule mime_module m.so\nLoadModule negotiation_module n.so\nLoadModule dir_module d.so\n" + text, name: "t.conf")
+        return try ConfigProcessor.process(tree, modules: modules, configFile: "t.conf")
+    }
+
     static func configError(_ text: String) -> String? {
-        let modules = CoreModule.all + [MimeModule.descriptor, NegotiationModule.descriptor]
         do {
-            var reader = ConfigReader(modules: modules, options: .init(serverRoot: "/tmp"))
-            let tree = try reader.read(text: "LoadModule mime_module m.so\nLoadModule negotiation_module n.so\n" + text, name: "t.conf")
-            _ = try ConfigProcessor.process(tree, modules: modules, configFile: "t.conf")
+            _ = try negotiationConfig(text)
             return nil
         } catch {
             return "\(error)"
+        }
+    }
+
+    /// The event listener may answer a request only from what it remembers; MultiViews
+    /// reads a directory, so a request it negotiates (itself or as a DirectoryIndex name)
+    /// always goes to a worker, while a plain file, once looked up, does not.
+    @Test func theListenerHandsMultiViewsToAWorker() throws {
+        let root = try makeTemporaryDirectory()
+        try writeFile(root + "/doc.html.en", "en\n")
+        try writeFile(root + "/doc.html.fr", "fr\n")
+        try writeFile(root + "/plain.txt", "plain\n")
+        try FileSystem.createDirectory(root + "/sub")
+        try writeFile(root + "/sub/index.html.fr", "index fr\n")
+        let config = try Self.negotiationConfig("""
+            DocumentRoot \(root)
+            ErrorLog /dev/null
+            AddLanguage en .en
+            AddLanguage fr .fr
+            <Directory \(root)>
+                Options MultiViews
+            </Directory>
+            """)
+        let context = try ServerContext(config: config, moduleTypes: [MimeModule.self, NegotiationModule.self, DirModule.self])
+        let watch = context.fileCache.startWatching()
+        #expect(watch != nil)
+        let http = HTTPConnection(context: context, client: .loopbackIPv4(port: 40000), local: .loopbackIPv4(port: 80))
+        _ = http.start()
+        func send(_ path: String) -> HTTPConnection.Action {
+            let bytes = Array("GET \(path) HTTP/1.1\r\nHost: a\r\nAccept-Language: fr\r\n\r\n".utf8)
+            let space = http.readSpace()
+            space.copyBytes(from: bytes)
+            return http.didRead(bytes.count)
+        }
+        for (path, negotiated) in [("/plain.txt", false), ("/doc", true), ("/sub/", true)] {
+            // A worker's run, which fills the cache.
+            #expect(send(path) == .process)
+            #expect(http.process(io: HTTPConnectionTests.NoBody()) == .write)
+            let head = String(decoding: http.output.head, as: UTF8.self)
+            #expect(head.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(path): \(head)")
+            #expect(head.contains("Content-Location: ") == negotiated, "\(path): \(head)")
+            _ = http.didWrite()
+            // The same request again: the listener answers the plain file, never MultiViews.
+            _ = send(path)
+            let onListener = http.processWithoutBlocking()
+            #expect((onListener == nil) == negotiated, "\(path)")
+            if onListener == nil { _ = http.process(io: HTTPConnectionTests.NoBody()) }
+            _ = http.didWrite()
         }
     }
 
