@@ -147,6 +147,11 @@ struct NegotiationDifferentialTests {
         ("/doc/extra", []),
         ("/doc.html", ["Accept-Language: fr"]),
         ("/doc.html", ["Accept-Language: en", "Range: bytes=0-2"]),
+        ("/doc", ["Accept-Language: en", "Range: bytes=2-"]),
+        ("/maps/body.var", ["If-None-Match: *"]),
+        ("/maps/body.var", ["If-Match: \"x\""]),
+        ("/maps/body.var", ["If-Unmodified-Since: Sat, 01 Jan 2000 00:00:00 GMT"]),
+        ("/maps/body.var", ["If-Modified-Since: Sat, 01 Jan 2000 00:00:00 GMT"]),
         ("/doc.html.gz", []),
         ("/page", ["Accept-Language: de"]),
         ("/page", []),
@@ -312,6 +317,26 @@ struct NegotiationDifferentialTests {
             }
             #expect(normalized(skep) == normalized(apache))
             #expect(normalized(apache).first == "GET /doc HTTP/1.1|/doc.html.en|DOCROOT/doc.html.en|200|8")
+        }
+    }
+
+    /// Conditional requests run on the chosen variant: a 304 or 412 keeps the negotiation
+    /// fields. (Only the status and those fields are compared: Skep's 304 and 412 answers
+    /// differ from Apache's in other fields for every file, negotiated or not.)
+    @Test func conditionalRequestsApplyToTheVariant() throws {
+        try withServerPair(mode: .foreground, skepMode: .singleProcess, setUp: Self.setUp) { skep, apache in
+            for server in [skep, apache] {
+                let first = try F.get(server, "/doc", headers: ["Accept-Language: en"])
+                let lastModified = try #require(first.header("Last-Modified"))
+                for (headers, status) in [(["If-Modified-Since: \(lastModified)"], 304), (["If-None-Match: *"], 304),
+                                          (["If-Match: \"nope\""], 412), ([String](), 200)] {
+                    let r = try F.get(server, "/doc", headers: ["Accept-Language: en"] + headers)
+                    #expect(r.status == status, "\(server.kind) \(headers): \(r)")
+                    #expect(r.header("Content-Location") == "doc.html.en", "\(server.kind) \(headers)")
+                    #expect(r.header("Vary") == "negotiate,accept,accept-language,accept-encoding", "\(server.kind) \(headers)")
+                    #expect(r.header("TCN") == "choice", "\(server.kind) \(headers)")
+                }
+            }
         }
     }
 

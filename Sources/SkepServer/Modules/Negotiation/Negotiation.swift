@@ -286,9 +286,21 @@ enum Negotiation {
             refusal.headers.append(contentsOf: fields)
             return refusal
         }
-        if let failure = r.discardBody() { return processor.error(failure, r) }
         var headers = fields
         headers.append(("Accept-Ranges", "bytes"))
+        // Apache checks the conditions with no entity tag and no modification time, which
+        // its checks read as "now": `If-None-Match: *` is a 304, `If-Match` a 412.
+        if let failure = Conditional.evaluate(r, etag: nil, lastModified: HTTPDate(secondsSince1970: SystemClock.now().seconds)) {
+            if failure == .notModified {
+                var response = Response(status: .notModified, headers: headers)
+                response.sendsBody = false
+                return response
+            }
+            var refusal = processor.error(failure, r)
+            refusal.headers.append(contentsOf: fields)
+            return refusal
+        }
+        if let failure = r.discardBody() { return processor.error(failure, r) }
         if !best.mimeType.isEmpty {
             headers.append(("Content-Type", best.charset.isEmpty ? best.mimeType : best.mimeType + "; charset=" + best.charset))
         }
