@@ -125,6 +125,7 @@ struct NegotiationDifferentialTests {
         ("idx/index.html.en", "index en\n"), ("idx/index.html.fr", "index fr\n"),
         ("idx2/index.html.de", "index de\n"), ("idx2/index.txt", "index txt\n"),
         ("idx3/index.html.de", "index de only\n"),
+        ("both/index.html", "plain index\n"), ("both/index.html.en", "english index\n"),
     ]
 
     /// Requests: a path and header lines.
@@ -205,6 +206,10 @@ struct NegotiationDifferentialTests {
         ("/idx2/", ["Accept-Language: en"]),
         ("/idx2/", ["Accept-Language: de"]),
         ("/idx3/", ["Accept-Language: en"]),
+        // Debian's docroot: a plain index.html is served as it is, MultiViews or not.
+        ("/dir/", ["Accept-Language: fr"]),
+        ("/both/", ["Accept-Language: en"]),
+        ("/both/index", ["Accept-Language: en"]),
         ("/doc", ["Negotiate: trans", "Accept: text/plain"]),
         ("/doc", ["Negotiate: trans", "User-Agent: Lynx/2.8.9", "Accept: text/plain"]),
         ("/doc", ["Negotiate: *", "Accept-Language: en"]),
