@@ -19,6 +19,7 @@ struct NegotiationDifferentialTests {
         AddLanguage de .de
         AddLanguage en-gb .en-gb
         AddEncoding gzip .gz
+        AddEncoding x-compress .Z
         AddCharset UTF-8 .utf8
         AddCharset ISO-8859-1 .latin1
         AddHandler type-map .var
@@ -74,6 +75,7 @@ struct NegotiationDifferentialTests {
         ("doc.html.gz", "gz"), ("page.en.html", "<p>page en</p>\n"), ("page.de.html", "<p>page de</p>\n"),
         ("lang.html.en-gb", "british\n"), ("lang.html.fr", "francais\n"),
         ("cs.html.utf8", "utf-8 text here\n"), ("cs.html.latin1", "latin1\n"),
+        ("data.txt.Z", "compressed\n"),
         ("txt.txt", "text\n"), ("txt.html", "<p>html</p>\n"),
         ("only.xyz", "unknown extension\n"), ("with space.html", "spaced\n"),
         ("script.cgi.en", "english script text\n"),
@@ -154,6 +156,12 @@ struct NegotiationDifferentialTests {
         ("/maps/body.var", ["If-Unmodified-Since: Sat, 01 Jan 2000 00:00:00 GMT"]),
         ("/maps/body.var", ["If-Modified-Since: Sat, 01 Jan 2000 00:00:00 GMT"]),
         ("/doc.html.gz", []),
+        // Apache's fix_encoding: the client's spelling of the encoding, negotiated or not.
+        ("/data.txt.Z", ["Accept-Encoding: compress"]),
+        ("/data.txt.Z", ["Accept-Encoding: x-compress, compress"]),
+        ("/data.txt.Z", ["Accept-Encoding: gzip"]),
+        ("/data.txt", ["Accept-Encoding: compress"]),
+        ("/doc.html.gz", ["Accept-Encoding: x-gzip"]),
         ("/page", ["Accept-Language: de"]),
         ("/page", []),
         ("/page.html", ["Accept-Language: en"]),
