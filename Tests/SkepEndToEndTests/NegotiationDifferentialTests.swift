@@ -64,6 +64,12 @@ struct NegotiationDifferentialTests {
                 SetHandler type-map
             </Files>
         </Directory>
+        <Directory "@DOCROOT@/errdoc">
+            ErrorDocument 406 /406.html
+        </Directory>
+        <Directory "@DOCROOT@/errtext">
+            ErrorDocument 406 "no variant suits"
+        </Directory>
         <Directory "@DOCROOT@/idx3">
             ForceLanguagePriority Prefer
         </Directory>
@@ -127,6 +133,7 @@ struct NegotiationDifferentialTests {
         ("idx/index.html.en", "index en\n"), ("idx/index.html.fr", "index fr\n"),
         ("idx2/index.html.de", "index de\n"), ("idx2/index.txt", "index txt\n"),
         ("idx3/index.html.de", "index de only\n"),
+        ("406.html", "<p>custom 406</p>\n"), ("errdoc/doc.html.en", "en\n"), ("errtext/doc.html.en", "en\n"),
         ("both/index.html", "plain index\n"), ("both/index.html.en", "english index\n"),
     ]
 
@@ -214,6 +221,9 @@ struct NegotiationDifferentialTests {
         ("/idx2/", ["Accept-Language: en"]),
         ("/idx2/", ["Accept-Language: de"]),
         ("/idx3/", ["Accept-Language: en"]),
+        // An ErrorDocument for the 406 keeps Vary, TCN and Alternates.
+        ("/errdoc/doc", ["Accept: text/plain"]),
+        ("/errtext/doc", ["Accept: text/plain"]),
         // Debian's docroot: a plain index.html is served as it is, MultiViews or not.
         ("/dir/", ["Accept-Language: fr"]),
         ("/both/", ["Accept-Language: en"]),

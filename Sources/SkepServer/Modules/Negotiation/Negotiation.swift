@@ -311,6 +311,8 @@ enum Negotiation {
 
     /// The 406 (or 300) page: Apache's error text and the variant list.
     static func listResponse(_ status: HTTPStatus, _ selection: VariantSelection, _ fields: [(name: String, value: String)], _ r: Request, _ server: ServerContext) -> Response {
+        // An ErrorDocument page for the 406 keeps the fields, as Apache's err_headers_out.
+        r.errorHeaders.append(contentsOf: fields)
         let body = ErrorPages.body(status, method: r.method, signature: RequestProcessor.signature(r, server), note: selection.variantList())
         var headers = fields
         headers.append(("Content-Type", "text/html; charset=iso-8859-1"))
