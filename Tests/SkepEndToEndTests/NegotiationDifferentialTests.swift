@@ -129,6 +129,7 @@ struct NegotiationDifferentialTests {
 
             """),
         ("maps/bad.var", "URI doc.html.en\n"),
+        ("maps/nested.var", "URI: basic.var\nContent-Type: text/html\n\n"),
         ("maps/missing.var", "URI: nothing-here.html\nContent-Type: text/html\n\n"),
         ("idx/index.html.en", "index en\n"), ("idx/index.html.fr", "index fr\n"),
         ("idx2/index.html.de", "index de\n"), ("idx2/index.txt", "index txt\n"),
@@ -208,6 +209,7 @@ struct NegotiationDifferentialTests {
         ("/maps/body.var", ["Accept: text/html"]),
         ("/maps/body.var", ["Accept-Language: fr"]),
         ("/maps/bad.var", []),
+        ("/maps/nested.var", []),
         ("/maps/missing.var", []),
         ("/maps/basic", []),
         ("/maps/escaped.var", []),

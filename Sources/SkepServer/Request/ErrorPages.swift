@@ -61,6 +61,9 @@ public enum ErrorPages {
             return "<p>The expectation given in the Expect request-header\nfield could not be met by this server.\n</p><p>Only the 100-continue expectation is supported.</p>\n"
         case 501:
             return "<p>\(method) not supported for current URL.<br />\n</p>\n"
+        case 506:
+            // Apache's text leaves the <pre> block empty.
+            return "<p>A variant for the requested resource\n<pre>\n\n</pre>\nis itself a negotiable resource. This indicates a configuration error.</p>\n"
         case 502:
             return "<p>The proxy server received an invalid\r\nresponse from an upstream server.<br />\r\n</p>\n"
         case 503:

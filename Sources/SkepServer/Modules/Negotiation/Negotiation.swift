@@ -217,7 +217,7 @@ enum Negotiation {
 
     /// Runs the selection for `r` and answers: the chosen variant through an internal
     /// redirect (or its inline body), or the 406/300 list.
-    static func negotiate(_ variants: [Variant], place: Place, multiViewsCount: Int, _ r: Request, _ server: ServerContext,
+    static func negotiate(_ variants: [Variant], place: Place, _ r: Request, _ server: ServerContext,
                           isMap: Bool = false) -> Response {
         let config = r.config(NegotiationDirConfig.self)
         var selection = VariantSelection(variants: variants, languagePriority: config.languagePriority, force: config.forcePriority ?? [])
@@ -249,10 +249,10 @@ enum Negotiation {
             fields.insert(("Content-Location", escapePathSegment(best.fileName)), at: 0)
         }
         // Apache lets HTTP/1.0 caches keep nothing negotiated (`Expires` now), unless
-        // `CacheNegotiatedDocs On` or one file was all there was; MultiViews loses the
-        // mark in its fast redirect, so only type maps show it.
+        // `CacheNegotiatedDocs On` (or MultiViews found a single file); MultiViews loses
+        // the mark in its fast redirect anyway, so only type maps show it.
         let cacheable = r.serverConfig(NegotiationServerConfig.self).cacheNegotiatedDocs ?? false
-        if isMap && !cacheable && r.head.version < .http11 && multiViewsCount != 1 {
+        if isMap && !cacheable && r.head.version < .http11 {
             fields.append(("Expires", HTTPDate(secondsSince1970: r.received.seconds).description))
         }
         if let body = best.body {

@@ -74,8 +74,8 @@ public struct NegotiationModule: HTTPModule {
             return nil
         case .failed(let status):
             return .fail(status)
-        case .variants(let variants, let fromMap):
-            return .respond(Negotiation.negotiate(variants, place: place, multiViewsCount: fromMap ? 0 : variants.count, r, server))
+        case .variants(let variants, _):
+            return .respond(Negotiation.negotiate(variants, place: place, r, server))
         }
     }
 
@@ -113,7 +113,7 @@ public struct NegotiationModule: HTTPModule {
         if !r.pathInfo.isEmpty, uri.hasSuffix(r.pathInfo) { uri = String(uri.dropLast(r.pathInfo.count)) }
         let uriDirectory = uri.lastIndex(of: "/").map { String(uri[...$0]) } ?? "/"
         let place = Negotiation.Place(directory: directory, base: "", pathInfo: r.pathInfo, uriDirectory: uriDirectory)
-        return Negotiation.negotiate(variants, place: place, multiViewsCount: 0, r, server, isMap: true)
+        return Negotiation.negotiate(variants, place: place, r, server, isMap: true)
     }
 }
 
