@@ -47,8 +47,8 @@ enum Negotiation {
         /// No name in the directory extends the requested one.
         case none
         case failed(HTTPStatus)
-        /// The variants, sorted; `fromMap` when a type map among the files supplied them.
-        case variants([Variant], fromMap: Bool)
+        /// The variants: the files, sorted, or the entries of a type map among them.
+        case variants([Variant])
     }
 
     /// Apache's `read_types_multi`: each file named `base.` something that mod_mime
@@ -88,7 +88,7 @@ enum Negotiation {
                   variantAllowed(path: path, uri: uri, status: st, config: config, r, server) else { continue }
             if contentType == mapType || handler == typeMapHandler {
                 switch readTypeMap(path, r, server) {
-                case .success(let mapped): return .variants(mapped, fromMap: true)
+                case .success(let mapped): return .variants(mapped)
                 case .failure(let status): return .failed(status.status)
                 }
             }
@@ -111,7 +111,7 @@ enum Negotiation {
             if a.sourceQuality != b.sourceQuality { return a.sourceQuality > b.sourceQuality }
             return a.fileName.utf8.lexicographicallyPrecedes(b.fileName.utf8)
         }
-        return .variants(variants, fromMap: false)
+        return .variants(variants)
     }
 
     /// A status as an `Error`, for `Result`.
@@ -191,7 +191,7 @@ enum Negotiation {
         while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
         let uriDirectory = r.uri.hasSuffix("/") ? r.uri : r.uri + "/"
         let place = Place(directory: dir, base: index, pathInfo: "", uriDirectory: uriDirectory)
-        guard case .variants(let variants, _) = scanDirectory(place, r, server) else { return false }
+        guard case .variants(let variants) = scanDirectory(place, r, server) else { return false }
         let config = r.config(NegotiationDirConfig.self)
         var selection = VariantSelection(variants: variants, languagePriority: config.languagePriority, force: config.forcePriority ?? [])
         selection.run(selectionRequest(r, pathInfo: "", isMap: false))

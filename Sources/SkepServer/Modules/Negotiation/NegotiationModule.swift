@@ -74,7 +74,7 @@ public struct NegotiationModule: HTTPModule {
             return nil
         case .failed(let status):
             return .fail(status)
-        case .variants(let variants, _):
+        case .variants(let variants):
             return .respond(Negotiation.negotiate(variants, place: place, r, server))
         }
     }
