@@ -170,6 +170,7 @@ struct NegotiationDifferentialTests {
         ("/data.txt.Z", ["Accept-Encoding: gzip"]),
         ("/data.txt", ["Accept-Encoding: compress"]),
         ("/doc.html.gz", ["Accept-Encoding: x-gzip"]),
+        ("/doc", ["Accept: */*;q=0", "Accept-Encoding: x-gzip;q=0.5"]),
         ("/page", ["Accept-Language: de"]),
         ("/page", []),
         ("/page.html", ["Accept-Language: en"]),

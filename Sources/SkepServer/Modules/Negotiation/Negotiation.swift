@@ -93,7 +93,8 @@ enum Negotiation {
                 }
             }
             var variant = Variant(fileName: entry.name)
-            variant.encoding = labels.contentEncoding
+            // Apache's sub-request ran fix_encoding: the variant lists the client's spelling.
+            variant.encoding = labels.contentEncoding.map { NegotiationModule.clientSpelling(of: $0, acceptEncoding: r.header("Accept-Encoding")) }
             variant.languages = labels.contentLanguage.map { $0.split(separator: ",").map { $0.lowercased() } } ?? []
             variant.setType(AcceptHeader.parseEntry(contentType))
             variant.bytes = st.size

@@ -82,17 +82,21 @@ public struct NegotiationModule: HTTPModule {
     /// Apache's `fix_encoding`: answers with the client's spelling of the encoding
     /// (`gzip` or `x-gzip`) when it named one of them.
     static func fixEncoding(_ r: Request) {
-        guard var encoding = r.contentEncoding, !encoding.isEmpty, let header = r.header("Accept-Encoding") else { return }
-        if encoding.hasPrefix("x-") { encoding = String(encoding.dropFirst(2)) }
+        guard let encoding = r.contentEncoding else { return }
+        r.contentEncoding = clientSpelling(of: encoding, acceptEncoding: r.header("Accept-Encoding"))
+    }
+
+    /// The encoding as the client's `Accept-Encoding` spells it (`gzip` before `x-gzip`),
+    /// else as configured.
+    static func clientSpelling(of encoding: String, acceptEncoding: String?) -> String {
+        guard !encoding.isEmpty, let acceptEncoding else { return encoding }
+        let bare = encoding.hasPrefix("x-") ? String(encoding.dropFirst(2)) : encoding
         var xSpelling: String?
-        for item in AcceptHeader.parseList(header) {
-            if item.name == encoding {
-                r.contentEncoding = item.name
-                return
-            }
-            if item.name == "x-" + encoding { xSpelling = item.name }
+        for item in AcceptHeader.parseList(acceptEncoding) {
+            if item.name == bare { return item.name }
+            if item.name == "x-" + bare { xSpelling = item.name }
         }
-        if let xSpelling { r.contentEncoding = xSpelling }
+        return xSpelling ?? encoding
     }
 
     // MARK: - Type maps
