@@ -305,7 +305,7 @@ enum Negotiation {
         if !best.mimeType.isEmpty {
             headers.append(("Content-Type", best.charset.isEmpty ? best.mimeType : best.mimeType + "; charset=" + best.charset))
         }
-        if let languages = best.languageList { headers.append(("Content-Language", best.languages.joined(separator: ","))) }
+        if let languages = best.languageList { headers.append(("Content-Language", languages)) }
         if let encoding = best.encoding, !encoding.isEmpty { headers.append(("Content-Encoding", encoding)) }
         return Response(status: .ok, headers: headers, body: r.isHead ? .empty(length: Int64(body.count)) : .bytes(body))  // trap-safe: Int to Int64 widens
     }
