@@ -334,9 +334,9 @@ import SkepTestSupport
 
     /// A processed configuration with mod_mime, mod_negotiation and mod_dir loaded.
     static func negotiationConfig(_ text: String) throws -> ServerConfig {
-        let modules = CoreModule.all + [MimeModule.descriptor, NegotiationModule.descriptor, DirModule.descriptor]
+        let modules = CoreModule.all + [AuthzCoreModule.descriptor, MimeModule.descriptor, NegotiationModule.descriptor, DirModule.descriptor]
         var reader = ConfigReader(modules: modules, options: .init(serverRoot: "/tmp"))
-        let tree = try reader.read(text: "LoadModule mime_module m.so\nLoadModule negotiation_module n.so\nLoadModule dir_module d.so\n" + text, name: "t.conf")
+        let tree = try reader.read(text: "LoadModule authz_core_module a.so\nLoadModule mime_module m.so\nLoadModule negotiation_module n.so\nLoadModule dir_module d.so\n" + text, name: "t.conf")
         return try ConfigProcessor.process(tree, modules: modules, configFile: "t.conf")
     }
 
@@ -366,9 +366,10 @@ import SkepTestSupport
             AddLanguage fr .fr
             <Directory \(root)>
                 Options MultiViews
+                Require all granted
             </Directory>
             """)
-        let context = try ServerContext(config: config, moduleTypes: [MimeModule.self, NegotiationModule.self, DirModule.self])
+        let context = try ServerContext(config: config, moduleTypes: [AuthzCoreModule.self, MimeModule.self, NegotiationModule.self, DirModule.self])
         let watch = context.fileCache.startWatching()
         #expect(watch != nil)
         let http = HTTPConnection(context: context, client: .loopbackIPv4(port: 40000), local: .loopbackIPv4(port: 80))

@@ -147,7 +147,7 @@ enum Negotiation {
 
     /// Apache looks each variant up as a sub-request and drops those whose access checks
     /// fail (`<Files "*.fr.html"> Require all denied` leaves the other languages): the
-    /// access phase of every module, run for the variant's file and URL.
+    /// access, authentication and authorization phases, run for the variant's file and URL.
     static func variantAllowed(path: String, uri: String, status: FileStatus, config: ConfigVector, _ r: Request, _ server: ServerContext) -> Bool {
         guard let sub = r.redirected(to: "/") else { return false }
         sub.uri = uri
@@ -155,14 +155,10 @@ enum Negotiation {
         sub.filename = path
         sub.fileStatus = status
         sub.directory = config
-        sub.user = r.user
-        for module in server.modules {
-            switch module.checkAccess(sub, server) {
-            case .declined, .handled: continue
-            case .respond, .fail: return false
-            }
+        switch AccessPhases(context: server).run(sub) {
+        case .declined, .handled: return true
+        case .respond, .fail: return false
         }
-        return true
     }
 
     /// Whether the parts mod_mime did not recognise are, in order, parts of the
