@@ -11,7 +11,7 @@ import Testing
 struct NegotiationDifferentialTests {
     typealias F = EngineFixture
 
-    static let modules = ["log_config", "authz_core", "authz_host", "mime", "dir", "negotiation"]
+    static let modules = ["log_config", "authz_core", "authz_host", "mime", "dir", "negotiation", "setenvif"]
 
     static let config = #"""
         AddLanguage en .en
@@ -24,6 +24,9 @@ struct NegotiationDifferentialTests {
         AddCharset ISO-8859-1 .latin1
         AddHandler type-map .var
         LanguagePriority fr en de
+        SetEnvIf Request_URI "^/envs/" prefer-language=de
+        SetEnvIf User-Agent "^nogzip" no-gzip
+        SetEnvIf User-Agent "^htmlgzip" gzip-only-text/html=1
         ForceLanguagePriority Prefer Fallback
         <Directory "@DOCROOT@">
             Options MultiViews
@@ -90,6 +93,8 @@ struct NegotiationDifferentialTests {
         ("fallback/doc.html.en", "en\n"), ("fallback/doc.html.fr", "fr\n"),
         ("none/doc.html.en", "english\n"), ("none/doc.html.fr", "fr\n"),
         ("off/doc.html.en", "en\n"),
+        ("envs/doc.html.en", "en\n"), ("envs/doc.html.de", "de\n"),
+        ("envs/gz.html", "<p>plain</p>\n"), ("envs/gz.html.gz", "gzipped html"), ("envs/gz.txt.gz", "gz text"),
         ("denied/doc.html.en", "en\n"), ("denied/doc.html.fr", "fr\n"), ("denied/only.html.fr", "fr\n"),
         ("any/doc.foo.html", "foo\n"), ("any/doc.foo", "foo only\n"),
         ("handlers/m.var", "URI: one.html\nContent-Type: text/html\n\n"), ("handlers/one.html", "one\n"),
@@ -193,6 +198,12 @@ struct NegotiationDifferentialTests {
         ("/none/doc", []),
         ("/none/doc", ["Accept-Language: it"]),
         ("/off/doc", []),
+        // The environment Apache's negotiation reads, set by mod_setenvif.
+        ("/envs/doc", ["Accept-Language: en"]),
+        ("/envs/gz", ["Accept-Encoding: gzip", "User-Agent: nogzip"]),
+        ("/envs/gz", ["Accept-Encoding: gzip", "User-Agent: htmlgzip"]),
+        ("/envs/gz", ["Accept-Encoding: gzip", "User-Agent: htmlgzip", "Accept: text/plain"]),
+        ("/envs/gz", ["Accept-Encoding: gzip"]),
         ("/denied/doc", []),
         ("/denied/doc", ["Accept-Language: fr"]),
         ("/denied/only", []),
