@@ -4,10 +4,11 @@ import SkepConfig
 /// one file that declares its directives, its records and its hooks; this list is what
 /// the configuration reader, `skep -M` and the request phases see, in hook order
 /// (mod_mime is Apache's type_checker, so it runs before mod_dir's fixup; mod_proxy's
-/// translate runs before mod_alias's, as Apache's `proxy_trans` is hooked first). The
-/// access, authentication and authorization modules each own one of the phases that
-/// `AccessPhases` runs in Apache's order (mod_authn_core's `check_user_id` is Apache's
-/// last, after mod_auth_basic's).
+/// translate runs before mod_alias's, as Apache's `proxy_trans` is hooked first;
+/// mod_negotiation's MultiViews runs after mod_mime labelled the request and before
+/// mod_env's and mod_dir's fixups, see `NegotiationModule`). The access, authentication and authorization
+/// modules each own one of the phases that `AccessPhases` runs in Apache's order
+/// (mod_authn_core's `check_user_id` is Apache's last, after mod_auth_basic's).
 public enum ServerModules {
     public static let types: [any HTTPModule.Type] = [
         SetEnvIfModule.self,
@@ -22,6 +23,7 @@ public enum ServerModules {
         AuthzUserModule.self,
         AuthzGroupfileModule.self,
         MimeModule.self,
+        NegotiationModule.self,
         EnvModule.self,
         DirModule.self,
         AutoindexModule.self,

@@ -68,7 +68,7 @@ func directoryConfig(_ config: ServerConfig, _ filename: String, uri: String = "
         #expect(page.contentType == "text/html; charset=utf-8") // Apache lower-cases the charset
         #expect(page.contentLanguage == "en")
         let both = module.resolve(filename: "/srv/index.en.fr.html", config: dirConfig)
-        #expect(both.contentLanguage == "en, fr")
+        #expect(both.contentLanguage == "en,fr")  // Apache joins with a bare comma
         let tarball = module.resolve(filename: "/srv/file.tar.gz", config: dirConfig)
         #expect(tarball.contentType == "application/gzip")
         #expect(tarball.contentEncoding == "x-gzip")

@@ -51,14 +51,38 @@ public struct DirModule: HTTPModule {
             let candidate = index.hasPrefix("/") ? nil : filename + (filename.hasSuffix("/") ? "" : "/") + index
             guard let candidate, let st = try? r.lookUp(candidate, in: server.fileCache), !st.isDirectory else {
                 if r.wouldBlock { return .declined }
-                continue
+                // Apache looks each name up as a sub-request, which MultiViews may answer
+                // (`index.html` served by `index.html.en`).
+                guard candidate != nil, !index.contains("/"),
+                      Negotiation.negotiatesIndex(directory: filename, index: index, onlyName: (dir.indexes ?? ["index.html"]).count == 1, r, server)
+                else {
+                    if r.wouldBlock { return .declined }
+                    continue
+                }
+                var path = r.uri + index
+                if let query = r.query { path += "?" + query }
+                guard let target = r.redirected(to: path) else { continue }
+                return .respond(Self.fastRedirect(r, to: target, server))
             }
             var path = r.uri + index
             if let query = r.query { path += "?" + query }
             guard let target = r.redirected(to: path) else { continue }
-            return .respond(RequestProcessor(context: server).process(target))
+            return .respond(Self.fastRedirect(r, to: target, server))
         }
         return .declined
+    }
+
+    /// Apache's mod_dir serves an index with `ap_internal_fast_redirect`, which makes the
+    /// request the index's: the access log's `%U` and `%f` name the index file (the
+    /// variant, when MultiViews chose one).
+    static func fastRedirect(_ r: Request, to target: Request, _ server: ServerContext) -> Response {
+        let response = RequestProcessor(context: server).process(target)
+        if !r.wouldBlock {
+            r.uri = target.uri
+            r.uriBytes = target.uriBytes
+            r.filename = target.filename
+        }
+        return response
     }
 }
 

@@ -47,8 +47,13 @@ public struct MimeModule: HTTPModule {
                   note: "accepted with no effect: Skep has no filter chain"),
         .accepted("RemoveInputFilter", .iterate, .anywhere, help: "one or more file extensions",
                   note: "accepted with no effect: Skep has no filter chain"),
-        .accepted("MultiviewsMatch", .iterate, .anywhere, help: "NegotiatedOnly, Filters, Handlers or Any",
-                  note: "accepted with no effect: Skep does no content negotiation"),
+        DirectiveSpec("MultiviewsMatch", .iterate, [.server, .directory, .files], help: "NegotiatedOnly, Filters, Handlers or Any") { d, scope throws(ConfigError) in
+            for word in d.arguments {
+                var match = scope.directory[MimeDirConfig.self].multiviewsMatch ?? []
+                if let problem = match.adding(word) { throw d.error(problem) }
+                scope.directory[MimeDirConfig.self].multiviewsMatch = match
+            }
+        },
         .accepted("ModMimeUsePathInfo", .flag, .perDirectory, help: "On to match extensions of the path info too",
                   note: "accepted with no effect: Skep matches the file name's extensions only"),
     ])
@@ -111,7 +116,7 @@ public struct MimeModule: HTTPModule {
         /// The media type with `; charset=` when a charset applies; nil when no extension names a type
         /// (Apache then sends no Content-Type at all).
         public var contentType: String?
-        /// Languages joined with `", "`, as Apache writes `Content-Language`.
+        /// Languages joined with `","`, as Apache writes `Content-Language` (`apr_array_pstrcat` with a comma).
         public var contentLanguage: String?
         /// Encodings joined with `", "` in extension order (`x-gzip`).
         public var contentEncoding: String?
@@ -148,7 +153,7 @@ public struct MimeModule: HTTPModule {
             labels.contentType = Self.withCharset(type, charset)
         }
         if !languages.isEmpty {
-            labels.contentLanguage = languages.joined(separator: ", ")
+            labels.contentLanguage = languages.joined(separator: ",")
         } else if let language = config.defaultLanguage {
             labels.contentLanguage = language
         }
@@ -282,6 +287,8 @@ public struct MimeDirConfig: ModuleConfig {
     public var mappings: [String: ExtensionInfo] = [:]
     /// Remove* directives of this section, applied to the merged mappings.
     public var removals: [Removal] = []
+    /// `MultiviewsMatch`: which extensions count when MultiViews matches names.
+    public var multiviewsMatch: MultiviewsMatch?
     /// `ForceType`; `""` for `ForceType None`.
     public var forcedType: String?
     public var defaultLanguage: String?
@@ -301,6 +308,7 @@ public struct MimeDirConfig: ModuleConfig {
             out.mappings[removal.ext]?.clear(removal.field)
             if out.mappings[removal.ext]?.isEmpty == true { out.mappings[removal.ext] = nil }
         }
+        out.multiviewsMatch = child.multiviewsMatch ?? multiviewsMatch
         out.forcedType = child.forcedType ?? forcedType
         out.defaultLanguage = child.defaultLanguage ?? defaultLanguage
         return out

@@ -38,6 +38,11 @@ public enum ErrorPages {
             return "<p>You don't have permission to access this resource.</p>\n"
         case 404:
             return "<p>The requested URL was not found on this server.</p>\n"
+        case 300:
+            // mod_negotiation's variant list is the whole text.
+            return note ?? ""
+        case 406:
+            return "<p>An appropriate representation of the requested resource could not be found on this server.</p>\n\(note ?? "")"
         case 405:
             return "<p>The requested method \(method) is not allowed for this URL.</p>\n"
         case 408:
@@ -56,6 +61,9 @@ public enum ErrorPages {
             return "<p>The expectation given in the Expect request-header\nfield could not be met by this server.\n</p><p>Only the 100-continue expectation is supported.</p>\n"
         case 501:
             return "<p>\(method) not supported for current URL.<br />\n</p>\n"
+        case 506:
+            // Apache's text leaves the <pre> block empty.
+            return "<p>A variant for the requested resource\n<pre>\n\n</pre>\nis itself a negotiable resource. This indicates a configuration error.</p>\n"
         case 502:
             return "<p>The proxy server received an invalid\r\nresponse from an upstream server.<br />\r\n</p>\n"
         case 503:

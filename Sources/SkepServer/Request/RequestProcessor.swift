@@ -308,6 +308,6 @@ public struct RequestProcessor {
         response.discard()
         var text = document
         if text.hasPrefix("\"") { text.removeFirst() }
-        return Response(status: response.status, headers: [("Content-Type", "text/html; charset=iso-8859-1")], body: .bytes(Array(text.utf8)))
+        return Response(status: response.status, headers: r.errorHeaders + [("Content-Type", "text/html; charset=iso-8859-1")], body: .bytes(Array(text.utf8)))
     }
 }
