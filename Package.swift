@@ -26,8 +26,10 @@ let package = Package(
         // Regular expressions are PCRE2 from the system (Debian's libpcre2-dev), as Apache's.
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .target(name: "SkepConfig", dependencies: ["CPCRE2"]),
+        // mod_deflate compresses with zlib from the system (Debian's zlib1g-dev), as Apache's.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "SkepScoreboard", dependencies: ["SkepSystem"]),
-        .target(name: "SkepServer", dependencies: ["SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig"]),
+        .target(name: "SkepServer", dependencies: ["SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig", "CZlib"]),
         .target(name: "SkepMPM", dependencies: ["SkepServer", "SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig"]),
         // The embedding API and the command line: `skep` is a server built on it with no modules of its own.
         .target(

@@ -39,12 +39,12 @@ public struct MimeModule: HTTPModule {
         DirectiveSpec("DefaultLanguage", .take1, .anywhere, help: "the language of files whose extensions name none") { d, scope throws(ConfigError) in
             scope.directory[MimeDirConfig.self].defaultLanguage = d.arguments[0].lowercased()
         },
-        .accepted("AddOutputFilter", .iterate2, .anywhere, help: "filters and one or more file extensions",
-                  note: "accepted with no effect: Skep has no filter chain"),
+        extensionDirective("AddOutputFilter", "output filters (separated by ;) and one or more file extensions", lowercased: false) { info, value in
+            info.outputFilters = value
+        },
         .accepted("AddInputFilter", .iterate2, .anywhere, help: "filters and one or more file extensions",
                   note: "accepted with no effect: Skep has no filter chain"),
-        .accepted("RemoveOutputFilter", .iterate, .anywhere, help: "one or more file extensions",
-                  note: "accepted with no effect: Skep has no filter chain"),
+        removeDirective("RemoveOutputFilter", "one or more file extensions", .outputFilters),
         .accepted("RemoveInputFilter", .iterate, .anywhere, help: "one or more file extensions",
                   note: "accepted with no effect: Skep has no filter chain"),
         .accepted("MultiviewsMatch", .iterate, .anywhere, help: "NegotiatedOnly, Filters, Handlers or Any",
@@ -104,6 +104,18 @@ public struct MimeModule: HTTPModule {
         if let encoding = result.contentEncoding { request.contentEncoding = encoding }
         if request.handler == nil, let handler = result.handler { request.handler = handler }
         return .declined
+    }
+
+    /// Apache's `mime_insert_filters`: the filters `AddOutputFilter` maps the file's
+    /// extensions to, in extension order.
+    public func insertFilters(_ request: Request, _ server: ServerContext, into chain: inout OutputFilterChain) {
+        guard let filename = request.filename else { return }
+        let mappings = request.config(MimeDirConfig.self).mappings
+        guard !mappings.isEmpty else { return }
+        for ext in Self.extensions(of: filename) {
+            guard let names = mappings[ext]?.outputFilters else { continue }
+            for name in names.split(separator: ";") where !name.isEmpty { chain.add(named: String(name), server) }
+        }
     }
 
     /// What the extensions of a name say (the part after the last `/` is used).
@@ -208,10 +220,10 @@ public struct MimeModule: HTTPModule {
 
     /// `AddType type ext...` and its kin: Apache's `add_extension_info` lower-cases both
     /// the value and the extensions and drops a leading dot.
-    static func extensionDirective(_ name: String, _ help: String,
+    static func extensionDirective(_ name: String, _ help: String, lowercased: Bool = true,
                                    _ set: @escaping @Sendable (inout MimeDirConfig.ExtensionInfo, String) -> Void) -> DirectiveSpec {
         DirectiveSpec(name, .iterate2, .anywhere, help: help) { d, scope throws(ConfigError) in
-            let value = d.arguments[0].lowercased()
+            let value = lowercased ? d.arguments[0].lowercased() : d.arguments[0]
             for ext in d.arguments.dropFirst() {
                 let key = MimeDirConfig.key(ext)
                 guard !key.isEmpty else { continue }
@@ -245,6 +257,8 @@ public struct MimeDirConfig: ModuleConfig {
         public var language: String?
         public var encoding: String?
         public var handler: String?
+        /// `AddOutputFilter`'s names, `;`-separated as written.
+        public var outputFilters: String?
         public init() {}
 
         mutating func clear(_ field: Field) {
@@ -254,6 +268,7 @@ public struct MimeDirConfig: ModuleConfig {
             case .language: language = nil
             case .encoding: encoding = nil
             case .handler: handler = nil
+            case .outputFilters: outputFilters = nil
             }
         }
 
@@ -265,13 +280,14 @@ public struct MimeDirConfig: ModuleConfig {
             if let v = child.language { out.language = v }
             if let v = child.encoding { out.encoding = v }
             if let v = child.handler { out.handler = v }
+            if let v = child.outputFilters { out.outputFilters = v }
             return out
         }
 
-        var isEmpty: Bool { type == nil && charset == nil && language == nil && encoding == nil && handler == nil }
+        var isEmpty: Bool { type == nil && charset == nil && language == nil && encoding == nil && handler == nil && outputFilters == nil }
     }
 
-    public enum Field: Sendable, Hashable { case type, charset, language, encoding, handler }
+    public enum Field: Sendable, Hashable { case type, charset, language, encoding, handler, outputFilters }
 
     public struct Removal: Sendable, Hashable {
         public var ext: String

@@ -226,7 +226,9 @@ public struct RequestProcessor {
         if let allow { headers.append(("Allow", allow)) }
         let body = ErrorPages.body(status, method: r.method, location: location, signature: signature(r, context))
         headers.append(("Content-Type", "text/html; charset=iso-8859-1"))
-        return Response(status: status, headers: headers, body: .bytes(Array(body.utf8)))
+        var response = Response(status: status, headers: headers, body: .bytes(Array(body.utf8)))
+        response.isErrorResponse = true
+        return response
     }
 
     /// `ServerSignature On`: the `<address>` line under error pages.
@@ -263,6 +265,8 @@ public struct RequestProcessor {
         response.discard()
         var text = document
         if text.hasPrefix("\"") { text.removeFirst() }
-        return Response(status: response.status, headers: [("Content-Type", "text/html; charset=iso-8859-1")], body: .bytes(Array(text.utf8)))
+        var message = Response(status: response.status, headers: [("Content-Type", "text/html; charset=iso-8859-1")], body: .bytes(Array(text.utf8)))
+        message.isErrorResponse = true
+        return message
     }
 }

@@ -22,6 +22,27 @@ public struct Response {
     /// False for answers that must not carry a body (`304`, `204`, HEAD) even though
     /// their `Content-Length` describes one.
     public var sendsBody = true
+    /// An error page (or a 304) as Apache's `ap_send_error_response` sends it: only the
+    /// protocol filters run on it, never the content filters (DEFLATE, Header).
+    public var isErrorResponse = false
+    /// The handler asks the filter chain to evaluate the request's conditionals on its
+    /// `ETag` and `Last-Modified` (a CGI or FastCGI script's answer, as Apache's
+    /// `ap_scan_script_header_err` calls `ap_meets_conditions`).
+    public var evaluatesConditions = false
+    /// The whole of a regular file is the body (set by the default handler): a filter may
+    /// cache what it derives from it under this identity (see `DeflateCache`).
+    public var sourceFile: SourceFile?
+
+    /// Which file, in which state, a body is the whole of.
+    public struct SourceFile: Sendable, Hashable {
+        public var path: String
+        /// The `stat` the body was read under (inode, size, mtime and ctime identify it).
+        public var status: FileStatus
+        public init(path: String, status: FileStatus) {
+            self.path = path
+            self.status = status
+        }
+    }
 
     public init(status: HTTPStatus, headers: [(name: String, value: String)] = [], body: Body = .empty()) {
         self.status = status
