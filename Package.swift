@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(name: "skep", dependencies: ["Skep"]),
         // The helpers every test target shares (Deadline, temporary files, captureError,
         // waitForChild); only test targets depend on it, so no product links it.
-        .target(name: "SkepTestSupport", dependencies: ["SkepConfig", "SkepSystem"], path: "Tests/SkepTestSupport"),
+        .target(name: "SkepTestSupport", dependencies: ["SkepConfig", "SkepSystem", "CZlib"], path: "Tests/SkepTestSupport"),
         .testTarget(name: "SkepConfigTests", dependencies: ["SkepConfig", "SkepTestSupport"]),
         .testTarget(name: "SkepHTTPTests", dependencies: ["SkepHTTP"]),
         .testTarget(name: "SkepSystemTests", dependencies: ["SkepSystem", "SkepTestSupport"]),

@@ -187,7 +187,10 @@ enum Conditional {
         if let ifNoneMatch = r.header("If-None-Match") {
             let matched = ifNoneMatch.trimmingBlanks == "*" || (etag.map { $0.isMatched(byList: ifNoneMatch, .weak) } ?? false)
             if matched { return getOrHead ? .notModified : .preconditionFailed }
-        } else if getOrHead, let since = r.header("If-Modified-Since"), let date = HTTPDate(since), lastModified <= date {
+        } else if getOrHead, let since = r.header("If-Modified-Since"), let date = HTTPDate(since), lastModified <= date,
+                  date.secondsSince1970 <= r.received.seconds {
+            // A date later than the request's own time is ignored, as Apache's
+            // `ap_condition_if_modified_since` (`ims <= reqtime`).
             return .notModified
         }
         return nil

@@ -1,0 +1,29 @@
+import CZlib
+
+/// Decompresses a gzip body with zlib (the test side of mod_deflate's output); nil when
+/// the bytes are not one complete gzip member.
+public func gunzip(_ bytes: [UInt8]) -> [UInt8]? {
+    var stream = z_stream()
+    guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+    defer { inflateEnd(&stream) }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    var input = bytes
+    let count = input.count
+    return input.withUnsafeMutableBufferPointer { inBuffer -> [UInt8]? in
+        stream.next_in = inBuffer.baseAddress
+        stream.avail_in = uInt(count)
+        while true {
+            let (rc, produced) = chunk.withUnsafeMutableBufferPointer { outBuffer -> (Int32, Int) in
+                stream.next_out = outBuffer.baseAddress
+                stream.avail_out = uInt(outBuffer.count)
+                let rc = inflate(&stream, Z_NO_FLUSH)
+                return (rc, outBuffer.count - Int(stream.avail_out))
+            }
+            out += chunk[..<produced]
+            if rc == Z_STREAM_END { return stream.avail_in == 0 ? out : nil }
+            if rc != Z_OK { return nil }
+            if stream.avail_in == 0 && produced == 0 { return nil }
+        }
+    }
+}
