@@ -112,6 +112,7 @@ struct DeflateDifferentialTests {
     @Test func deflateAnswersAsApache() throws {
         try DifferentialTests.pair(extra: Self.config, setUp: { config in
             config.modules = F.commonModules + ["mime", "filter", "deflate"]
+            config.skepModules = config.modules
             try Self.populate(config.root)
         }) { skep, apache in
             for (path, fields, method) in Self.cases {
@@ -129,6 +130,7 @@ struct DeflateDifferentialTests {
     @Test func conditionalsUseTheFilesOwnValidators() throws {
         try DifferentialTests.pair(extra: Self.config, setUp: { config in
             config.modules = F.commonModules + ["mime", "filter", "deflate"]
+            config.skepModules = config.modules
             try Self.populate(config.root)
         }) { skep, apache in
             for (tagOf, asksGzip) in [("plain", true), ("gzip", true), ("gzip", false)] {
