@@ -90,12 +90,14 @@ struct DeflateDifferentialTests {
         var gzipETag: Bool
         var body: [UInt8]?
 
-        init(_ r: HTTPResponse, method: String) {
+        /// `comparesLength` false leaves `Content-Length` out (a FastCGI answer Skep
+        /// collected whole carries one; Apache's is chunked).
+        init(_ r: HTTPResponse, method: String, comparesLength: Bool = true) {
             status = r.status
             let volatile: Set<String> = ["date", "server", "etag", "last-modified", "keep-alive", "connection", "content-length", "transfer-encoding"]
             fields = r.headers.filter { !volatile.contains($0.name.lowercased()) }.map { "\($0.name.lowercased()): \($0.value)" }.sorted()
             // The length only where both frame with it the same way (error pages are not compared).
-            if r.status < 400, let length = r.header("Content-Length") { fields.append("content-length: \(length)") }
+            if comparesLength, r.status < 400, let length = r.header("Content-Length") { fields.append("content-length: \(length)") }
             gzipETag = r.header("ETag")?.hasSuffix("-gzip\"") ?? false
             if r.status >= 400 || method == "HEAD" {
                 body = nil

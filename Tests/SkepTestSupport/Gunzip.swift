@@ -27,3 +27,30 @@ public func gunzip(_ bytes: [UInt8]) -> [UInt8]? {
         }
     }
 }
+
+/// What zlib can decompress of the start of a gzip body that is still arriving (a
+/// streamed answer up to a sync flush); empty when nothing can be yet.
+public func gunzipPrefix(_ bytes: [UInt8]) -> [UInt8] {
+    var stream = z_stream()
+    guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return [] }
+    defer { inflateEnd(&stream) }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    var input = bytes
+    let count = input.count
+    input.withUnsafeMutableBufferPointer { inBuffer in
+        stream.next_in = inBuffer.baseAddress
+        stream.avail_in = uInt(count)
+        while true {
+            let (rc, produced) = chunk.withUnsafeMutableBufferPointer { outBuffer -> (Int32, Int) in
+                stream.next_out = outBuffer.baseAddress
+                stream.avail_out = uInt(outBuffer.count)
+                let rc = inflate(&stream, Z_SYNC_FLUSH)
+                return (rc, outBuffer.count - Int(stream.avail_out))
+            }
+            out += chunk[..<produced]
+            if rc != Z_OK || produced == 0 { return }
+        }
+    }
+    return out
+}

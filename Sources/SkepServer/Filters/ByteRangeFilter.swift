@@ -8,12 +8,12 @@ import SkepSystem
 enum ByteRangeFilter {
     static func filter(_ response: inout Response, _ r: Request, _ context: ServerContext) {
         // As `ap_set_byterange`: a 200 with a `bytes=` Range, not already ranged.
-        guard response.status == .ok, let header = r.header("Range"),
+        guard response.status == .ok, !response.isProgressive, let header = r.header("Range"),
               header.utf8.count >= 6, header.prefix(6).lowercased() == "bytes=",
               response.header("Content-Range") == nil,
               response.header("Content-Type")?.lowercased().hasPrefix("multipart/byteranges") != true else { return }
-        // Only a body whose length is known now (a streamed one passes, as Apache's filter
-        // passes a brigade without its EOS).
+        // Only a body whose length is known now (a streamed or progressive one passes, as
+        // Apache's filter passes a brigade without its EOS).
         let size: Int64
         switch response.body {
         case .bytes, .file, .empty: size = response.contentLength

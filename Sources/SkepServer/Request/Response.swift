@@ -29,6 +29,11 @@ public struct Response {
     /// `ETag` and `Last-Modified` (a CGI or FastCGI script's answer, as Apache's
     /// `ap_scan_script_header_err` calls `ap_meets_conditions`).
     public var evaluatesConditions = false
+    /// The body comes from a source that hands it over in parts as it is produced (a
+    /// FastCGI script), as Apache's handlers pass brigades before the end-of-stream: its
+    /// protocol filters never see it whole, so BYTERANGE leaves it and DEFLATE compresses
+    /// even a few bytes of it. Set even when Skep happened to collect the whole body.
+    public var isProgressive = false
     /// The whole of a regular file is the body (set by the default handler): a filter may
     /// cache what it derives from it under this identity (see `DeflateCache`).
     public var sourceFile: SourceFile?
@@ -70,6 +75,12 @@ public struct Response {
                 return overflow ? .max : total
             }
         }
+    }
+
+    /// Whether the body is produced while it is sent.
+    public var isStream: Bool {
+        if case .stream = body { return true }
+        return false
     }
 
     public func header(_ name: String) -> String? {

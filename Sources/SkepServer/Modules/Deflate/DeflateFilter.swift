@@ -32,10 +32,16 @@ struct DeflateFilter: OutputFilter {
     static let tinyBody: Int64 = 10 + 8 + 50
 
     static func decide(_ response: Response, _ r: Request) -> Decision {
-        switch response.body {
-        case .empty, .parts: return .pass
-        case .bytes, .file: if response.contentLength <= tinyBody { return .pass }
-        case .stream(let stream): if let length = stream.length, length <= tinyBody { return .pass }
+        if response.isProgressive {
+            // Apache sees a script's body in parts: only an empty one (its end-of-stream
+            // alone, as for every HEAD: the script writes no body) is "very small".
+            if r.isHead || response.contentLength == 0 && !response.isStream { return .pass }
+        } else {
+            switch response.body {
+            case .empty, .parts: return .pass
+            case .bytes, .file: if response.contentLength <= tinyBody { return .pass }
+            case .stream(let stream): if let length = stream.length, length <= tinyBody { return .pass }
+            }
         }
         if response.status.code == 204 || r.environment["no-gzip"] != nil || response.header("Content-Range") != nil { return .pass }
         let type = response.header("Content-Type")
