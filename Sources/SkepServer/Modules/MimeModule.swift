@@ -39,8 +39,13 @@ public struct MimeModule: HTTPModule {
         DirectiveSpec("DefaultLanguage", .take1, .anywhere, help: "the language of files whose extensions name none") { d, scope throws(ConfigError) in
             scope.directory[MimeDirConfig.self].defaultLanguage = d.arguments[0].lowercased()
         },
-        extensionDirective("AddOutputFilter", "output filters (separated by ;) and one or more file extensions", lowercased: false) { info, value in
-            info.outputFilters = value
+        DirectiveSpec("AddOutputFilter", .iterate2, .anywhere, help: "output filters (separated by ;) and one or more file extensions") { d, scope throws(ConfigError) in
+            for ext in d.arguments.dropFirst() {
+                let key = MimeDirConfig.key(ext)
+                guard !key.isEmpty else { continue }
+                scope.directory[MimeDirConfig.self].mappings[key, default: .init()].outputFilters = d.arguments[0]
+                scope.directory[MimeDirConfig.self].mapsOutputFilters = true
+            }
         },
         .accepted("AddInputFilter", .iterate2, .anywhere, help: "filters and one or more file extensions",
                   note: "accepted with no effect: Skep has no filter chain"),
@@ -109,9 +114,10 @@ public struct MimeModule: HTTPModule {
     /// Apache's `mime_insert_filters`: the filters `AddOutputFilter` maps the file's
     /// extensions to, in extension order.
     public func insertFilters(_ request: Request, _ server: ServerContext, into chain: inout OutputFilterChain) {
-        guard let filename = request.filename else { return }
-        let mappings = request.config(MimeDirConfig.self).mappings
-        guard !mappings.isEmpty else { return }
+        let config = request.config(MimeDirConfig.self)
+        // Most configurations have no AddOutputFilter: no extension is split then.
+        guard config.mapsOutputFilters, let filename = request.filename else { return }
+        let mappings = config.mappings
         for ext in Self.extensions(of: filename) {
             guard let names = mappings[ext]?.outputFilters else { continue }
             for name in names.split(separator: ";") where !name.isEmpty { chain.add(named: String(name), server) }
@@ -220,10 +226,10 @@ public struct MimeModule: HTTPModule {
 
     /// `AddType type ext...` and its kin: Apache's `add_extension_info` lower-cases both
     /// the value and the extensions and drops a leading dot.
-    static func extensionDirective(_ name: String, _ help: String, lowercased: Bool = true,
+    static func extensionDirective(_ name: String, _ help: String,
                                    _ set: @escaping @Sendable (inout MimeDirConfig.ExtensionInfo, String) -> Void) -> DirectiveSpec {
         DirectiveSpec(name, .iterate2, .anywhere, help: help) { d, scope throws(ConfigError) in
-            let value = lowercased ? d.arguments[0].lowercased() : d.arguments[0]
+            let value = d.arguments[0].lowercased()
             for ext in d.arguments.dropFirst() {
                 let key = MimeDirConfig.key(ext)
                 guard !key.isEmpty else { continue }
@@ -301,6 +307,8 @@ public struct MimeDirConfig: ModuleConfig {
     /// `ForceType`; `""` for `ForceType None`.
     public var forcedType: String?
     public var defaultLanguage: String?
+    /// Whether any extension maps to output filters (kept through merges).
+    public var mapsOutputFilters = false
 
     public init() {}
 
@@ -319,6 +327,7 @@ public struct MimeDirConfig: ModuleConfig {
         }
         out.forcedType = child.forcedType ?? forcedType
         out.defaultLanguage = child.defaultLanguage ?? defaultLanguage
+        out.mapsOutputFilters = out.mappings.values.contains { $0.outputFilters != nil }
         return out
     }
 

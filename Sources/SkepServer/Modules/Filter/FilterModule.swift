@@ -63,12 +63,12 @@ public struct FilterModule: HTTPModule {
     /// is skipped (Apache logs AH01380 at warning).
     public func insertFilters(_ request: Request, _ server: ServerContext, into chain: inout OutputFilterChain) {
         let config = request.config(FilterDirConfig.self)
-        for name in config.effectiveChain {
-            guard let declared = config.declared[name] else {
+        for link in config.resolved {
+            switch link {
+            case .filter(let filter): chain.add(filter)
+            case .unknown(let name):
                 server.errorLog.log(.warn, module: "filter", client: request.client, "AH01380: Unknown filter \(name) not added")
-                continue
             }
-            chain.add(SmartFilter(declaration: declared))
         }
     }
 }
@@ -110,11 +110,24 @@ public struct FilterDirConfig: ModuleConfig {
     }
 
     /// Declared smart filters by name (Apache's names here are case-sensitive).
-    public var declared: [String: Declaration] = [:]
+    public var declared: [String: Declaration] = [:] { didSet { resolve() } }
     /// The chain as written: names, with nil for a `!` or `=` reset.
-    public var links: [String?] = []
+    public var links: [String?] = [] { didSet { resolve() } }
+
+    /// One name of the effective chain, looked up once here rather than per request.
+    enum Link: Sendable {
+        case filter(SmartFilter)
+        case unknown(String)
+    }
+
+    /// The effective chain's filters, kept current with `declared` and `links`.
+    private(set) var resolved: [Link] = []
 
     public init() {}
+
+    private mutating func resolve() {
+        resolved = effectiveChain.map { name in declared[name].map { .filter(SmartFilter(declaration: $0)) } ?? .unknown(name) }
+    }
 
     mutating func declare(_ name: String, stage: OutputFilterStage) {
         declared[name] = Declaration(name: name, stage: stage)
