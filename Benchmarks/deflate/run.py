@@ -30,14 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 MODULES = "/usr/lib/apache2/modules"
 
-DEFLATE_CONF = """<IfModule mod_filter.c>
-    AddOutputFilterByType DEFLATE text/html text/plain text/xml text/css text/javascript
-    AddOutputFilterByType DEFLATE application/x-javascript application/javascript application/ecmascript
-    AddOutputFilterByType DEFLATE application/rss+xml
-    AddOutputFilterByType DEFLATE application/wasm
-    AddOutputFilterByType DEFLATE application/xml
-</IfModule>
-"""
+# Debian's own mod_deflate configuration, as the apache2 package installs it.
+DEFLATE_CONF_PATH = "/etc/apache2/mods-available/deflate.conf"
 
 
 def free_port() -> int:
@@ -78,7 +72,7 @@ def config(kind: str, root: str, port: int) -> str:
               "TypesConfig /etc/mime.types",
               "StartServers 2", "ThreadsPerChild 25", "MaxRequestWorkers 150", "MaxKeepAliveRequests 0",
               f'DocumentRoot "{root}/htdocs"', f'<Directory "{root}/htdocs">', "    Require all granted", "</Directory>",
-              DEFLATE_CONF]
+              open(DEFLATE_CONF_PATH).read()]
     return "\n".join(lines) + "\n"
 
 
