@@ -52,7 +52,7 @@ def page() -> str:
     return "".join(out)[: 100 * 1024]
 
 
-def config(kind: str, root: str, port: int) -> str:
+def config(kind: str, root: str, port: int, name: str) -> str:
     lines = [f'ServerRoot "{root}"',
              f"LoadModule mpm_event_module {MODULES}/mod_mpm_event.so",
              f"LoadModule authz_core_module {MODULES}/mod_authz_core.so",
@@ -67,8 +67,8 @@ def config(kind: str, root: str, port: int) -> str:
             lines += ["User www-data", "Group www-data"]
         lines.append(f'DefaultRuntimeDir "{root}/run"')
     lines += [f"Listen 127.0.0.1:{port}", "ServerName localhost",
-              f'PidFile "{root}/run/{kind}.pid"', f'ErrorLog "{root}/logs/{kind}-error.log"',
-              'LogFormat "%h %l %u %t \\"%r\\" %>s %b" common', f'CustomLog "{root}/logs/{kind}-access.log" common',
+              f'PidFile "{root}/run/{name}.pid"', f'ErrorLog "{root}/logs/{name}-error.log"',
+              'LogFormat "%h %l %u %t \\"%r\\" %>s %b" common', f'CustomLog "{root}/logs/{name}-access.log" common',
               "TypesConfig /etc/mime.types",
               "StartServers 2", "ThreadsPerChild 25", "MaxRequestWorkers 150", "MaxKeepAliveRequests 0",
               f'DocumentRoot "{root}/htdocs"', f'<Directory "{root}/htdocs">', "    Require all granted", "</Directory>",
@@ -92,9 +92,9 @@ def wait_ready(port: int, deadline: float) -> None:
 def start(kind: str, binary: str, root: str, port: int) -> subprocess.Popen:
     path = f"{root}/conf/{kind}.conf"
     with open(path, "w") as f:
-        f.write(config(kind, root, port))
+        f.write(config("apache" if kind == "apache" else "skep", root, port, kind))
     os.chmod(path, 0o644)
-    args = [binary, "-f", path, "-DFOREGROUND"] if kind == "apache" else [binary, "-f", path, "-DFOREGROUND"]
+    args = [binary, "-f", path, "-DFOREGROUND"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(f"{root}/logs/{kind}.stderr", "w"),
                             start_new_session=True)
     wait_ready(port, time.time() + 15)
@@ -127,6 +127,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--skep", default=os.path.join(REPO, ".build/release/skep"))
     ap.add_argument("--apache", default="/usr/sbin/apache2")
+    ap.add_argument("--baseline", help="another skep binary (an earlier commit) measured in the same run")
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3)
@@ -145,7 +146,7 @@ def main() -> int:
         os.chmod(f"{root}/htdocs/{name}", 0o644)
     cases = [("gzip-100k", "/page.html", ["Accept-Encoding: gzip"]), ("plain-small", "/small.html", [])]
     results: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    servers = [("skep", a.skep), ("apache", a.apache)]
+    servers = [("skep", a.skep), ("apache", a.apache)] + ([("baseline", a.baseline)] if a.baseline else [])
     try:
         for _ in range(a.rounds):
             for kind, binary in servers:
@@ -169,6 +170,13 @@ def main() -> int:
         sb = statistics.median(b for _, b in results[("skep", name)])
         ab = statistics.median(b for _, b in results[("apache", name)])
         print(f"| {name} | {s:.0f} | {ap_:.0f} | {s / ap_:.2f}x | {sb:.0f} | {ab:.0f} |")
+    if a.baseline:
+        print("\n| case | Skep req/s | baseline req/s | Skep / baseline |")
+        print("|---|---:|---:|---:|")
+        for name, _, _ in cases:
+            s = statistics.median(r for r, _ in results[("skep", name)])
+            b = statistics.median(r for r, _ in results[("baseline", name)])
+            print(f"| {name} | {s:.0f} | {b:.0f} | {s / b:.2f}x |")
     return 0
 
 

@@ -141,4 +141,36 @@ struct DeflateDifferentialTests {
             }
         }
     }
+
+    /// DeflateFilterNote: the input and output sizes and the ratio reach the access log
+    /// through `%{name}n` with Apache's values (zlib's output without gzip's framing).
+    @Test func filterNotesReachTheAccessLog() throws {
+        try DifferentialTests.pair(extra: Self.config + "\n" + """
+            DeflateFilterNote Input in
+            DeflateFilterNote Output out
+            DeflateFilterNote Ratio ratio
+            """, setUp: { config in
+            config.modules = F.commonModules + ["mime", "filter", "deflate"]
+            config.skepModules = config.modules
+            config.accessLogFormat = #"%r %{in}n %{out}n %{ratio}n"#
+            try Self.populate(config.root)
+        }) { skep, apache in
+            var logs: [[String]] = []
+            for server in [skep, apache] {
+                for (path, fields) in [("/page.html", [Self.gzip]), ("/page.txt", []), ("/tiny.html", [Self.gzip])] {
+                    _ = try F.get(server, path, headers: fields)
+                }
+                // The harness's own readiness requests are in the log too: only these three count.
+                let lines = try Deadline.waitForValue("three access log lines of \(server.kind)") { () -> [String]? in
+                    let text = (try? String(contentsOfFile: server.config.accessLog, encoding: .utf8)) ?? ""
+                    let lines = text.split(separator: "\n").map(String.init).filter { $0.contains("/page.") || $0.contains("/tiny.") }
+                    return lines.count >= 3 ? lines : nil
+                }
+                logs.append(lines)
+            }
+            #expect(logs[0] == logs[1], "skep \(logs[0]) / apache \(logs[1])")
+            #expect(logs[0].first?.hasSuffix(" -") == false, "the compressed request has notes: \(logs[0])")
+            #expect(logs[0].count == 3, "\(logs[0])")
+        }
+    }
 }

@@ -84,7 +84,8 @@ struct DeflateFilter: OutputFilter {
                 response.body = .stream(stream.filtered { next in GzipSink(encoder: encoder, next: next, notes: Notes(c, r)) })
             default:
                 guard let compressed = compressedBody(response, encoder, r, context) else { return }
-                Notes(c, r).record(input: response.contentLength, output: Int64(compressed.count))  // trap-safe: Int to Int64 widens
+                // Apache's notes count zlib's deflate output, without gzip's 18 bytes of framing.
+                Notes(c, r).record(input: response.contentLength, output: Int64(compressed.count) - GzipEncoder.framing)  // trap-safe: Int to Int64 widens; compressed holds the framing
                 response.discard()
                 response.body = .bytes(compressed)
             }
@@ -212,7 +213,7 @@ final class GzipSink: ResponseBodySink {
     func finish() throws {
         try encoder.encode(UnsafeRawBufferPointer(start: nil, count: 0), flush: Z_FINISH, into: &out)
         try drain()
-        notes.record(input: encoder.totalIn, output: encoder.totalOut)
+        notes.record(input: encoder.totalIn, output: encoder.totalOut - GzipEncoder.framing)
     }
 
     private func drain() throws {

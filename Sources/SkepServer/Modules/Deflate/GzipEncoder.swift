@@ -10,6 +10,8 @@ final class GzipEncoder {
 
     /// mod_deflate's `gzip_header`.
     static let header: [UInt8] = [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 0x03]
+    /// The header and the CRC-32 and length trailer.
+    static let framing: Int64 = 18
 
     private var stream = z_stream()
     private var crc: uLong = 0
