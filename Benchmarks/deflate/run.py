@@ -57,8 +57,9 @@ def config(kind: str, root: str, port: int, name: str) -> str:
              f"LoadModule mpm_event_module {MODULES}/mod_mpm_event.so",
              f"LoadModule authz_core_module {MODULES}/mod_authz_core.so",
              f"LoadModule mime_module {MODULES}/mod_mime.so",
-             f"LoadModule filter_module {MODULES}/mod_filter.so",
-             f"LoadModule deflate_module {MODULES}/mod_deflate.so",
+             # A baseline from before mod_deflate existed loads neither (its gzip case is then uncompressed).
+             *([] if name == "baseline" else [f"LoadModule filter_module {MODULES}/mod_filter.so",
+                                              f"LoadModule deflate_module {MODULES}/mod_deflate.so"]),
              "<IfModule !log_config_module>",
              f"    LoadModule log_config_module {MODULES}/mod_log_config.so",
              "</IfModule>"]

@@ -48,7 +48,7 @@ public struct OutputFilterChain {
     /// Adds a filter unless one of the same name is already on the chain (a name given by
     /// both `SetOutputFilter` and `AddOutputFilter` runs once, as in Apache).
     public mutating func add(_ filter: any OutputFilter) {
-        guard !filters.contains(where: { $0.name.lowercased() == filter.name.lowercased() }) else { return }
+        guard !filters.contains(where: { Response.sameName($0.name, filter.name) }) else { return }
         let at = filters.firstIndex { $0.stage > filter.stage } ?? filters.endIndex
         filters.insert(filter, at: at)
     }
@@ -60,7 +60,7 @@ public struct OutputFilterChain {
 
     /// Removes the filter named `name` (`RemoveOutputFilter`).
     public mutating func remove(named name: String) {
-        filters.removeAll { $0.name.lowercased() == name.lowercased() }
+        filters.removeAll { Response.sameName($0.name, name) }
     }
 
     /// Builds the chain of `request` (core's `SetOutputFilter`, then each module's

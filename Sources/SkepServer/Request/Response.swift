@@ -84,14 +84,33 @@ public struct Response {
     }
 
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        headers.first { Self.sameName($0.name, name) }?.value
     }
 
     public mutating func setHeader(_ name: String, _ value: String) {
-        if let i = headers.firstIndex(where: { $0.name.lowercased() == name.lowercased() }) {
+        if let i = headers.firstIndex(where: { Self.sameName($0.name, name) }) {
             headers[i].value = value
         } else {
             headers.append((name, value))
+        }
+    }
+
+    /// Field names compared as ASCII without regard to case, without building lowered
+    /// copies: the filters look fields up several times a request.
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                for i in 0..<x.count {
+                    let p = x[i], q = y[i]
+                    if p == q { continue }
+                    let lp = p >= 0x41 && p <= 0x5A ? p | 0x20 : p
+                    let lq = q >= 0x41 && q <= 0x5A ? q | 0x20 : q
+                    if lp != lq { return false }
+                }
+                return true
+            }
         }
     }
 

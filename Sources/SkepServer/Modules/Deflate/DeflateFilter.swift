@@ -96,10 +96,10 @@ struct DeflateFilter: OutputFilter {
         } else {
             response.setHeader("Content-Encoding", "gzip")
         }
-        response.headers.removeAll { $0.name.lowercased() == "content-length" || $0.name.lowercased() == "content-md5" }
+        response.headers.removeAll { Response.sameName($0.name, "Content-Length") || Response.sameName($0.name, "Content-MD5") }
         switch c.alterETag {
         case .noChange: break
-        case .remove: response.headers.removeAll { $0.name.lowercased() == "etag" }
+        case .remove: response.headers.removeAll { Response.sameName($0.name, "ETag") }
         case .addSuffix:
             if let etag = response.header("ETag"), etag.utf8.count > 2, etag.hasSuffix("\"") {
                 response.setHeader("ETag", String(etag.dropLast()) + "-gzip\"")
