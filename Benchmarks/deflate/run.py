@@ -128,6 +128,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--skep", default=os.path.join(REPO, ".build/release/skep"))
     ap.add_argument("--apache", default="/usr/sbin/apache2")
+    ap.add_argument("--cases", default="gzip-100k,plain-small", help="which cases, comma-separated")
     ap.add_argument("--baseline", help="another skep binary (an earlier commit) measured in the same run")
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=50)
@@ -146,6 +147,7 @@ def main() -> int:
     for name in ("page.html", "small.html"):
         os.chmod(f"{root}/htdocs/{name}", 0o644)
     cases = [("gzip-100k", "/page.html", ["Accept-Encoding: gzip"]), ("plain-small", "/small.html", [])]
+    cases = [c for c in cases if c[0] in a.cases.split(",")]
     results: dict[tuple[str, str], list[tuple[float, float]]] = {}
     servers = [("skep", a.skep), ("apache", a.apache)] + ([("baseline", a.baseline)] if a.baseline else [])
     try:
