@@ -25,13 +25,19 @@ public enum FilterCondition: Sendable {
         case requestHeader(String), responseHeader(String), environment(String), note(String)
     }
 
-    /// Whether the provider applies to `response` of `r`.
-    func holds(_ response: Response, _ r: Request) -> Bool {
+    /// Whether the provider applies to `response` of `r`, whose `Content-Type` the
+    /// caller looked up once for all providers.
+    func holds(_ response: Response, _ r: Request, contentType: String?) -> Bool {
         switch self {
         case .types(let types):
-            guard let type = response.header("Content-Type") else { return false }
-            let bare = type.prefix { $0 != ";" && $0 != " " && $0 != "\t" }
-            return types.contains { $0 == bare }
+            // Compared as bytes (this runs on every response of a chained section); a
+            // String-to-Substring `==` would compare by Unicode equivalence.
+            guard var type = contentType else { return false }
+            return type.withUTF8 { bytes in
+                let end = bytes.firstIndex { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") } ?? bytes.count
+                let bare = UnsafeBufferPointer(rebasing: bytes[..<end])
+                return types.contains { $0.utf8.count == bare.count && $0.utf8.elementsEqual(bare) }
+            }
         case .compare(let variable, let equal, let text):
             return (Self.value(variable, response, r) == text) == equal
         case .match(let variable, let regex, let negated):

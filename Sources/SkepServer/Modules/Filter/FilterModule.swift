@@ -80,7 +80,8 @@ struct SmartFilter: OutputFilter {
     var stage: OutputFilterStage { declaration.stage }
 
     func provider(_ response: Response, _ r: Request, _ context: ServerContext) -> (any OutputFilter)? {
-        for provider in declaration.providers where provider.condition.holds(response, r) {
+        let type = response.header("Content-Type")
+        for provider in declaration.providers where provider.condition.holds(response, r, contentType: type) {
             return context.outputFilter(named: provider.name)
         }
         return nil
