@@ -31,8 +31,10 @@ let package = Package(
         .systemLibrary(name: "CAPRUtil", pkgConfig: "apr-util-1", providers: [.apt(["libaprutil1-dev"])]),
         // Digests (ap_expr's md5() and sha1()) from the system's OpenSSL (Debian's libssl-dev).
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // mod_deflate compresses with zlib from the system (Debian's zlib1g-dev), as Apache's.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "SkepScoreboard", dependencies: ["SkepSystem"]),
-        .target(name: "SkepServer", dependencies: ["SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig", "CAPRUtil", "CLibCrypto"]),
+        .target(name: "SkepServer", dependencies: ["SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig", "CAPRUtil", "CLibCrypto", "CZlib"]),
         .target(name: "SkepMPM", dependencies: ["SkepServer", "SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig"]),
         // The embedding API and the command line: `skep` is a server built on it with no modules of its own.
         .target(
@@ -45,7 +47,7 @@ let package = Package(
         .executableTarget(name: "skep", dependencies: ["Skep"]),
         // The helpers every test target shares (Deadline, temporary files, captureError,
         // waitForChild); only test targets depend on it, so no product links it.
-        .target(name: "SkepTestSupport", dependencies: ["SkepConfig", "SkepSystem"], path: "Tests/SkepTestSupport"),
+        .target(name: "SkepTestSupport", dependencies: ["SkepConfig", "SkepSystem", "CZlib"], path: "Tests/SkepTestSupport"),
         .testTarget(name: "SkepConfigTests", dependencies: ["SkepConfig", "SkepTestSupport"]),
         .testTarget(name: "SkepHTTPTests", dependencies: ["SkepHTTP"]),
         .testTarget(name: "SkepSystemTests", dependencies: ["SkepSystem", "SkepTestSupport"]),

@@ -123,6 +123,7 @@ public enum CoreModule {
                   note: "accepted; Skep never reads .htaccess files"),
         .accepted("Mutex", .take12, .serverConfig, help: "a mutex mechanism and optional names",
                   note: "accepted with no effect: Skep's processes share no accept mutex (the kernel's EPOLLEXCLUSIVE spreads accepts)"),
+        CoreOutputFilterConfig.directive,
         dir("SetHandler", .take1, "a handler name, or None") { d, c in
             c.handler = d.arguments[0].lowercased() == "none" ? "" : d.arguments[0]
         },

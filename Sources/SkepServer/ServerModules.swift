@@ -31,6 +31,8 @@ public enum ServerModules {
         LogConfigModule.self,
         StatusModule.self,
         ProxyFCGIModule.self,
+        FilterModule.self,
+        DeflateModule.self,
     ]
 
     public static var all: [ModuleDescriptor] { types.map { $0.descriptor } }

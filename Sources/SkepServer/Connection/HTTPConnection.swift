@@ -218,6 +218,8 @@ public final class HTTPConnection {
             body?.abandon()
         } else {
             response = RequestProcessor(context: context).process(request)
+            // The output filters (content, then BYTERANGE).
+            OutputFilterChain.run(&response, request, context)
         }
         // Apache discards an unread body so the connection can carry the next request; a
         // client still waiting for `100 Continue` is answered and the connection closed.
@@ -254,6 +256,12 @@ public final class HTTPConnection {
         }
         var response = RequestProcessor(context: context).process(request)
         if request.wouldBlock { return nil }
+        // A filter that may block (DEFLATE on a body it has not cached) sends the request
+        // to a worker, which runs it again from the start.
+        guard OutputFilterChain.run(&response, request, context) else {
+            response.discard()
+            return nil
+        }
         if case .stream(let stream) = response.body {
             // A handler declared non-blocking answered with a stream, which could stall
             // every connection of the child here: refused, and said so.

@@ -21,6 +21,30 @@ public final class ResponseStream {
         self.onAbandon = onAbandon
         self.produce = produce
     }
+
+    /// This stream passed through a body filter (an output filter's transform of a
+    /// streamed body): what `produce` writes goes to the sink `makeSink` builds around
+    /// the connection's writer, flushes included, and the sink is finished when `produce`
+    /// returns. The result's length is unknown (the transform changes it).
+    public func filtered(through makeSink: @escaping (ResponseBodyWriter) throws -> any ResponseBodySink) -> ResponseStream {
+        ResponseStream(length: nil, onAbandon: onAbandon) { writer in
+            let sink = try makeSink(writer)
+            let inner = ResponseBodyWriter(forwardingTo: sink, length: self.length)
+            try self.produce(inner)
+            if let length = self.length, inner.bodyBytes != length { throw ResponseBodyWriter.WriteError.lengthMismatch }
+            try sink.finish()
+        }
+    }
+}
+
+/// Where a body filter sends a streamed body: the bytes as they come, flushes, and
+/// the end. `ResponseBodyWriter` is the last sink (the connection); a filter's sink
+/// transforms and writes to the next.
+public protocol ResponseBodySink: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+    func flush() throws
+    /// The body is complete: write what the transform still holds (not the last sink's end).
+    func finish() throws
 }
 
 /// Where a streamed body goes: it frames what it is given (chunks, or raw bytes up to
@@ -34,7 +58,9 @@ public final class ResponseBodyWriter {
         case lengthMismatch
     }
 
-    let io: any ConnectionIO
+    let io: (any ConnectionIO)?
+    /// Set for a writer that feeds a body filter instead of the connection.
+    let forward: (any ResponseBodySink)?
     let timeoutMilliseconds: Int
     let chunked: Bool
     let sendsBody: Bool
@@ -49,6 +75,7 @@ public final class ResponseBodyWriter {
 
     init(io: any ConnectionIO, head: [UInt8], chunked: Bool, sendsBody: Bool, length: Int64?, timeoutMilliseconds: Int) {
         self.io = io
+        self.forward = nil
         self.pending = head
         self.chunked = chunked
         self.sendsBody = sendsBody
@@ -57,11 +84,24 @@ public final class ResponseBodyWriter {
         pending.reserveCapacity(Self.threshold + 64)
     }
 
+    /// A writer whose bytes go to a body filter's sink (see `ResponseStream.filtered`);
+    /// `length` is what the unfiltered stream announced, still checked.
+    init(forwardingTo sink: any ResponseBodySink, length: Int64?) {
+        self.io = nil
+        self.forward = sink
+        self.pending = []
+        self.chunked = false
+        self.sendsBody = true
+        self.length = length
+        self.timeoutMilliseconds = 0
+    }
+
     /// Adds body bytes; they reach the client once enough are pending, or at `flush`.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard !bytes.isEmpty else { return }
         bodyBytes += Int64(bytes.count)  // trap-safe: Int to Int64 widens
         if let length, bodyBytes > length { throw WriteError.lengthMismatch }
+        if let forward { return try forward.write(bytes) }
         guard sendsBody else { return }
         if chunked {
             appendChunkSize(bytes.count)
@@ -80,6 +120,7 @@ public final class ResponseBodyWriter {
 
     /// Sends what is pending now (FastCGI's `flushpackets`, a handler's explicit flush).
     public func flush() throws {
+        if let forward { return try forward.flush() }
         if !pending.isEmpty { try send() }
     }
 
@@ -109,6 +150,7 @@ public final class ResponseBodyWriter {
     }
 
     private func send() throws {
+        guard let io else { return }
         do {
             try pending.withUnsafeBytes { try io.write($0, timeoutMilliseconds: timeoutMilliseconds) }
         } catch {

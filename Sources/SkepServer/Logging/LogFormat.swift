@@ -45,7 +45,7 @@ public struct LogFormat: Sendable {
         /// Lower-cased header name bytes.
         case requestHeader([UInt8])
         case responseHeader(String)
-        case note, environment(String), cookie(String)
+        case note(String), environment(String), cookie(String)
         case virtualHost, serverName, serverPort(PortKind), processID(PIDKind)
         case protocolName, method, query, uri, filename, handler, logID
         case bytesReceived, bytesSent, bytesTransferred
@@ -176,7 +176,7 @@ public struct LogFormat: Sendable {
         case UInt8(ascii: "B"): return .bytes
         case UInt8(ascii: "i"): return .requestHeader(argument.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 })
         case UInt8(ascii: "o"): return .responseHeader(arg)
-        case UInt8(ascii: "n"): return .note
+        case UInt8(ascii: "n"): return .note(arg)
         case UInt8(ascii: "e"): return .environment(arg)
         case UInt8(ascii: "C"): return .cookie(arg)
         case UInt8(ascii: "v"): return .virtualHost
@@ -289,7 +289,9 @@ public struct LogFormat: Sendable {
             case .bytes: out.append(t.bodyBytes)
             case .requestHeader(let name): Self.appendRequestHeader(name, r, to: &out)
             case .responseHeader(let name): Self.appendResponseHeader(name, t, to: &out)
-            case .note: out.appendDash()
+            case .note(let name):
+                // Notes modules leave for the log (mod_deflate's DeflateFilterNote).
+                if let value = r.notes[name] { out.appendEscaped(value) } else { out.appendDash() }
             case .environment(let name):
                 if let value = r.environment[name] { out.appendEscaped(value) } else { out.appendDash() }
             case .cookie(let name):

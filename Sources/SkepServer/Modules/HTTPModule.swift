@@ -47,6 +47,13 @@ public protocol HTTPModule: Sendable {
     /// Those of `handlers` that never block (no file, socket or lock wait): the event MPM
     /// may run them on its listener thread.
     var nonBlockingHandlers: Set<String> { get }
+    /// The output filters this module offers, by their names (Apache's
+    /// `ap_register_output_filter`); configuration names them in `SetOutputFilter`,
+    /// `AddOutputFilter`, `FilterProvider`.
+    var outputFilters: [any OutputFilter] { get }
+    /// Apache's `insert_filter`: after the handler answered, puts this module's filters
+    /// (by `chain.add`) on the request's chain. See `OutputFilterChain`.
+    func insertFilters(_ request: Request, _ server: ServerContext, into chain: inout OutputFilterChain)
     /// Apache's `log_transaction`.
     func log(_ transaction: Transaction)
 }
@@ -62,5 +69,7 @@ extension HTTPModule {
     public func fixup(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
     public var handlers: [String: Handler] { [:] }
     public var nonBlockingHandlers: Set<String> { [] }
+    public var outputFilters: [any OutputFilter] { [] }
+    public func insertFilters(_ request: Request, _ server: ServerContext, into chain: inout OutputFilterChain) {}
     public func log(_ transaction: Transaction) {}
 }

@@ -39,12 +39,17 @@ public struct MimeModule: HTTPModule {
         DirectiveSpec("DefaultLanguage", .take1, .anywhere, help: "the language of files whose extensions name none") { d, scope throws(ConfigError) in
             scope.directory[MimeDirConfig.self].defaultLanguage = d.arguments[0].lowercased()
         },
-        .accepted("AddOutputFilter", .iterate2, .anywhere, help: "filters and one or more file extensions",
-                  note: "accepted with no effect: Skep has no filter chain"),
+        DirectiveSpec("AddOutputFilter", .iterate2, .anywhere, help: "output filters (separated by ;) and one or more file extensions") { d, scope throws(ConfigError) in
+            for ext in d.arguments.dropFirst() {
+                let key = MimeDirConfig.key(ext)
+                guard !key.isEmpty else { continue }
+                scope.directory[MimeDirConfig.self].mappings[key, default: .init()].outputFilters = d.arguments[0]
+                scope.directory[MimeDirConfig.self].mapsOutputFilters = true
+            }
+        },
         .accepted("AddInputFilter", .iterate2, .anywhere, help: "filters and one or more file extensions",
                   note: "accepted with no effect: Skep has no filter chain"),
-        .accepted("RemoveOutputFilter", .iterate, .anywhere, help: "one or more file extensions",
-                  note: "accepted with no effect: Skep has no filter chain"),
+        removeDirective("RemoveOutputFilter", "one or more file extensions", .outputFilters),
         .accepted("RemoveInputFilter", .iterate, .anywhere, help: "one or more file extensions",
                   note: "accepted with no effect: Skep has no filter chain"),
         DirectiveSpec("MultiviewsMatch", .iterate, [.server, .directory, .files], help: "NegotiatedOnly, Filters, Handlers or Any") { d, scope throws(ConfigError) in
@@ -109,6 +114,19 @@ public struct MimeModule: HTTPModule {
         if let encoding = result.contentEncoding { request.contentEncoding = encoding }
         if request.handler == nil, let handler = result.handler { request.handler = handler }
         return .declined
+    }
+
+    /// Apache's `mime_insert_filters`: the filters `AddOutputFilter` maps the file's
+    /// extensions to, in extension order.
+    public func insertFilters(_ request: Request, _ server: ServerContext, into chain: inout OutputFilterChain) {
+        let config = request.config(MimeDirConfig.self)
+        // Most configurations have no AddOutputFilter: no extension is split then.
+        guard config.mapsOutputFilters, let filename = request.filename else { return }
+        let mappings = config.mappings
+        for ext in Self.extensions(of: filename) {
+            guard let names = mappings[ext]?.outputFilters else { continue }
+            for name in names.split(separator: ";") where !name.isEmpty { chain.add(named: String(name), server) }
+        }
     }
 
     /// What the extensions of a name say (the part after the last `/` is used).
@@ -250,6 +268,8 @@ public struct MimeDirConfig: ModuleConfig {
         public var language: String?
         public var encoding: String?
         public var handler: String?
+        /// `AddOutputFilter`'s names, `;`-separated as written.
+        public var outputFilters: String?
         public init() {}
 
         mutating func clear(_ field: Field) {
@@ -259,6 +279,7 @@ public struct MimeDirConfig: ModuleConfig {
             case .language: language = nil
             case .encoding: encoding = nil
             case .handler: handler = nil
+            case .outputFilters: outputFilters = nil
             }
         }
 
@@ -270,13 +291,14 @@ public struct MimeDirConfig: ModuleConfig {
             if let v = child.language { out.language = v }
             if let v = child.encoding { out.encoding = v }
             if let v = child.handler { out.handler = v }
+            if let v = child.outputFilters { out.outputFilters = v }
             return out
         }
 
-        var isEmpty: Bool { type == nil && charset == nil && language == nil && encoding == nil && handler == nil }
+        var isEmpty: Bool { type == nil && charset == nil && language == nil && encoding == nil && handler == nil && outputFilters == nil }
     }
 
-    public enum Field: Sendable, Hashable { case type, charset, language, encoding, handler }
+    public enum Field: Sendable, Hashable { case type, charset, language, encoding, handler, outputFilters }
 
     public struct Removal: Sendable, Hashable {
         public var ext: String
@@ -292,6 +314,8 @@ public struct MimeDirConfig: ModuleConfig {
     /// `ForceType`; `""` for `ForceType None`.
     public var forcedType: String?
     public var defaultLanguage: String?
+    /// Whether any extension maps to output filters (kept through merges).
+    public var mapsOutputFilters = false
 
     public init() {}
 
@@ -311,6 +335,7 @@ public struct MimeDirConfig: ModuleConfig {
         out.multiviewsMatch = child.multiviewsMatch ?? multiviewsMatch
         out.forcedType = child.forcedType ?? forcedType
         out.defaultLanguage = child.defaultLanguage ?? defaultLanguage
+        out.mapsOutputFilters = out.mappings.values.contains { $0.outputFilters != nil }
         return out
     }
 

@@ -74,54 +74,25 @@ public enum StaticFiles {
         if let encoding = r.contentEncoding { headers.append(("Content-Encoding", encoding)) }
         if let etag { headers.append(("ETag", etag.description)) }
 
+        headers.append(("Accept-Ranges", "bytes"))
         if let failure = Conditional.evaluate(r, etag: etag, lastModified: lastModified) {
             source.close()
             if failure == .notModified {
-                var response = Response(status: .notModified, headers: etag.map { [("ETag", $0.description)] } ?? [])
+                // Apache's 304 keeps the validators and Accept-Ranges (it drops the entity fields).
+                var response = Response(status: .notModified, headers: headers)
                 response.sendsBody = false
+                response.isErrorResponse = true
                 return response
             }
             return processor.error(failure, r)
         }
 
-        headers.append(("Accept-Ranges", "bytes"))
-        let size = status.size
-        var response: Response
-        var decision = ranges(r, size: size, etag: etag, lastModified: lastModified)
-        if case .ranges(let list) = decision, list.count > 1, !Self.multipartFits(list, type: r.contentType) {
-            decision = .ignored
-        }
-        switch decision {
-        case .ignored:
-            response = Response(status: .ok, headers: headers, body: source.body(offset: 0, length: size, head: r.isHead))
-            if let type = r.contentType { response.headers.append(("Content-Type", type)) }
-        case .unsatisfiable:
-            source.close()
-            var error = processor.error(.rangeNotSatisfiable, r)
-            error.headers.insert(("Content-Range", "bytes */\(size)"), at: 0)
-            return error
-        case .ranges(let list) where list.count == 1:
-            let range = list[0]
-            headers.append(("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"))
-            response = Response(status: .partialContent, headers: headers,
-                                body: source.body(offset: range.lowerBound, length: range.upperBound - range.lowerBound + 1, head: r.isHead))
-            if let type = r.contentType { response.headers.append(("Content-Type", type)) }
-        case .ranges(let list):
-            let boundary = multipartBoundary(status)
-            var parts: [ResponseOutput.Part] = []
-            for (index, range) in list.enumerated() {
-                var head = index == 0 ? "\r\n" : ""
-                head += "--\(boundary)\r\n"
-                if let type = r.contentType { head += "Content-Type: \(type)\r\n" }
-                head += "Content-Range: bytes \(range.lowerBound)-\(range.upperBound)/\(size)\r\n\r\n"
-                parts.append(.bytes(Array(head.utf8)))
-                parts.append(source.part(offset: range.lowerBound, length: range.upperBound - range.lowerBound + 1))
-                parts.append(.bytes(Array("\r\n".utf8)))
-            }
-            parts.append(.bytes(Array("--\(boundary)--\r\n".utf8)))
-            headers.append(("Content-Type", "multipart/byteranges; boundary=\(boundary)"))
-            response = Response(status: .partialContent, headers: headers, body: .parts(parts, owning: source.descriptors))
-        }
+        // The whole file, for HEAD too: a content filter (DEFLATE) may need its bytes to
+        // say the length a GET would get; the connection sends no body for HEAD. Ranges
+        // are the BYTERANGE filter's, after the content filters.
+        var response = Response(status: .ok, headers: headers, body: source.body(offset: 0, length: status.size, head: false))
+        if let type = r.contentType { response.headers.append(("Content-Type", type)) }
+        response.sourceFile = Response.SourceFile(path: filename, status: status)
         return response
     }
 
@@ -156,20 +127,6 @@ public enum StaticFiles {
                 file.close()
                 return .bytes(bytes)
             }
-        }
-
-        /// One part of a multipart/byteranges answer.
-        func part(offset: Int64, length: Int64) -> ResponseOutput.Part {
-            switch self {
-            case .bytes(let bytes): return .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))  // trap-safe: in bounds: see `body`
-            case .file(let file): return .file(file.descriptor, offset: offset, length: length)
-            }
-        }
-
-        /// The descriptors the response is to close once sent.
-        var descriptors: [Descriptor] {
-            if case .file(let file) = self { return [file.descriptor] }
-            return []
         }
 
         func close() {
@@ -216,41 +173,6 @@ public enum StaticFiles {
         return opaque.isEmpty ? nil : EntityTag(opaque)
     }
 
-    /// The ranges to send: none for anything but GET, or when `If-Range` no longer matches.
-    static func ranges(_ r: Request, size: Int64, etag: EntityTag?, lastModified: HTTPDate) -> ByteRanges {
-        // HEAD too: Apache's `ap_set_byterange` looks for M_GET, which HEAD requests have.
-        guard r.head.method == .get || r.head.method == .head, let header = r.header("Range") else { return .ignored }
-        if let ifRange = r.header("If-Range") {
-            if ifRange.hasPrefix("\"") || ifRange.hasPrefix("W/") {
-                guard let etag, let tag = EntityTag(parsing: ifRange), tag.matches(etag, .strong) else { return .ignored }
-            } else {
-                guard let date = HTTPDate(ifRange), date == lastModified else { return .ignored }
-            }
-        }
-        return ByteRanges.evaluate(header, size: size)
-    }
-
-    /// A boundary that differs between files and changes, as Apache's (hex of time and inode).
-    /// Whether a `multipart/byteranges` answer of `ranges` has a length `Int64` holds:
-    /// each part adds its boundary and fields (under 160 bytes besides the type) to its
-    /// bytes. Only ranges of a sparse file within a few KiB of 8 EiB fail, and the file is
-    /// then served whole: Apache ignores a Range it cannot honour.
-    static func multipartFits(_ ranges: [ClosedRange<Int64>], type: String?) -> Bool {
-        let perPart = Int64(160 + (type?.utf8.count ?? 0))  // trap-safe: Int to Int64 widens
-        var total = perPart  // the closing boundary
-        for range in ranges {
-            // upperBound - lowerBound cannot overflow: 0 <= lowerBound <= upperBound.
-            let (withPart, o1) = total.addingReportingOverflow(range.upperBound - range.lowerBound + 1)
-            let (withFields, o2) = withPart.addingReportingOverflow(perPart)
-            if o1 || o2 { return false }
-            total = withFields
-        }
-        return true
-    }
-
-    static func multipartBoundary(_ status: FileStatus) -> String {
-        String(UInt64(bitPattern: status.modificationTime.microseconds) ^ status.inode &* 0x9E37_79B9_7F4A_7C15, radix: 16)
-    }
 }
 
 /// Apache's `ap_meets_conditions`, in RFC 7232's order.
@@ -268,7 +190,10 @@ enum Conditional {
         if let ifNoneMatch = r.header("If-None-Match") {
             let matched = ifNoneMatch.trimmingBlanks == "*" || (etag.map { $0.isMatched(byList: ifNoneMatch, .weak) } ?? false)
             if matched { return getOrHead ? .notModified : .preconditionFailed }
-        } else if getOrHead, let since = r.header("If-Modified-Since"), let date = HTTPDate(since), lastModified <= date {
+        } else if getOrHead, let since = r.header("If-Modified-Since"), let date = HTTPDate(since), lastModified <= date,
+                  date.secondsSince1970 <= r.received.seconds {
+            // A date later than the request's own time is ignored, as Apache's
+            // `ap_condition_if_modified_since` (`ims <= reqtime`).
             return .notModified
         }
         return nil

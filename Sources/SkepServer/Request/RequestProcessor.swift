@@ -265,7 +265,9 @@ public struct RequestProcessor {
                                    serverAdmin: r.serverConfig(CoreServerConfig.self).serverAdmin ?? "[no address given]")
         headers.append(("Content-Type", "text/html; charset=iso-8859-1"))
         headers += r.errorHeaders
-        return Response(status: status, headers: headers, body: .bytes(Array(body.utf8)))
+        var response = Response(status: status, headers: headers, body: .bytes(Array(body.utf8)))
+        response.isErrorResponse = true
+        return response
     }
 
     /// `ServerSignature On`: the `<address>` line under error pages.
@@ -308,6 +310,8 @@ public struct RequestProcessor {
         response.discard()
         var text = document
         if text.hasPrefix("\"") { text.removeFirst() }
-        return Response(status: response.status, headers: r.errorHeaders + [("Content-Type", "text/html; charset=iso-8859-1")], body: .bytes(Array(text.utf8)))
+        var message = Response(status: response.status, headers: r.errorHeaders + [("Content-Type", "text/html; charset=iso-8859-1")], body: .bytes(Array(text.utf8)))
+        message.isErrorResponse = true
+        return message
     }
 }

@@ -22,6 +22,32 @@ public struct Response {
     /// False for answers that must not carry a body (`304`, `204`, HEAD) even though
     /// their `Content-Length` describes one.
     public var sendsBody = true
+    /// An error page (or a 304) as Apache's `ap_send_error_response` sends it: only the
+    /// protocol filters run on it, never the content filters (DEFLATE, Header).
+    public var isErrorResponse = false
+    /// The handler asks the filter chain to evaluate the request's conditionals on its
+    /// `ETag` and `Last-Modified` (a CGI or FastCGI script's answer, as Apache's
+    /// `ap_scan_script_header_err` calls `ap_meets_conditions`).
+    public var evaluatesConditions = false
+    /// The body comes from a source that hands it over in parts as it is produced (a
+    /// FastCGI script), as Apache's handlers pass brigades before the end-of-stream: its
+    /// protocol filters never see it whole, so BYTERANGE leaves it and DEFLATE compresses
+    /// even a few bytes of it. Set even when Skep happened to collect the whole body.
+    public var isProgressive = false
+    /// The whole of a regular file is the body (set by the default handler): a filter may
+    /// cache what it derives from it under this identity (see `DeflateCache`).
+    public var sourceFile: SourceFile?
+
+    /// Which file, in which state, a body is the whole of.
+    public struct SourceFile: Sendable, Hashable {
+        public var path: String
+        /// The `stat` the body was read under (inode, size, mtime and ctime identify it).
+        public var status: FileStatus
+        public init(path: String, status: FileStatus) {
+            self.path = path
+            self.status = status
+        }
+    }
 
     public init(status: HTTPStatus, headers: [(name: String, value: String)] = [], body: Body = .empty()) {
         self.status = status
@@ -51,15 +77,40 @@ public struct Response {
         }
     }
 
+    /// Whether the body is produced while it is sent.
+    public var isStream: Bool {
+        if case .stream = body { return true }
+        return false
+    }
+
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        headers.first { Self.sameName($0.name, name) }?.value
     }
 
     public mutating func setHeader(_ name: String, _ value: String) {
-        if let i = headers.firstIndex(where: { $0.name.lowercased() == name.lowercased() }) {
+        if let i = headers.firstIndex(where: { Self.sameName($0.name, name) }) {
             headers[i].value = value
         } else {
             headers.append((name, value))
+        }
+    }
+
+    /// Field names compared as ASCII without regard to case, without building lowered
+    /// copies: the filters look fields up several times a request.
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                for i in 0..<x.count {
+                    let p = x[i], q = y[i]
+                    if p == q { continue }
+                    let lp = p >= 0x41 && p <= 0x5A ? p | 0x20 : p
+                    let lq = q >= 0x41 && q <= 0x5A ? q | 0x20 : q
+                    if lp != lq { return false }
+                }
+                return true
+            }
         }
     }
 

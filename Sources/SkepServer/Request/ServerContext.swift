@@ -12,6 +12,8 @@ public final class ServerContext: @unchecked Sendable {
     public let handlers: [String: Handler]
     /// Handlers that never block, which the event MPM may run on its listener thread.
     public let nonBlockingHandlers: Set<String>
+    /// The output filters the modules offer, by lower-cased name.
+    let outputFilters: [String: any OutputFilter]
     /// The main server's core record and mod_reqtimeout's limits, which every connection reads.
     public let core: CoreServerConfig
     let timeouts: RequestTimeouts
@@ -51,6 +53,9 @@ public final class ServerContext: @unchecked Sendable {
         var handlers = extraHandlers
         for module in modules { handlers.merge(module.handlers) { first, _ in first } }
         self.handlers = handlers
+        var filters: [String: any OutputFilter] = [:]
+        for module in modules { for filter in module.outputFilters { filters[filter.name.lowercased()] = filters[filter.name.lowercased()] ?? filter } }
+        self.outputFilters = filters
         self.nonBlockingHandlers = modules.reduce(into: extraNonBlockingHandlers) { $0.formUnion($1.nonBlockingHandlers) }
         self.core = config.main.server[CoreServerConfig.self]
         self.timeouts = RequestTimeouts(config)
@@ -79,6 +84,11 @@ public final class ServerContext: @unchecked Sendable {
         if let handler = handlers[name] { return handler }
         guard let colon = name.firstIndex(of: ":") else { return nil }
         return handlers[name[...colon].lowercased()]
+    }
+
+    /// The output filter registered under `name` (any case), if a module offers one.
+    public func outputFilter(named name: String) -> (any OutputFilter)? {
+        outputFilters[name.lowercased()]
     }
 
     /// Whether the handler `name` may run where nothing may block: the default handler

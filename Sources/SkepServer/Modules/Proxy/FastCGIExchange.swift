@@ -163,6 +163,10 @@ struct FastCGIExchange {
         }
 
         var response = Response(status: headers.status ?? (headers.location != nil ? .found : .ok))
+        // Apache's `ap_scan_script_header_err` evaluates the conditionals on the script's
+        // validators (the ConditionalFilter does, before any content filter).
+        response.evaluatesConditions = true
+        response.isProgressive = true
         for field in headers.fields { response.headers.append(field) }
         if let location = headers.location { response.headers.append(("Location", location)) }
         if let type = headers.contentType { response.headers.append(("Content-Type", type)) }
