@@ -28,8 +28,10 @@ let package = Package(
         .target(name: "SkepConfig", dependencies: ["CPCRE2"]),
         // mod_deflate compresses with zlib from the system (Debian's zlib1g-dev), as Apache's.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Digests (ap_expr's md5() and sha1()) from the system's OpenSSL (Debian's libssl-dev).
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "SkepScoreboard", dependencies: ["SkepSystem"]),
-        .target(name: "SkepServer", dependencies: ["SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig", "CZlib"]),
+        .target(name: "SkepServer", dependencies: ["SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig", "CZlib", "CLibCrypto"]),
         .target(name: "SkepMPM", dependencies: ["SkepServer", "SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig"]),
         // The embedding API and the command line: `skep` is a server built on it with no modules of its own.
         .target(

@@ -49,6 +49,8 @@ public struct ConfigProcessor {
                 if let kind = sectionKind(directive) {
                     guard check(directive, in: context), let section = makeSection(directive, kind: kind, server: &host.server) else { continue }
                     host.sections.append(section)
+                } else if let kind = Self.ifKind(directive) {
+                    addIf(directive, kind: kind, server: &host.server, directory: &host.defaults, context: context)
                 } else {
                     apply(directive, server: &host.server, directory: &host.defaults, context: context)
                 }
@@ -95,6 +97,8 @@ public struct ConfigProcessor {
             if let childKind = sectionKind(child) {
                 guard check(child, in: context) else { continue }
                 if let section = makeSection(child, kind: childKind, server: &server) { nested.append(section) }
+            } else if let ifKind = Self.ifKind(child) {
+                addIf(child, kind: ifKind, server: &server, directory: &vector, context: context)
             } else {
                 apply(child, server: &server, directory: &vector, context: context)
             }
@@ -110,6 +114,62 @@ public struct ConfigProcessor {
         }
         return DirectorySection(kind: kind, pattern: pattern, isRegex: regex, regex: compiled,
                                 location: directive.location, config: vector, nested: nested)
+    }
+
+    static func ifKind(_ directive: Directive) -> IfSection.Kind? {
+        switch directive.key {
+        case "if": return .if
+        case "elseif": return .elseIf
+        case "else": return .else
+        default: return nil
+        }
+    }
+
+    /// `<If>`, `<ElseIf>`, `<Else>` (Apache's `ifsection`): the condition is parsed now,
+    /// the directives inside build a per-directory record of their own, and the section
+    /// joins the enclosing scope's list, which the request's if-walk evaluates in order.
+    /// At server level its directives are per-directory ones, as Apache's `*If` path.
+    private mutating func addIf(_ directive: Directive, kind: IfSection.Kind, server: inout ConfigVector,
+                                directory: inout ConfigVector, context: DirectiveContext) {
+        let name = "<\(directive.name)"
+        var condition: ApExpr?
+        if kind == .else {
+            guard directive.arguments.isEmpty else {
+                errors.append(directive.error("<Else> does not take an argument").diagnostics[0])
+                return
+            }
+        } else {
+            guard let source = directive.arguments.first, !source.isEmpty else {
+                errors.append(directive.error("\(name)> directive requires additional arguments").diagnostics[0])
+                return
+            }
+            do {
+                condition = try ApExpr(source)
+            } catch {
+                errors.append(directive.error("Cannot parse condition clause: \(error.message)").diagnostics[0])
+                return
+            }
+        }
+        let inner: DirectiveContext = context.isDisjoint(with: .server) ? context : .directory
+        var vector = ConfigVector()
+        for child in directive.children ?? [] {
+            if sectionKind(child) != nil || child.key == "virtualhost" {
+                errors.append(child.error("<\(child.name)> cannot occur within <\(directive.name)> section").diagnostics[0])
+            } else if let childKind = Self.ifKind(child) {
+                addIf(child, kind: childKind, server: &server, directory: &vector, context: inner)
+            } else {
+                apply(child, server: &server, directory: &vector, context: inner)
+            }
+        }
+        if kind != .if, directory[IfSections.self].sections.last?.hasCondition != true {
+            errors.append(directive.error("<Else> or <ElseIf> section without previous <If> or <ElseIf> section in same scope").diagnostics[0])
+            return
+        }
+        if directive.arguments.count > 1 {
+            errors.append(directive.error("Multiple \(name)> arguments not supported.").diagnostics[0])
+            return
+        }
+        directory[IfSections.self].sections.append(IfSection(kind: kind, condition: condition, config: vector, location: directive.location))
     }
 
     /// Context check with Apache's messages (`ap_check_cmd_context`).

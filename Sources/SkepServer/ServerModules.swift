@@ -7,11 +7,13 @@ import SkepConfig
 /// translate runs before mod_alias's, as Apache's `proxy_trans` is hooked first).
 public enum ServerModules {
     public static let types: [any HTTPModule.Type] = [
+        SetEnvIfModule.self,
         ProxyModule.self,
         AliasModule.self,
         AuthzCoreModule.self,
         AuthzHostModule.self,
         MimeModule.self,
+        EnvModule.self,
         DirModule.self,
         AutoindexModule.self,
         ReqtimeoutModule.self,

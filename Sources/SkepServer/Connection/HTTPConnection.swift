@@ -314,6 +314,13 @@ public final class HTTPConnection {
     /// body to `output`. A response whose header fields cannot be sent is replaced by a 500
     /// first (`checkHeaders`), so the caller sends what `response` is on return.
     func prepare(_ response: inout Response, for request: Request, keepAliveAllowed: Bool) -> Action {
+        if !request.varyHeaders.names.isEmpty, response.status.code < 400 {
+            // Headers an ap_expr read join `Vary` (Apache's `ap_expr_exec_ctx`); an error
+            // response drops them with the rest of `headers_out`.
+            let existing = response.headers.firstIndex { $0.name.lowercased() == "vary" }
+            let value = request.varyHeaders.merged(into: existing.map { response.headers[$0].value })
+            if let existing { response.headers[existing].value = value } else { response.headers.append(("Vary", value)) }
+        }
         checkHeaders(&response, for: request)
         let head = request.head
         requestsServed += 1
@@ -330,6 +337,7 @@ public final class HTTPConnection {
             && !(unknownLength && sendBody && !streamChunked)
             && head.version != .http09 && !Self.dropsConnection(response.status)
             && (remaining.map { $0 > 0 } ?? true)
+            && request.environment["nokeepalive"] == nil  // mod_setenvif's `nokeepalive`, as ap_set_keepalive
         let connection = ConnectionHeader.apache(for: head, keepAlive: keepAlive, timeout: core.keepAliveTimeout / 1000, remaining: remaining)
         closeAfterWrite = connection == .close || !keepAlive || !head.keepAlive
 

@@ -24,8 +24,12 @@ public protocol HTTPModule: Sendable {
     static var descriptor: ModuleDescriptor { get }
     /// Builds the module's run-time state (tables, open log files) for one generation.
     init(config: ServerConfig) throws
+    /// Apache's `post_read_request`: the request head is read, nothing is mapped yet.
+    func postReadRequest(_ request: Request, _ server: ServerContext) -> HookResult
     /// Apache's `translate_name`: map the URL to a file or answer it.
     func translate(_ request: Request, _ server: ServerContext) -> HookResult
+    /// Apache's `header_parser`: the sections (and `<If>`s) are merged, access is not checked yet.
+    func headerParser(_ request: Request, _ server: ServerContext) -> HookResult
     /// Apache's `access_checker`/`auth_checker`.
     func checkAccess(_ request: Request, _ server: ServerContext) -> HookResult
     /// Apache's `type_checker` and `fixups`.
@@ -47,7 +51,9 @@ public protocol HTTPModule: Sendable {
 }
 
 extension HTTPModule {
+    public func postReadRequest(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
     public func translate(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
+    public func headerParser(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
     public func checkAccess(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
     public func fixup(_ request: Request, _ server: ServerContext) -> HookResult { .declined }
     public var handlers: [String: Handler] { [:] }

@@ -74,6 +74,9 @@ public final class Request {
     /// Set when the request runs where it must not block (the event MPM's listener);
     /// shared with its internal redirects, so a lookup anywhere in the chain stops it.
     var listenerRun: ListenerRun?
+    /// Request headers an expression read (`<If>`, `Require expr`, `SetEnvIfExpr`), which
+    /// Apache adds to a successful response's `Vary`; shared with internal redirects.
+    var varyHeaders = VaryHeaders()
     /// The run met something that may block and stopped: a worker is to run the request
     /// again from the start, and what this run produced is dropped.
     public var wouldBlock: Bool { listenerRun?.blocked ?? false }
@@ -107,6 +110,7 @@ public final class Request {
         r.body = body
         r.methodOverride = methodOverride
         r.listenerRun = listenerRun
+        r.varyHeaders = varyHeaders
         return r
     }
 
@@ -174,6 +178,30 @@ public final class Request {
     public func config<C: ModuleConfig>(_ type: C.Type) -> C { directory[type] }
     /// A module's per-server record for this request's server.
     public func serverConfig<C: ModuleConfig>(_ type: C.Type) -> C { server.server[type] }
+}
+
+/// The header names behind a response's `Vary`, in the order they were read.
+final class VaryHeaders {
+    private(set) var names: [String] = []
+
+    func add(_ name: String) {
+        if !names.contains(where: { $0.lowercased() == name.lowercased() }) { names.append(name) }
+    }
+
+    /// `existing` (a response's own `Vary`) with these names added, without repeats,
+    /// joined with "," as Apache's `fix_vary` writes it.
+    func merged(into existing: String?) -> String {
+        var tokens: [String] = []
+        for token in (existing ?? "").split(separator: ",").map({ $0.trimmingASCIISpaces }) + names
+        where !token.isEmpty && !tokens.contains(where: { $0.lowercased() == token.lowercased() }) {
+            tokens.append(token)
+        }
+        return tokens.joined(separator: ",")
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingASCIISpaces: String { String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()) }
 }
 
 /// A request's run on the event listener: set once something in it may block.

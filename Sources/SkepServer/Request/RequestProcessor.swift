@@ -79,6 +79,15 @@ public struct RequestProcessor {
             r.uriBytes = path.bytes
         }
 
+        // Apache's post_read_request (mod_setenvif's server-wide rules); every module runs.
+        for module in context.modules {
+            switch module.postReadRequest(r, context) {
+            case .declined, .handled: continue
+            case .respond(let response): return response
+            case .fail(let status): return error(status, r)
+            }
+        }
+
         // Translate: modules first (Alias, Redirect), then DocumentRoot.
         for module in context.modules {
             switch module.translate(r, context) {
@@ -105,6 +114,15 @@ public struct RequestProcessor {
             context.errorLog.log(.error, module: "core", client: r.client,
                                  "AH00037: Symbolic link not allowed or link target not accessible: \(r.filename ?? r.uri)")
             return error(.forbidden, r)
+        }
+        IfWalk.apply(r, context)
+        if r.wouldBlock { return Self.stopped }
+        for module in context.modules {
+            switch module.headerParser(r, context) {
+            case .declined, .handled: continue
+            case .respond(let response): return response
+            case .fail(let status): return error(status, r)
+            }
         }
 
         for module in context.modules {

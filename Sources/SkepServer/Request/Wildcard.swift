@@ -13,4 +13,12 @@ enum Wildcard {
     static func matches(pattern: String, _ text: String, pathname: Bool = false) -> Bool {
         fnmatch(pattern, text, pathname ? FNM_PATHNAME : 0) == 0
     }
+
+    /// `fnmatch(3)` with explicit flags (ap_expr's `-strmatch`, `-strcmatch`, `-fnmatch`).
+    static func matches(pattern: String, _ text: String, flags: Int32) -> Bool {
+        fnmatch(pattern, text, flags) == 0
+    }
+
+    /// glibc's `FNM_CASEFOLD` (a GNU extension Swift's Glibc module does not export).
+    static let caseFold: Int32 = 1 << 4
 }

@@ -32,7 +32,7 @@ struct TestConfig {
     /// skep rendering loads only these (see `skepModules`); add a name here when its
     /// module lands in skep.
     static let skepAvailableModules: Set<String> = [
-        "authz_core", "authz_host", "dir", "reqtimeout", "proxy", "proxy_fcgi", "filter", "deflate",
+        "authz_core", "authz_host", "dir", "reqtimeout", "proxy", "proxy_fcgi", "filter", "deflate", "env", "setenvif",
     ]
 
     /// Modules compiled into Debian's apache2, whose LoadModule must be guarded.
