@@ -82,9 +82,7 @@ public struct CGIEnvironment {
     /// take for their proxy setting), and so are `Authorization` and `Proxy-Authorization`
     /// (CGIPassAuth Off), and names with characters other than letters, digits and '-'.
     mutating func addHeaders(_ r: Request) {
-        for field in r.head.fields {
-            let name = r.head.string(field.name, in: r.bytes)
-            let value = r.head.string(field.value, in: r.bytes)
+        for (name, value) in r.headerFields {
             let key: String
             switch name.lowercased() {
             case "content-type": key = "CONTENT_TYPE"
