@@ -70,6 +70,8 @@ public struct OutputFilterChain {
     /// worker is to run it again.
     @discardableResult
     public static func run(_ response: inout Response, _ request: Request, _ context: ServerContext) -> Bool {
+        // After an internal redirect the filters work for the request that answered.
+        let request = response.finalRequest ?? request
         // A 304 (the default handler's, or the conditional filter's below) goes on: it
         // passes the content-set filters, as in Apache.
         if response.isErrorResponse, response.status != .notModified {

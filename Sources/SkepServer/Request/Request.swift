@@ -107,6 +107,8 @@ public final class Request {
         r.originalURI = originalURI ?? uri
         if parts.count == 2 { r.internalQuery = String(parts[1]) }
         r.environment = environment
+        // Apache's redirect shares `headers_in`, with what `RequestHeader` did to it.
+        r.editedHeaders = editedHeaders
         r.body = body
         r.methodOverride = methodOverride
         r.listenerRun = listenerRun

@@ -34,6 +34,7 @@ public struct RequestProcessor {
         if response.status.code >= 400 || (response.status.code >= 300 && response.status.code < 400 && response.contentLength == 0 && response.header("Location") != nil) {
             response = errorDocument(for: response, r)
         }
+        if response.finalRequest == nil, r.internalPath != nil { response.finalRequest = r }
         return response
     }
 

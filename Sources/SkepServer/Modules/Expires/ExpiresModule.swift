@@ -99,13 +99,17 @@ struct ExpiresFilter: OutputFilter {
 
     func filter(_ response: inout Response, _ r: Request, _ context: ServerContext) {
         // Apache's `ap_is_HTTP_ERROR`: 400 to 599.
-        guard !(400...599).contains(response.status.code), response.header("Expires") == nil else { return }
+        guard !(400...599).contains(response.status.code) else { return }
+        // An `Expires` in either table (a script's own) is kept, with no `max-age` added.
+        guard response.header("Expires") == nil else { return }
         let contentType = response.header("Content-Type") ?? r.contentType
         guard let code = r.config(ExpiresConfig.self).code(for: contentType),
               let expiry = code.expiry(requestTime: r.received, modified: r.fileStatus?.modificationTime) else { return }
-        var fields = HeaderFields(response.headers)
-        fields.merge("Cache-Control", "max-age=\(expiry.maxAge)")
-        fields.set("Expires", HTTPDate(secondsSince1970: expiry.expires).description)
-        response.headers = fields.fields
+        var tables = HeadersFixup.Tables(response)
+        // Apache changes `headers_out`: a script's own `Cache-Control` (in
+        // `err_headers_out`) stays a field of its own.
+        tables.out.merge("Cache-Control", "max-age=\(expiry.maxAge)")
+        tables.out.set("Expires", HTTPDate(secondsSince1970: expiry.expires).description)
+        tables.store(in: &response)
     }
 }

@@ -14,6 +14,21 @@ enum HeadersFixup {
         var out = HeaderFields()
         /// `err_headers_out`.
         var err = HeaderFields()
+
+        /// A response's two tables: its first `errorTableCount` fields are `err_headers_out`.
+        init(_ response: Response) {
+            let split = min(max(response.errorTableCount, 0), response.headers.count)
+            err = HeaderFields(Array(response.headers[..<split]))
+            out = HeaderFields(Array(response.headers[split...]))
+        }
+
+        init(request: HeaderFields) { self.request = request }
+
+        /// Both tables back into `response`, `err_headers_out` first as Apache sends them.
+        func store(in response: inout Response) {
+            response.headers = err.fields + out.fields
+            response.errorTableCount = err.fields.count
+        }
     }
 
     /// Applies `entries` to the table at `which`.

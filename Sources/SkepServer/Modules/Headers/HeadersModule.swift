@@ -110,7 +110,7 @@ struct HeadersFilter: OutputFilter {
 
     func filter(_ response: inout Response, _ r: Request, _ context: ServerContext) {
         let config = r.config(HeadersConfig.self), server = r.server.defaults[HeadersConfig.self]
-        var tables = HeadersFixup.Tables(out: HeaderFields(response.headers))
+        var tables = HeadersFixup.Tables(response)
         // A 304 passes the content filters in Apache (the default handler sends it down
         // the chain): it gets both lists, as a 200 would.
         let error = response.isErrorResponse && response.status != .notModified
@@ -130,6 +130,6 @@ struct HeadersFilter: OutputFilter {
             tables.err.unset("Content-Type")
             tables.out.set("Content-Type", type)
         }
-        response.headers = tables.err.fields + tables.out.fields
+        tables.store(in: &response)
     }
 }
