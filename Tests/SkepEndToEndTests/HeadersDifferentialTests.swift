@@ -55,6 +55,8 @@ struct HeadersDifferentialTests {
     static let actions = #"""
         SetEnv myvar "hello"
         Header always set X-Server-Level yes
+        Header set X-Early-Out yes early
+        Header always set X-Early-Always yes early
         <Location /sub>
             Header set X-Set "one two"
             Header append X-Append a
@@ -68,6 +70,9 @@ struct HeadersDifferentialTests {
             Header setifempty X-Empty second
             Header set X-Gone x
             Header unset X-Gone
+            Header unset Accept-Ranges
+            Header set Content-Language xx
+            Header append Vary Accept-Language
             Header onsuccess set X-Both onsuccess
             Header always set X-Both always
             Header always add X-Always-Add yes
@@ -113,6 +118,29 @@ struct HeadersDifferentialTests {
         }
     }
 
+    /// `Header note` hands a field's value to the access log (`%{name}n`), and the log's
+    /// `%{...}i` shows the fields `RequestHeader` changed.
+    @Test func notesAndEditedFieldsReachTheAccessLog() throws {
+        let extra = #"""
+            LogFormat "%r|%{setnote}n|%{X-In}i|%{X-Added}i" notelog
+            CustomLog @LOGS@/note.log notelog
+            Header set X-Out "value out"
+            Header note X-Out setnote
+            RequestHeader append X-In more
+            RequestHeader set X-Added added
+            """#
+        try Self.pair(extra) { skep, apache in
+            for server in [skep, apache] {
+                _ = try F.get(server, "/file.txt", headers: ["X-In: first"])
+                _ = try F.get(server, "/nope")
+            }
+            let ours = try ExprDifferentialTests.logLines(skep, "note.log", count: 2)
+            let theirs = try ExprDifferentialTests.logLines(apache, "note.log", count: 2)
+            #expect(ours == theirs)
+            #expect(ours.first == "GET /file.txt HTTP/1.1|value out|first, more|added")
+        }
+    }
+
     static let redirects = #"""
         ErrorDocument 404 /errors/missing.html
         <Location /errors>
@@ -152,6 +180,8 @@ struct HeadersDifferentialTests {
         Header always set X-Php-Always yes
         Header set X-Script-Own replaced
         Header edit X-Script-Edit "m(ine)" "$1"
+        Header always edit Set-Cookie "^(.*)$" "$1; HttpOnly"
+        Header always set X-Script-Always replaced
         ExpiresActive On
         ExpiresByType text/plain A100
         ExpiresByType text/html "modification plus 1 hour"
@@ -180,6 +210,9 @@ struct HeadersDifferentialTests {
                     header('Cache-Control: private');
                     header('X-Script-Own: mine');
                     header('X-Script-Edit: mine');
+                    header('X-Script-Always: mine');
+                    setcookie('a', '1');
+                    setcookie('b', '2');
                     echo "cached\\n";
                     """)
                 try config.root.writeDocument("expires.php", """
