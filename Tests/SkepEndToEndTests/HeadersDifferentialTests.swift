@@ -141,6 +141,23 @@ struct HeadersDifferentialTests {
         }
     }
 
+    /// The specifiers whose values differ from run to run: the same shape as Apache's.
+    @Test func timesAndLoadHaveApachesShape() throws {
+        // Both with their scoreboard (skep's single-process run has none).
+        try withServerPair(setUp: { config in
+            config.modules = Self.modules
+            config.skepModules = Self.modules.filter { TestConfig.skepAvailableModules.contains($0) || $0 == "mime" || $0 == "log_config" }
+            config.extra = #"Header set X-Stats "%i %b %l %t %D""#
+            try F.populate(config.root)
+        }) { skep, apache in
+            let shape = #/i=\d+ b=[1-9]\d* l=\d+\.\d\d/\d+\.\d\d/\d+\.\d\d t=\d{16} D=\d+/#
+            for server in [skep, apache] {
+                let stats = try F.get(server, "/file.txt").header("X-Stats") ?? ""
+                #expect(stats.wholeMatch(of: shape) != nil, "\(server.kind): \(stats)")
+            }
+        }
+    }
+
     static let redirects = #"""
         ErrorDocument 404 /errors/missing.html
         <Location /errors>

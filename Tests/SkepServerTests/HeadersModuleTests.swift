@@ -61,10 +61,8 @@ import SkepSystem
     @Test func formatTags() throws {
         let format = try HeaderFormat.parse(#"a\tb\nc\\d\qe %% %{V}e %{S}s end%"#)
         #expect(format.tags == [.literal("a\tb\nc\\d\\qe % "), .environment("V"), .literal(" "), .ssl("S"), .literal(" end%")])
-        #expect(try HeaderFormat.parse("%D%t%l").tags == [.duration, .requestTime, .loadAverage])
+        #expect(try HeaderFormat.parse("%D%t%l%i%b").tags == [.duration, .requestTime, .loadAverage, .idleWorkers, .busyWorkers])
         #expect(HeaderFormat.unwrapped("a\r\nb") == "a  b")
-        #expect(HeaderFormat.twoDecimals(1.005) == "1.00" || HeaderFormat.twoDecimals(1.005) == "1.01")
-        #expect(HeaderFormat.twoDecimals(0.5) == "0.50")
     }
 
     @Test func tableOperationsAsAPRs() {

@@ -1,8 +1,5 @@
 import SkepConfig
 import SkepSystem
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A `Header` value: text and format specifiers, parsed once as Apache's
 /// `parse_format_string` does and produced per request as its `process_tags` does.
@@ -22,6 +19,10 @@ public struct HeaderFormat: Sendable {
         case ssl(String)
         /// `%l`: `l=` and the 1, 5 and 15 minute load averages.
         case loadAverage
+        /// `%i`: `i=` and the server's idle workers, from the scoreboard.
+        case idleWorkers
+        /// `%b`: `b=` and its busy workers.
+        case busyWorkers
     }
 
     public var tags: [Tag]
@@ -73,8 +74,8 @@ public struct HeaderFormat: Sendable {
             case UInt8(ascii: "e"): tags.append(.environment(argument))
             case UInt8(ascii: "s"): tags.append(.ssl(argument))
             case UInt8(ascii: "l"): tags.append(.loadAverage)
-            case UInt8(ascii: "i"), UInt8(ascii: "b"):
-                throw HeaderParseError("Header format %\(Character(Unicode.Scalar(letter ?? 0))) (the scoreboard's idle or busy workers) is not supported by Skep")
+            case UInt8(ascii: "i"): tags.append(.idleWorkers)
+            case UInt8(ascii: "b"): tags.append(.busyWorkers)
             default:
                 throw HeaderParseError("Unrecognized header format %\(letter.map { String(decoding: [$0], as: UTF8.self) } ?? "")")
             }
@@ -84,7 +85,7 @@ public struct HeaderFormat: Sendable {
     }
 
     /// The value for `r`.
-    func produce(_ r: Request) -> String {
+    func produce(_ r: Request, _ context: ServerContext) -> String {
         var out = ""
         for tag in tags {
             switch tag {
@@ -96,9 +97,12 @@ public struct HeaderFormat: Sendable {
             case .environment(let name): out += r.environment[name].map(Self.unwrapped) ?? "(null)"
             case .ssl: out += "(null)"
             case .loadAverage:
-                var averages = [Double](repeating: 0, count: 3)
-                _ = getloadavg(&averages, 3)
-                out += "l=" + averages.map { Self.twoDecimals($0) }.joined(separator: "/")
+                let (one, five, fifteen) = StatusReport.systemLoadAverage()
+                out += "l=" + [one, five, fifteen].map { StatusReport.fixed($0, 2) }.joined(separator: "/")
+            case .idleWorkers, .busyWorkers:
+                // Apache's `ap_get_sload`; without a scoreboard (inetd-style runs) 0.
+                let snapshot = context.scoreboard?.snapshot(generation: context.generation, includeText: false)
+                out += tag == .idleWorkers ? "i=\(snapshot?.idleWorkers ?? 0)" : "b=\(snapshot?.busyWorkers ?? 0)"
             }
         }
         return out
@@ -108,13 +112,5 @@ public struct HeaderFormat: Sendable {
     static func unwrapped(_ value: String) -> String {
         guard value.utf8.contains(where: { $0 == 10 || $0 == 13 }) else { return value }
         return String(decoding: value.utf8.map { $0 == 10 || $0 == 13 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
-    }
-
-    /// `%.2f` for a load average (never negative, far below Int's range).
-    static func twoDecimals(_ value: Double) -> String {
-        guard value.isFinite, value >= 0, value < 1e12 else { return "0.00" }
-        let hundredths = Int((value * 100).rounded())  // trap-safe: bounded above
-        let fraction = hundredths % 100
-        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }

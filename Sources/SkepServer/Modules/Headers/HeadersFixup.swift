@@ -44,22 +44,22 @@ enum HeadersFixup {
             var table = tables[keyPath: which]
             defer { tables[keyPath: which] = table }
             switch entry.action {
-            case .add: table.add(name, entry.value.produce(r))
-            case .append: table.merge(name, entry.value.produce(r))
-            case .merge: table.mergeToken(name, entry.value.produce(r))
-            case .set: table.set(name, entry.value.produce(r))
+            case .add: table.add(name, entry.value.produce(r, context))
+            case .append: table.merge(name, entry.value.produce(r, context))
+            case .merge: table.mergeToken(name, entry.value.produce(r, context))
+            case .set: table.set(name, entry.value.produce(r, context))
             case .setIfEmpty:
-                if table.get(name) == nil { table.set(name, entry.value.produce(r)) }
+                if table.get(name) == nil { table.set(name, entry.value.produce(r, context)) }
             case .unset: table.unset(name)
             case .echo: break
             case .edit(let regex, let all):
                 let values = table.fields.filter { HeaderFields.same($0.name, name) }
                 guard !values.isEmpty else { continue }
-                let replacement = entry.value.produce(r)
+                let replacement = entry.value.produce(r, context)
                 table.unset(name)
                 for (field, value) in values { table.add(field, edit(value, regex, replacement, all: all)) }
             case .note:
-                r.notes[entry.value.produce(r)] = table.get(name)
+                r.notes[entry.value.produce(r, context)] = table.get(name)
             }
         }
     }
