@@ -141,19 +141,29 @@ struct HeadersDifferentialTests {
         }
     }
 
-    /// The specifiers whose values differ from run to run: the same shape as Apache's.
-    @Test func timesAndLoadHaveApachesShape() throws {
+    /// The specifiers whose values differ from run to run have the same shape as Apache's;
+    /// under the event MPM, a condition that tests a file holds on repeated requests.
+    @Test func varyingValuesAndTheEventListener() throws {
         // Both with their scoreboard (skep's single-process run has none).
         try withServerPair(setUp: { config in
             config.modules = Self.modules
             config.skepModules = Self.modules.filter { TestConfig.skepAvailableModules.contains($0) || $0 == "mime" || $0 == "log_config" }
-            config.extra = #"Header set X-Stats "%i %b %l %t %D""#
+            config.extra = #"""
+                Header set X-Stats "%i %b %l %t %D"
+                Header set X-File yes "expr=-f '%{DOCUMENT_ROOT}/sub/file.txt'"
+                Header set X-No-File yes "expr=-f '%{DOCUMENT_ROOT}/sub/none.txt'"
+                """#
             try F.populate(config.root)
         }) { skep, apache in
             let shape = #/i=\d+ b=[1-9]\d* l=\d+\.\d\d/\d+\.\d\d/\d+\.\d\d t=\d{16} D=\d+/#
             for server in [skep, apache] {
                 let stats = try F.get(server, "/file.txt").header("X-Stats") ?? ""
                 #expect(stats.wholeMatch(of: shape) != nil, "\(server.kind): \(stats)")
+            }
+            for _ in 0..<3 {
+                let s = try F.get(skep, "/file.txt"), a = try F.get(apache, "/file.txt")
+                #expect(s.header("X-File") == "yes" && a.header("X-File") == "yes", "skep \(s) / apache \(a)")
+                #expect(s.header("X-No-File") == nil && a.header("X-No-File") == nil)
             }
         }
     }

@@ -76,7 +76,7 @@ public struct OutputFilterChain {
         // passes the content-set filters, as in Apache.
         if response.isErrorResponse, response.status != .notModified {
             runErrorFilters(&response, request, context)
-            return true
+            return !request.wouldBlock
         }
         ConditionalFilter.filter(&response, request, context)
         var chain = OutputFilterChain()
@@ -98,7 +98,9 @@ public struct OutputFilterChain {
             for filter in chain.filters { filter.filter(&response, request, context) }
         }
         ByteRangeFilter.filter(&response, request, context)
-        return true
+        // A filter's expression met a file the listener could not look at without
+        // blocking (`Header ... expr=-f ...`): a worker runs the request again.
+        return !request.wouldBlock
     }
 
     /// Apache's `insert_error_filter`: an error page gets only the filters modules put on
