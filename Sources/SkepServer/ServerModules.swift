@@ -33,6 +33,10 @@ public enum ServerModules {
         ProxyFCGIModule.self,
         FilterModule.self,
         DeflateModule.self,
+        // mod_expires' insert_filter runs before mod_headers' (APR_HOOK_LAST), so a
+        // `Header` line sees the Expires and Cache-Control it added.
+        ExpiresModule.self,
+        HeadersModule.self,
     ]
 
     public static var all: [ModuleDescriptor] { types.map { $0.descriptor } }

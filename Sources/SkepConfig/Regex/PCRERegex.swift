@@ -74,9 +74,21 @@ public final class PCRERegex: @unchecked Sendable {
 
     /// The first match in `text` with its groups, or nil.
     public func firstMatch(in text: String) -> Match? {
+        firstMatch(in: text, from: 0)
+    }
+
+    /// The first match in `text` at or after byte `offset` (offsets in the match count
+    /// from the start of `text`, as `ap_regexec_ex`'s do), or nil. `nonEmptyAnchored`
+    /// asks for a match that starts at `offset` and is not empty there (PCRE2's
+    /// `NOTEMPTY_ATSTART | ANCHORED`): how a global substitution steps past an empty
+    /// match, as mod_headers' `edit*` and Perl's `/g` do.
+    public func firstMatch(in text: String, from offset: Int, nonEmptyAnchored: Bool = false) -> Match? {
         var bytes = text
         return bytes.withUTF8 { bytes -> Match? in
-            guard let data = ThreadMatchData.current(), run(UnsafeRawBufferPointer(bytes), data) >= 0 else { return nil }
+            guard offset >= 0, offset <= bytes.count else { return nil }
+            let options: UInt32 = nonEmptyAnchored ? PCRE2_NOTEMPTY_ATSTART | PCRE2_ANCHORED : 0
+            guard let data = ThreadMatchData.current(),
+                  run(UnsafeRawBufferPointer(bytes), data, offset: offset, options: options) >= 0 else { return nil }
             let ovector = pcre2_get_ovector_pointer_8(data)
             let pairs = min(captureCount + 1, Int(pcre2_get_ovector_count_8(data)))  // trap-safe: UInt32 widens to Int
             var offsets: [Int] = []
@@ -90,15 +102,16 @@ public final class PCRERegex: @unchecked Sendable {
     /// PCRE2's return code: the number of pairs set, 0 when the match data holds fewer
     /// pairs than the pattern has groups (still a match), negative for no match or an
     /// error (a match or depth limit), which Apache also treats as no match.
-    private func run(_ subject: UnsafeRawBufferPointer, _ data: OpaquePointer) -> Int32 {
+    private func run(_ subject: UnsafeRawBufferPointer, _ data: OpaquePointer, offset: Int = 0, options: UInt32 = 0) -> Int32 {
         Self.withBase(subject) { base in
-            guard isJIT else { return pcre2_match_8(code, base, subject.count, 0, 0, data, nil) }
-            let rc = pcre2_jit_match_8(code, base, subject.count, 0, 0, data, nil)
+            // ANCHORED was not given at compile time, so the JIT has no code for it.
+            guard isJIT, options & PCRE2_ANCHORED == 0 else { return pcre2_match_8(code, base, subject.count, offset, options, data, nil) }
+            let rc = pcre2_jit_match_8(code, base, subject.count, offset, options, data, nil)
             // The JIT's stack (32 KiB by default) can be too small for a deeply nested
             // match that the interpreter, whose frames live on the heap, completes: Apache
             // (no JIT) would match, so the interpreter decides.
             guard rc == PCRE2_ERROR_JIT_STACKLIMIT else { return rc }
-            return pcre2_match_8(code, base, subject.count, 0, PCRE2_NO_JIT, data, nil)
+            return pcre2_match_8(code, base, subject.count, offset, options | PCRE2_NO_JIT, data, nil)
         }
     }
 

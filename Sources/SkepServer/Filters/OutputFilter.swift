@@ -70,19 +70,45 @@ public struct OutputFilterChain {
     /// worker is to run it again.
     @discardableResult
     public static func run(_ response: inout Response, _ request: Request, _ context: ServerContext) -> Bool {
-        if response.isErrorResponse { return true }
+        // After an internal redirect the filters work for the request that answered.
+        let request = response.finalRequest ?? request
+        // A 304 (the default handler's, or the conditional filter's below) goes on: it
+        // passes the content-set filters, as in Apache.
+        if response.isErrorResponse, response.status != .notModified {
+            runErrorFilters(&response, request, context)
+            return !request.wouldBlock
+        }
         ConditionalFilter.filter(&response, request, context)
-        if !response.isErrorResponse {
-            var chain = OutputFilterChain()
-            for name in request.config(CoreOutputFilterConfig.self).setOutputFilters { chain.add(named: name, context) }
-            for module in context.modules { module.insertFilters(request, context, into: &chain) }
-            if let run = request.listenerRun, chain.filters.contains(where: { $0.mayBlock(response, request, context) }) {
-                run.blocked = true
-                return false
-            }
+        var chain = OutputFilterChain()
+        for name in request.config(CoreOutputFilterConfig.self).setOutputFilters { chain.add(named: name, context) }
+        for module in context.modules { module.insertFilters(request, context, into: &chain) }
+        if let run = request.listenerRun, chain.filters.contains(where: { $0.mayBlock(response, request, context) }) {
+            run.blocked = true
+            return false
+        }
+        if response.status == .notModified {
+            // Apache's default handler passes its 304 down the output filters, so the
+            // content-set ones (mod_headers, mod_expires) change its fields; the resource
+            // filters have no body to transform.
+            for filter in chain.filters where filter.stage == .contentSet { filter.filter(&response, request, context) }
+        } else if response.isErrorResponse {
+            // The conditional filter's 412, an error page.
+            runErrorFilters(&response, request, context)
+        } else {
             for filter in chain.filters { filter.filter(&response, request, context) }
         }
         ByteRangeFilter.filter(&response, request, context)
-        return true
+        // A filter's expression met a file the listener could not look at without
+        // blocking (`Header ... expr=-f ...`): a worker runs the request again.
+        return !request.wouldBlock
+    }
+
+    /// Apache's `insert_error_filter`: an error page gets only the filters modules put on
+    /// the error path (`Header always`, mod_expires on a redirect), never the content
+    /// filters. None of them may block: they change header fields only.
+    static func runErrorFilters(_ response: inout Response, _ request: Request, _ context: ServerContext) {
+        var chain = OutputFilterChain()
+        for module in context.modules { module.insertErrorFilters(request, context, into: &chain) }
+        for filter in chain.filters { filter.filter(&response, request, context) }
     }
 }

@@ -370,6 +370,12 @@ public struct LogFormat: Sendable {
     /// `%{Name}i`: the field's value, repeated fields joined with `", "` as Apache's
     /// merged `headers_in` holds them.
     static func appendRequestHeader(_ name: [UInt8], _ r: Request, to out: inout LogLineBuffer) {
+        if r.editedHeaders != nil {
+            // `RequestHeader` changed them: the log shows what the handler saw, as Apache's.
+            let values = r.headerValues(String(decoding: name, as: UTF8.self))
+            guard !values.isEmpty else { return out.appendDash() }
+            return out.appendEscaped(values.joined(separator: ", "))
+        }
         let bytes = r.bytes
         var found = false
         for field in r.head.fields where field.name.count == name.count {

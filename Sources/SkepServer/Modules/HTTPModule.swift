@@ -54,6 +54,9 @@ public protocol HTTPModule: Sendable {
     /// Apache's `insert_filter`: after the handler answered, puts this module's filters
     /// (by `chain.add`) on the request's chain. See `OutputFilterChain`.
     func insertFilters(_ request: Request, _ server: ServerContext, into chain: inout OutputFilterChain)
+    /// Apache's `insert_error_filter`: the filters an error page or a 304 runs (it runs
+    /// no content filter); they must not block.
+    func insertErrorFilters(_ request: Request, _ server: ServerContext, into chain: inout OutputFilterChain)
     /// Apache's `log_transaction`.
     func log(_ transaction: Transaction)
 }
@@ -71,5 +74,6 @@ extension HTTPModule {
     public var nonBlockingHandlers: Set<String> { [] }
     public var outputFilters: [any OutputFilter] { [] }
     public func insertFilters(_ request: Request, _ server: ServerContext, into chain: inout OutputFilterChain) {}
+    public func insertErrorFilters(_ request: Request, _ server: ServerContext, into chain: inout OutputFilterChain) {}
     public func log(_ transaction: Transaction) {}
 }

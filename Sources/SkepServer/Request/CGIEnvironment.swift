@@ -96,9 +96,7 @@ public struct CGIEnvironment {
     /// unless `CGIPassAuth On`, and names with characters other than letters, digits and '-'.
     mutating func addHeaders(_ r: Request) {
         let passAuth = r.config(CoreDirConfig.self).cgiPassAuth ?? false
-        for field in r.head.fields {
-            let name = r.head.string(field.name, in: r.bytes)
-            let value = r.head.string(field.value, in: r.bytes)
+        for (name, value) in r.headerFields {
             let key: String
             switch name.lowercased() {
             case "content-type": key = "CONTENT_TYPE"

@@ -120,6 +120,8 @@ public final class Request {
         r.originalURI = originalURI ?? uri
         if parts.count == 2 { r.internalQuery = String(parts[1]) }
         r.environment = environment
+        // Apache's redirect shares `headers_in`, with what `RequestHeader` did to it.
+        r.editedHeaders = editedHeaders
         r.body = body
         r.methodOverride = methodOverride
         r.listenerRun = listenerRun
@@ -147,8 +149,23 @@ public final class Request {
         return "\(method) \(target) \(head.version)"
     }
     public var protocolName: String { head.version.description }
-    public func header(_ name: String) -> String? { head.firstValue(of: name, in: bytes) }
-    public func headerValues(_ name: String) -> [String] { head.values(of: name, in: bytes) }
+    public func header(_ name: String) -> String? {
+        guard let editedHeaders else { return head.firstValue(of: name, in: bytes) }
+        return editedHeaders.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+    public func headerValues(_ name: String) -> [String] {
+        guard let editedHeaders else { return head.values(of: name, in: bytes) }
+        return editedHeaders.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+    }
+    /// The request's header fields once a module changed them (mod_headers'
+    /// `RequestHeader`, which edits Apache's `r->headers_in` in place); nil while they are
+    /// the ones the client sent, read from `head` without a copy. What `header(_:)`, the
+    /// access log's `%{...}i`, expressions and the CGI/FastCGI `HTTP_*` variables see.
+    public var editedHeaders: [(name: String, value: String)]?
+    /// The header fields as they stand: edited, or as the client sent them.
+    public var headerFields: [(name: String, value: String)] {
+        editedHeaders ?? head.fields.map { (head.string($0.name, in: bytes), head.string($0.value, in: bytes)) }
+    }
     /// The host the client asked for, lowercased, without port.
     public var hostName: String? { head.host(in: bytes) }
 

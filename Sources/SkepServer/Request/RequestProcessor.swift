@@ -35,6 +35,7 @@ public struct RequestProcessor {
             response = errorDocument(for: response, r)
         }
         addDefaultCharset(&response, r)
+        if response.finalRequest == nil, r.internalPath != nil { response.finalRequest = r }
         return response
     }
 

@@ -34,6 +34,16 @@ public struct Response {
     /// protocol filters never see it whole, so BYTERANGE leaves it and DEFLATE compresses
     /// even a few bytes of it. Set even when Skep happened to collect the whole body.
     public var isProgressive = false
+    /// How many of `headers`, from the first, stand in Apache's `err_headers_out` rather
+    /// than `headers_out`: a CGI or FastCGI script's own fields (`ScriptFields`). Both
+    /// tables are sent, but `Header` without `always` and mod_expires' `Cache-Control`
+    /// change only `headers_out`. A filter that removes one of these first fields
+    /// lowers the count.
+    public var errorTableCount = 0
+    /// The request that answered after internal redirects (`DirectoryIndex`, a local
+    /// `ErrorDocument`): the output filters read its configuration, as Apache's filters
+    /// see the redirect's `r`. Nil for the request the connection made.
+    public var finalRequest: Request?
     /// The whole of a regular file is the body (set by the default handler): a filter may
     /// cache what it derives from it under this identity (see `DeflateCache`).
     public var sourceFile: SourceFile?

@@ -167,7 +167,10 @@ struct FastCGIExchange {
         // validators (the ConditionalFilter does, before any content filter).
         response.evaluatesConditions = true
         response.isProgressive = true
-        for field in headers.fields { response.headers.append(field) }
+        // Apache keeps most of a script's fields in `err_headers_out`: first, and counted.
+        let errorFields = headers.fields.filter { !ScriptFields.inHeadersOut($0.name) }
+        response.headers = errorFields + headers.fields.filter { ScriptFields.inHeadersOut($0.name) }
+        response.errorTableCount = errorFields.count
         if let location = headers.location { response.headers.append(("Location", location)) }
         if let type = headers.contentType { response.headers.append(("Content-Type", type)) }
         let ignoresBody = response.status.code == 304 || response.status.code == 412
