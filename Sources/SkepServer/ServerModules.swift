@@ -4,11 +4,13 @@ import SkepConfig
 /// one file that declares its directives, its records and its hooks; this list is what
 /// the configuration reader, `skep -M` and the request phases see, in hook order
 /// (mod_mime is Apache's type_checker, so it runs before mod_dir's fixup; mod_proxy's
-/// translate runs before mod_alias's, as Apache's `proxy_trans` is hooked first).
+/// translate runs before mod_alias's, as Apache's `proxy_trans` is hooked first, and
+/// mod_userdir's after mod_alias's, which it names as its predecessor).
 public enum ServerModules {
     public static let types: [any HTTPModule.Type] = [
         ProxyModule.self,
         AliasModule.self,
+        UserDirModule.self,
         AuthzCoreModule.self,
         AuthzHostModule.self,
         MimeModule.self,
@@ -18,6 +20,8 @@ public enum ServerModules {
         LogConfigModule.self,
         StatusModule.self,
         ProxyFCGIModule.self,
+        CGIModule.self,
+        CGIDModule.self,
     ]
 
     public static var all: [ModuleDescriptor] { types.map { $0.descriptor } }

@@ -1,7 +1,8 @@
 import SkepConfig
 import SkepHTTP
 
-/// Apache's mod_alias: `Alias`/`AliasMatch` map URLs outside DocumentRoot, and
+/// Apache's mod_alias: `Alias`/`AliasMatch` map URLs outside DocumentRoot,
+/// `ScriptAlias`/`ScriptAliasMatch` do the same and hand the file to mod_cgi, and
 /// `Redirect`/`RedirectMatch`/`RedirectPermanent`/`RedirectTemp` answer with a redirect.
 /// As in Apache, redirects are checked before aliases, each in configuration order.
 public struct AliasModule: HTTPModule {
@@ -11,6 +12,23 @@ public struct AliasModule: HTTPModule {
         },
         DirectiveSpec("AliasMatch", .take2, .server, help: "a regular expression and the path it maps to, with $1...$9") { d, scope throws(ConfigError) in
             scope.server[AliasConfig.self].aliases.append(.init(pattern: .regex(try compile(d, d.arguments[0])), target: d.arguments[1]))
+        },
+        DirectiveSpec("ScriptAlias", .take12, [.server, .location], help: "a URL path and the CGI directory it maps to") { d, scope throws(ConfigError) in
+            guard d.arguments.count == 2 else {
+                // Apache's one-argument form inside <Location> is an ap_expr string, which
+                // Skep cannot evaluate yet.
+                guard !scope.context.isDisjoint(with: .server) else {
+                    throw d.error("ScriptAlias must have two arguments when used globally")
+                }
+                throw d.error("ScriptAlias with one argument (an expression inside <Location>) is not supported by Skep yet: write ScriptAlias URL-path directory at server level")
+            }
+            guard !scope.context.isDisjoint(with: .server) else {
+                throw d.error("ScriptAlias cannot occur within <Location> section")
+            }
+            scope.server[AliasConfig.self].aliases.append(.init(pattern: .prefix(d.arguments[0]), target: scope.serverRootRelative(d.arguments[1]), handler: Self.cgiHandler))
+        },
+        DirectiveSpec("ScriptAliasMatch", .take2, .server, help: "a regular expression and the CGI path it maps to, with $1...$9") { d, scope throws(ConfigError) in
+            scope.server[AliasConfig.self].aliases.append(.init(pattern: .regex(try compile(d, d.arguments[0])), target: d.arguments[1], handler: Self.cgiHandler))
         },
         DirectiveSpec("Redirect", .take123, .anywhere, help: "an optional status, a URL path, and the URL to redirect to") { d, scope throws(ConfigError) in
             try addRedirect(d, &scope, regex: false, defaultStatus: nil)
@@ -26,6 +44,11 @@ public struct AliasModule: HTTPModule {
         },
     ])
 
+    /// The handler `ScriptAlias` sets (mod_cgi's).
+    static let cgiHandler = "cgi-script"
+    /// mod_alias's note naming the handler a `ScriptAlias` forced (`alias-forced-type`).
+    public static let forcedTypeNote = "alias-forced-type"
+
     public init(config: ServerConfig) {}
 
     public func translate(_ r: Request, _ server: ServerContext) -> HookResult {
@@ -34,6 +57,15 @@ public struct AliasModule: HTTPModule {
         for alias in config.aliases {
             guard let rest = alias.pattern.match(r.uri) else { continue }
             r.filename = alias.pattern.substitute(alias.target, rest)
+            if case .prefix(let prefix) = alias.pattern {
+                r.contextPrefix = prefix
+                r.contextDocumentRoot = alias.target
+            }
+            if let handler = alias.handler {
+                // mod_cgi runs a ScriptAlias'd file without `Options ExecCGI`: the note says so.
+                r.handler = handler
+                r.notes[Self.forcedTypeNote] = handler
+            }
             return .handled
         }
         return .declined
@@ -153,6 +185,8 @@ public struct AliasConfig: ModuleConfig {
     struct Alias: Sendable {
         let pattern: AliasPattern
         let target: String
+        /// `cgi-script` for `ScriptAlias`/`ScriptAliasMatch`.
+        var handler: String? = nil
     }
     struct Redirect: Sendable {
         let pattern: AliasPattern

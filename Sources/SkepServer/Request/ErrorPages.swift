@@ -4,9 +4,10 @@ import SkepHTTP
 /// so that clients and tests that look at error bodies see what Apache sends.
 public enum ErrorPages {
     /// The HTML body for `status`; `signature` is the `<address>` line of ServerSignature;
-    /// `note` is Apache's `error-notes` (plain text Skep wrote), shown in a 400 page.
+    /// `note` is Apache's `error-notes` (plain text Skep wrote), shown in a 400 page;
+    /// `serverAdmin` is the `ServerAdmin` a 500 page names (Apache's default when unset).
     public static func body(_ status: HTTPStatus, method: String, location: String? = nil, signature: String?,
-                            note: String? = nil) -> String {
+                            note: String? = nil, serverAdmin: String = defaultServerAdmin) -> String {
         let title = "\(status.code) \(status.reasonPhrase ?? "")"
         var text = """
             <!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">
@@ -16,13 +17,17 @@ public enum ErrorPages {
             <h1>\(status.reasonPhrase ?? "")</h1>
 
             """
-        text += message(status, method: escape(method), location: location.map(escape), note: note)
+        text += message(status, method: escape(method), location: location.map(escape), note: note, serverAdmin: escape(serverAdmin))
         if let signature { text += "<hr>\n" + signature }
         text += "</body></html>\n"
         return text
     }
 
-    static func message(_ status: HTTPStatus, method: String, location: String?, note: String? = nil) -> String {
+    /// Apache's `DEFAULT_ADMIN`, what error pages name without a `ServerAdmin`.
+    public static let defaultServerAdmin = "[no address given]"
+
+    static func message(_ status: HTTPStatus, method: String, location: String?, note: String? = nil,
+                        serverAdmin: String = defaultServerAdmin) -> String {
         switch status.code {
         case 301, 302, 307, 308:
             return "<p>The document has moved <a href=\"\(location ?? "")\">here</a>.</p>\n"
@@ -61,7 +66,7 @@ public enum ErrorPages {
         case 504:
             return "<p>The gateway did not receive a timely response\nfrom the upstream server or application.</p>\n"
         default:
-            return "<p>The server encountered an internal error or\nmisconfiguration and was unable to complete\nyour request.</p>\n<p>Please contact the server administrator at \nyou@example.com to inform them of the time this error occurred,\n and the actions you performed just before this error.</p>\n<p>More information about this error may be available\nin the server error log.</p>\n"
+            return "<p>The server encountered an internal error or\nmisconfiguration and was unable to complete\nyour request.</p>\n<p>Please contact the server administrator at \n \(serverAdmin) to inform them of the time this error occurred,\n and the actions you performed just before this error.</p>\n<p>More information about this error may be available\nin the server error log.</p>\n"
         }
     }
 

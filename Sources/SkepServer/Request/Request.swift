@@ -64,6 +64,10 @@ public final class Request {
     var methodOverride: String?
     /// The query of an internal redirect's target, when it has one.
     var internalQuery: String?
+    /// The URL prefix and directory an alias or user directory mapped (Apache's
+    /// `ap_set_context_info`): a script's `CONTEXT_PREFIX` and `CONTEXT_DOCUMENT_ROOT`.
+    public var contextPrefix: String?
+    public var contextDocumentRoot: String?
     /// Notes between modules (Apache's `r->notes`): mod_proxy's target URL, say.
     public var notes: [String: String] = [:]
     /// Bytes of the head in `bytes` (the request line and fields, with the blank line).

@@ -270,11 +270,7 @@ struct FastCGIExchange {
     }
 
     /// PATH_TRANSLATED: the path info mapped like a URL under DocumentRoot.
-    private var pathTranslated: String? {
-        guard !r.pathInfo.isEmpty else { return nil }
-        let root = r.serverConfig(CoreServerConfig.self).documentRoot ?? context.config.serverRoot + "/htdocs"
-        return root + r.pathInfo
-    }
+    private var pathTranslated: String? { CGIEnvironment.pathTranslated(r, context) }
 
     var scriptName: String { r.filename.map { String($0.split(separator: "/").last ?? "") } ?? r.uri }
 
