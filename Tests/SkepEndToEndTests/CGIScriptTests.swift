@@ -15,7 +15,7 @@ struct CGIScriptTests {
     static func config(mpm: MPM, scriptAlias: Bool = true, extra: String = "") throws -> TestConfig {
         var config = try TestConfig(mpm: mpm)
         let module = mpm == .prefork ? "cgi" : "cgid"
-        config.modules = F.commonModules + ["alias", module]
+        config.modules = F.commonModules + ["alias", "userdir", module]
         config.skepModules = config.modules
         config.extra = !scriptAlias ? extra : """
             ScriptAlias /cgi-bin/ "@ROOT@/cgi-bin/"
@@ -59,6 +59,36 @@ struct CGIScriptTests {
         }
     }
 
+    /// A script that goes silent after its head is cut off at `CGIDScriptTimeout`: the
+    /// body ends without its last chunk (the client can tell), and the script is reaped.
+    @Test func aScriptSilentMidBodyIsCutOffAtTheTimeout() throws {
+        let config = try Self.config(mpm: .event, extra: """
+            <Directory "@ROOT@/cgi-bin">
+                CGIDScriptTimeout 1
+            </Directory>
+            """)
+        let script = """
+            #!/bin/sh
+            echo $$ > "$(dirname "$SCRIPT_FILENAME")/silent.pid"
+            printf 'Content-Type: text/plain\\n\\npartial\\n'
+            exec sleep 30
+            """
+        let pidFile = try config.root.writeFile("cgi-bin/silent.cgi", script, mode: 0o755)
+            .replacingOccurrences(of: "silent.cgi", with: "silent.pid")
+        try withServer(.skep, config: config, mode: .foreground) { skep in
+            let client = try RawHTTPClient(port: skep.port, timeout: .seconds(10))
+            defer { client.close() }
+            try client.send("GET /cgi-bin/silent.cgi HTTP/1.1\r\nHost: a\r\n\r\n")
+            let text = String(decoding: try client.readUntilClose(timeout: .seconds(10)), as: UTF8.self)
+            #expect(text.contains("Transfer-Encoding: chunked") && text.contains("partial\n"), "\(text)")
+            #expect(!text.hasSuffix("0\r\n\r\n"), "the cut body must not end as a complete one: \(text.debugDescription)")
+            let pid = try Deadline.waitForValue("the script's pid file") {
+                pid_t(config.root.read(pidFile).trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            try Deadline.wait(for: "script \(pid) to be stopped and reaped") { kill(pid, 0) == -1 && errno == ESRCH }
+        }
+    }
+
     @Test(arguments: [MPM.prefork, .event])
     func aScriptInheritsOnlyItsThreeDescriptors(mpm: MPM) throws {
         let config = try Self.config(mpm: mpm)
@@ -92,8 +122,9 @@ struct CGIScriptTests {
         #expect(result.stderr.contains("is not supported by Skep"), "\(result.stderr)")
     }
 
-    /// Debian's stock files for CGI, as `a2enmod cgid` and `a2enconf serve-cgi-bin` enable
-    /// them, start skep, and `/cgi-bin/` is mapped to /usr/lib/cgi-bin/.
+    /// Debian's stock files for CGI and user directories, as `a2enmod cgid userdir` and
+    /// `a2enconf serve-cgi-bin` enable them, start skep, and `/cgi-bin/` is mapped to
+    /// /usr/lib/cgi-bin/.
     @Test func debianServeCGIBinAndCGIDConfigurationStart() throws {
         let stock = "/etc/apache2/conf-available/serve-cgi-bin.conf"
         try #require(FileManager.default.fileExists(atPath: stock), "needs Debian's apache2 package files")
@@ -101,6 +132,7 @@ struct CGIScriptTests {
             Define APACHE_RUN_DIR "@ROOT@/run"
             Include /etc/apache2/mods-available/cgid.conf
             Include \(stock)
+            Include /etc/apache2/mods-available/userdir.conf
             """)
         try withServer(.skep, config: config, mode: .foreground) { skep in
             // No script at this path on a test machine: the mapping answers 404 from mod_cgid.
@@ -109,6 +141,8 @@ struct CGIScriptTests {
             try Deadline.wait(for: "mod_cgid's not-found message for /usr/lib/cgi-bin") {
                 skep.errorLog().contains("AH01264: stderr from /usr/lib/cgi-bin/skep-test-no-such-script: script not found or unable to stat")
             }
+            // `UserDir disabled root`: the URL stays under DocumentRoot.
+            #expect(try F.get(skep, "/~root/").status == 404)
         }
     }
 }

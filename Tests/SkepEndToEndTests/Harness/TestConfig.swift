@@ -33,6 +33,7 @@ struct TestConfig {
     /// module lands in skep.
     static let skepAvailableModules: Set<String> = [
         "authz_core", "authz_host", "dir", "reqtimeout", "proxy", "proxy_fcgi",
+        "cgi", "cgid", "userdir",
     ]
 
     /// Modules compiled into Debian's apache2, whose LoadModule must be guarded.
