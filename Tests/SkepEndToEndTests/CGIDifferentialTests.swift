@@ -161,15 +161,11 @@ struct CGIDifferentialTests {
         }
     }
 
-    /// Status, body (each server's root written as @ROOT@) and the headers a script or
-    /// the redirect decides; the framing may differ (Apache's depends on when the
-    /// script's output arrives too).
+    /// Status, headers and body (each server's root written as @ROOT@); the framing may
+    /// differ (Apache's depends on when the script's output arrives too).
     static func differences(_ s: HTTPResponse, _ skep: ServerProcess, _ a: HTTPResponse, _ apache: ServerProcess) -> [String] {
-        var diffs: [String] = []
-        if s.status != a.status { diffs.append("status \(s.status) vs \(a.status)") }
-        for name in ["Content-Type", "Location", "X-Custom", "X-Script"] where s.header(name) != a.header(name) {
-            diffs.append("\(name): \(s.header(name) ?? "-") vs \(a.header(name) ?? "-")")
-        }
+        let ignored = Differential.volatileHeaders.union(["content-length", "transfer-encoding"])
+        var diffs = Differential.differences(s, a, ignoring: ignored).filter { !$0.hasPrefix("framing") && !$0.hasPrefix("body") }
         let sb = s.bodyText.replacingOccurrences(of: skep.config.root.path, with: "@ROOT@")
         let ab = a.bodyText.replacingOccurrences(of: apache.config.root.path, with: "@ROOT@")
         if sb != ab { diffs.append("body \(sb.debugDescription) vs \(ab.debugDescription)") }
