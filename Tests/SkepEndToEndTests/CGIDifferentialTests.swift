@@ -33,6 +33,9 @@ struct CGIDifferentialTests {
             <Directory "@DOCROOT@/noexec">
                 AddHandler cgi-script .cgi
             </Directory>
+            <Directory "@DOCROOT@/errdoc">
+                ErrorDocument 404 /cgi-bin/env.cgi
+            </Directory>
             """
     }
 
@@ -43,7 +46,8 @@ struct CGIDifferentialTests {
         printf 'Content-Type: text/plain\\r\\nX-Script: env\\r\\n\\r\\n'
         for v in REQUEST_METHOD QUERY_STRING SCRIPT_NAME PATH_INFO PATH_TRANSLATED SCRIPT_FILENAME \\
                  GATEWAY_INTERFACE SERVER_PROTOCOL REQUEST_URI CONTENT_LENGTH CONTENT_TYPE CONTEXT_PREFIX \\
-                 CONTEXT_DOCUMENT_ROOT DOCUMENT_ROOT HTTP_X_TEST HTTP_HOST REMOTE_ADDR REQUEST_SCHEME REDIRECT_STATUS; do
+                 CONTEXT_DOCUMENT_ROOT DOCUMENT_ROOT HTTP_X_TEST HTTP_HOST REMOTE_ADDR REQUEST_SCHEME REDIRECT_STATUS \\
+                 REDIRECT_URL REDIRECT_QUERY_STRING; do
             eval "printf '%s=[%s]\\n' $v \\"\\${$v-unset}\\""
         done
         printf 'args=[%s]\\n' "$*"
@@ -65,6 +69,7 @@ struct CGIDifferentialTests {
         ("cgi-bin/big.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\ni=0\nwhile [ $i -lt 3000 ]; do echo \"line $i of a long body\"; i=$((i+1)); done\n", 0o755),
         ("htdocs/exec/env.cgi", envScript, 0o755),
         ("htdocs/noexec/env.cgi", envScript, 0o755),
+        ("htdocs/errdoc/present.txt", "present\n", 0o644),
     ]
 
     static let h = "Host: a\r\n"
@@ -93,6 +98,8 @@ struct CGIDifferentialTests {
         WireCase("not executable", "GET /cgi-bin/plain.cgi HTTP/1.1\r\n\(h)\r\n"),
         WireCase("missing script", "GET /cgi-bin/missing.cgi HTTP/1.1\r\n\(h)\r\n"),
         WireCase("directory as script", "GET /cgi-bin/slow/ HTTP/1.1\r\n\(h)\r\n"),
+        WireCase("HEAD", "HEAD /cgi-bin/env.cgi?h=1 HTTP/1.1\r\n\(h)\r\n"),
+        WireCase("ErrorDocument to a script", "GET /errdoc/missing?q=2 HTTP/1.1\r\n\(h)\r\n"),
         WireCase("stderr", "GET /cgi-bin/stderr.cgi HTTP/1.1\r\n\(h)\r\n"),
         WireCase("a long body, streamed", "GET /cgi-bin/big.cgi HTTP/1.1\r\n\(h)\r\n"),
         WireCase("stalled past CGIScriptTimeout", "GET /cgi-bin/slow/stall.cgi HTTP/1.1\r\n\(h)\r\n"),

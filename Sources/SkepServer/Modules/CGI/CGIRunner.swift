@@ -234,7 +234,7 @@ final class CGIRun {
         if let location = headers.location, (headers.status?.code ?? 200) == 200 {
             discardOutput(process)
             if location.hasPrefix("/") {
-                guard let target = r.redirected(to: location) else { return processor.error(.internalServerError, r) }
+                guard let target = r.redirected(to: location, keepingQuery: false) else { return processor.error(.internalServerError, r) }
                 target.methodOverride = "GET"
                 target.redirectedFrom = r
                 return processor.process(target)

@@ -156,7 +156,7 @@ struct FastCGIExchange {
             } catch {
                 backend.close()
             }
-            guard let target = r.redirected(to: location) else { return processor.error(.internalServerError, r) }
+            guard let target = r.redirected(to: location, keepingQuery: false) else { return processor.error(.internalServerError, r) }
             target.methodOverride = "GET"
             target.redirectedFrom = r
             return processor.process(target)
