@@ -17,6 +17,7 @@ struct CGIDifferentialTests {
         let timeout = module == "cgi" ? "CGIScriptTimeout" : "CGIDScriptTimeout"
         return """
             ScriptAlias /cgi-bin/ "@ROOT@/cgi-bin/"
+            ScriptAliasMatch "^/cgi-match/(\\w+)\\.pl(/.*)?$" "@ROOT@/cgi-bin/$1.cgi$2"
             <Directory "@ROOT@/cgi-bin">
                 Require all granted
             </Directory>
@@ -81,6 +82,7 @@ struct CGIDifferentialTests {
 
     static let cases: [WireCase] = [
         WireCase("GET with a query", "GET /cgi-bin/env.cgi?a=1&b=%20x HTTP/1.1\r\n\(h)X-Test: t1\r\n\r\n"),
+        WireCase("ScriptAliasMatch", "GET /cgi-match/env.pl/more?z=9 HTTP/1.1\r\n\(h)\r\n"),
         WireCase("path info", "GET /cgi-bin/env.cgi/extra/path?q HTTP/1.1\r\n\(h)\r\n"),
         WireCase("ISINDEX arguments", "GET /exec/env.cgi?one+tw%26o+th%20ree HTTP/1.1\r\n\(h)\r\n"),
         WireCase("AddHandler with ExecCGI", "GET /exec/env.cgi HTTP/1.1\r\n\(h)\r\n"),

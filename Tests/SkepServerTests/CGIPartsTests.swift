@@ -1,3 +1,4 @@
+import SkepConfig
 @testable import SkepServer
 import Testing
 
@@ -34,6 +35,30 @@ import Testing
     @Test func isindexArgumentsAreShellEscaped() {
         #expect(CGIRun.escapeShell("a&b;c$(d)") == "a\\&b\\;c\\$\\(d\\)")
         #expect(CGIRun.escapeShell("plain-word") == "plain-word")
+    }
+
+    /// The configuration error for `text`, or nil when it is accepted.
+    func error(_ text: String) -> String? {
+        let modules = CoreModule.all + [AliasModule.descriptor, UserDirModule.descriptor, CGIModule.descriptor]
+        do {
+            var reader = ConfigReader(modules: modules, options: .init(serverRoot: "/tmp"))
+            let loads = "LoadModule alias_module mod_alias.so\nLoadModule userdir_module mod_userdir.so\nLoadModule cgi_module mod_cgi.so\n"
+            let tree = try reader.read(text: loads + text, name: "test.conf")
+            _ = try ConfigProcessor.process(tree, modules: modules, configFile: "test.conf")
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func directiveErrors() {
+        #expect(error("ScriptAlias /cgi-bin/ /usr/lib/cgi-bin/\nScriptAliasMatch ^/x(.*) /y$1\nUserDir public_html\nUserDir disabled root") == nil)
+        #expect(error("ScriptAlias /only-one")?.contains("ScriptAlias must have two arguments when used globally") == true)
+        #expect(error("<Location /a>\nScriptAlias /usr/lib/cgi-bin/x.cgi\n</Location>")?.contains("not supported by Skep yet") == true)
+        #expect(error("<Location /a>\nScriptAlias /a /b\n</Location>")?.contains("cannot occur within <Location> section") == true)
+        #expect(error("UserDir")?.contains("UserDir requires an argument.") == true)
+        #expect(error("ScriptLog logs/cgi_log")?.contains("ScriptLog is not supported by Skep") == true)
+        #expect(error("CGIScriptTimeout 30\n<Directory /x>\nCGIScriptTimeout 500ms\n</Directory>") == nil)
     }
 
     @Test func scriptDirectory() {

@@ -17,7 +17,7 @@ public struct AliasModule: HTTPModule {
             guard d.arguments.count == 2 else {
                 // Apache's one-argument form inside <Location> is an ap_expr string, which
                 // Skep cannot evaluate yet.
-                guard !scope.context.isDisjoint(with: .server) else {
+                guard scope.context.isDisjoint(with: .server) else {
                     throw d.error("ScriptAlias must have two arguments when used globally")
                 }
                 throw d.error("ScriptAlias with one argument (an expression inside <Location>) is not supported by Skep yet: write ScriptAlias URL-path directory at server level")
