@@ -1,4 +1,3 @@
-import SkepConfig
 @testable import SkepServer
 import Testing
 
@@ -37,18 +36,8 @@ import Testing
         #expect(CGIRun.escapeShell("plain-word") == "plain-word")
     }
 
-    /// The configuration error for `text`, or nil when it is accepted.
     func error(_ text: String) -> String? {
-        let modules = CoreModule.all + [AliasModule.descriptor, UserDirModule.descriptor, CGIModule.descriptor]
-        do {
-            var reader = ConfigReader(modules: modules, options: .init(serverRoot: "/tmp"))
-            let loads = "LoadModule alias_module mod_alias.so\nLoadModule userdir_module mod_userdir.so\nLoadModule cgi_module mod_cgi.so\n"
-            let tree = try reader.read(text: loads + text, name: "test.conf")
-            _ = try ConfigProcessor.process(tree, modules: modules, configFile: "test.conf")
-            return nil
-        } catch {
-            return "\(error)"
-        }
+        configError(text, modules: [AliasModule.descriptor, UserDirModule.descriptor, CGIModule.descriptor])
     }
 
     @Test func directiveErrors() {
