@@ -35,7 +35,7 @@ struct CGIScriptTests {
         while :; do echo tick; sleep 0.05; done
         """
 
-    @Test(arguments: [MPM.prefork, .event])
+    @Test(arguments: [MPM.prefork, .worker, .event])
     func aScriptWhoseClientLeftIsStoppedAndReaped(mpm: MPM) throws {
         let config = try Self.config(mpm: mpm)
         let pidFile = try config.root.writeFile("cgi-bin/ticker.cgi", Self.ticker, mode: 0o755)
@@ -86,6 +86,25 @@ struct CGIScriptTests {
                 pid_t(config.root.read(pidFile).trimmingCharacters(in: .whitespacesAndNewlines))
             }
             try Deadline.wait(for: "script \(pid) to be stopped and reaped") { kill(pid, 0) == -1 && errno == ESRCH }
+        }
+    }
+
+    /// A body that comes in two parts is chunked for HTTP/1.1 and sent until close for
+    /// HTTP/1.0, as Apache sends the same script's (HarnessTests.http09AndChunkedResponses).
+    @Test func aSlowBodyIsChunkedOrSentUntilClose() throws {
+        let config = try Self.config(mpm: .event)
+        try config.root.writeFile("cgi-bin/lines.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\necho one\nsleep 0.2\necho two\n", mode: 0o755)
+        try withServer(.skep, config: config, mode: .foreground) { skep in
+            let client = try RawHTTPClient(port: skep.port)
+            defer { client.close() }
+            let chunked = try client.exchange("GET /cgi-bin/lines.cgi HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(chunked.status == 200)
+            #expect(chunked.framing == .chunked)
+            #expect(chunked.bodyText == "one\ntwo\n")
+            let again = try client.exchange("GET /cgi-bin/lines.cgi HTTP/1.0\r\n\r\n")
+            #expect(again.framing == .untilClose)
+            #expect(again.bodyText == "one\ntwo\n")
+            #expect(client.connectionState() == .closed)
         }
     }
 
