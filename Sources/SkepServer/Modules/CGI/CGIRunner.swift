@@ -229,6 +229,17 @@ final class CGIRun {
             return processor.error(.internalServerError, r)
         }
 
+        // With no status of its own, a GET's conditions are checked against the script's
+        // validators, as Apache's header scan does (`ap_meets_conditions`).
+        if headers.status == nil, r.method == "GET" || r.isHead, let failed = unmetCondition(headers) {
+            process.stop()
+            guard failed == .notModified else { return page(failed, keeping: headers) }
+            var response = Response(status: .notModified)
+            for field in headers.fields { response.headers.append(field) }
+            response.sendsBody = false
+            return response
+        }
+
         // A Location with no other status is a redirect: the script's body is dropped,
         // its standard error still logged; a local URL is served instead, as a GET.
         if let location = headers.location, (headers.status?.code ?? 200) == 200 {
@@ -239,7 +250,7 @@ final class CGIRun {
                 target.redirectedFrom = r
                 return processor.process(target)
             }
-            return processor.error(.found, r, location: location)
+            return page(.found, location: location, keeping: headers)
         }
 
         var response = Response(status: headers.status ?? .ok)
@@ -271,6 +282,27 @@ final class CGIRun {
             try self.stream(process, first: body, to: writer)
         })
         return response
+    }
+
+    /// Apache's own page for `status`, with the script's fields Apache keeps on it (its
+    /// `err_headers_out`); the validators went to `headers_out`, which it drops.
+    private func page(_ status: HTTPStatus, location: String? = nil, keeping headers: CGIScriptHeaders) -> Response {
+        var response = processor.error(status, r, location: location)
+        let validators: Set<String> = ["etag", "last-modified", "content-range"]
+        response.headers += headers.fields.filter { !validators.contains($0.name.lowercased()) }
+        return response
+    }
+
+    /// The status of the request's first unmet condition (`If-Match`, `If-None-Match`,
+    /// their date forms) judged on the script's `ETag` and `Last-Modified`; a script
+    /// without `Last-Modified` counts as modified now, as in Apache.
+    func unmetCondition(_ headers: CGIScriptHeaders) -> HTTPStatus? {
+        let conditional = ["If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"]
+        guard conditional.contains(where: { r.header($0) != nil }) else { return nil }
+        func field(_ name: String) -> String? { headers.fields.first { $0.name.lowercased() == name }?.value }
+        let etag = field("etag").flatMap(EntityTag.init(parsing:))
+        let lastModified = field("last-modified").flatMap(HTTPDate.init) ?? HTTPDate(secondsSince1970: SystemClock.now().seconds)
+        return Conditional.evaluate(r, etag: etag, lastModified: lastModified)
     }
 
     /// Sends the script's body as it comes, flushed whenever the script pauses; a client
