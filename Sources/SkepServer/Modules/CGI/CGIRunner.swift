@@ -452,7 +452,9 @@ final class CGIRun {
     /// a letter, digit or '_' become '_').
     func environment() -> [String] {
         var env = CGIEnvironment(r, context, scriptFilename: filename, pathTranslated: CGIEnvironment.pathTranslated(r, context))
-        if let original = r.originalStatus { env.set("REDIRECT_STATUS", String(original.code)) }
+        // Apache's internal redirect records the status the replaced request had: an
+        // ErrorDocument's error, or 200 for a script's local `Location`.
+        if r.redirectedFrom != nil { env.set("REDIRECT_STATUS", String(r.originalStatus?.code ?? 200)) }
         return env.variables.map { variable in
             var name = ""
             for (i, c) in variable.name.unicodeScalars.enumerated() {
