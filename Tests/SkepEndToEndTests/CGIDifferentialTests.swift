@@ -61,6 +61,14 @@ struct CGIDifferentialTests {
         ("cgi-bin/limited/echo.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\ncat\n", 0o755),
         ("cgi-bin/status.cgi", "#!/bin/sh\nprintf 'Status: 404 Not Found\\nContent-Type: text/plain\\nX-Custom: yes\\n\\nscript says not found\\n'\n", 0o755),
         ("cgi-bin/local.cgi", "#!/bin/sh\nprintf 'Location: /file.txt\\n\\nignored body\\n'\n", 0o755),
+        ("cgi-bin/form.pl", #"""
+            #!/usr/bin/perl
+            read(STDIN, my $body, $ENV{CONTENT_LENGTH} // 0);
+            my %form = map { split /=/, $_, 2 } split /&/, $body;
+            print "Content-Type: text/plain; charset=utf-8\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n";
+            print "$_=$form{$_}\n" for sort keys %form;
+            print "method=$ENV{REQUEST_METHOD} query=$ENV{QUERY_STRING}\n";
+            """#, 0o755),
         ("cgi-bin/to-env.cgi", "#!/bin/sh\nprintf 'Location: /cgi-bin/env.cgi?from=redirect\\n\\n'\n", 0o755),
         ("cgi-bin/absolute.cgi", "#!/bin/sh\nprintf 'Location: http://example.com/elsewhere?x=1\\nX-Custom: kept\\n\\nignored body\\n'\n", 0o755),
         ("cgi-bin/noheader.cgi", "#!/bin/sh\nexit 0\n", 0o755),
@@ -90,6 +98,7 @@ struct CGIDifferentialTests {
         WireCase("AddHandler with ExecCGI", "GET /exec/env.cgi HTTP/1.1\r\n\(h)\r\n"),
         WireCase("ExecCGI off", "GET /noexec/env.cgi HTTP/1.1\r\n\(h)\r\n"),
         WireCase("POST body echoed", "POST /cgi-bin/echo.cgi HTTP/1.1\r\n\(h)Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 15\r\n\r\nhello=world&x=1"),
+        WireCase("Perl form POST", "POST /cgi-bin/form.pl?x=y HTTP/1.1\r\n\(h)Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 11\r\n\r\nb=2&a=1&c=3"),
         WireCase("POST chunked body echoed", "POST /cgi-bin/echo.cgi HTTP/1.1\r\n\(h)Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
         WireCase("POST environment", "POST /cgi-bin/env.cgi HTTP/1.1\r\n\(h)Content-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc"),
         WireCase("POST over LimitRequestBody", "POST /cgi-bin/limited/echo.cgi HTTP/1.1\r\n\(h)Content-Length: 20\r\n\r\n01234567890123456789"),
