@@ -34,6 +34,9 @@ struct CGIDifferentialTests {
             <Directory "@DOCROOT@/noexec">
                 AddHandler cgi-script .cgi
             </Directory>
+            <Location /one-script>
+                ScriptAlias "@ROOT@/cgi-bin/env.cgi"
+            </Location>
             <Directory "@DOCROOT@/errdoc">
                 ErrorDocument 404 /cgi-bin/env.cgi
             </Directory>
@@ -93,6 +96,7 @@ struct CGIDifferentialTests {
     static let cases: [WireCase] = [
         WireCase("GET with a query", "GET /cgi-bin/env.cgi?a=1&b=%20x HTTP/1.1\r\n\(h)X-Test: t1\r\n\r\n"),
         WireCase("ScriptAliasMatch", "GET /cgi-match/env.pl/more?z=9 HTTP/1.1\r\n\(h)\r\n"),
+        WireCase("one-argument ScriptAlias in <Location>", "GET /one-script/some/where?k=v HTTP/1.1\r\n\(h)\r\n"),
         WireCase("path info", "GET /cgi-bin/env.cgi/extra/path?q HTTP/1.1\r\n\(h)\r\n"),
         WireCase("ISINDEX arguments", "GET /exec/env.cgi?one+tw%26o+th%20ree HTTP/1.1\r\n\(h)\r\n"),
         WireCase("AddHandler with ExecCGI", "GET /exec/env.cgi HTTP/1.1\r\n\(h)\r\n"),

@@ -15,12 +15,20 @@ public struct AliasModule: HTTPModule {
         },
         DirectiveSpec("ScriptAlias", .take12, [.server, .location], help: "a URL path and the CGI directory it maps to") { d, scope throws(ConfigError) in
             guard d.arguments.count == 2 else {
-                // Apache's one-argument form inside <Location> is an ap_expr string, which
-                // Skep cannot evaluate yet.
                 guard scope.context.isDisjoint(with: .server) else {
                     throw d.error("ScriptAlias must have two arguments when used globally")
                 }
-                throw d.error("ScriptAlias with one argument (an expression inside <Location>) is not supported by Skep yet: write ScriptAlias URL-path directory at server level")
+                // Inside <Location>: every URL of the section maps to this one path
+                // (Apache's `AliasPreservePath Off`). Apache reads it as an ap_expr string;
+                // a plain one is its own value, a `%{...}` variable needs the evaluator
+                // Skep does not have yet.
+                let target = d.arguments[0]
+                guard !target.contains("%{") else {
+                    throw d.error("ScriptAlias with an expression (%{...}) is not supported by Skep yet: write the path itself")
+                }
+                scope.directory[AliasConfig.self].locationAlias = .init(pattern: .prefix(""), target: target, handler: Self.cgiHandler)
+                scope.server[AliasConfig.self].hasLocationAliases = true
+                return
             }
             guard !scope.context.isDisjoint(with: .server) else {
                 throw d.error("ScriptAlias cannot occur within <Location> section")
@@ -54,6 +62,14 @@ public struct AliasModule: HTTPModule {
     public func translate(_ r: Request, _ server: ServerContext) -> HookResult {
         let config = r.serverConfig(AliasConfig.self)
         if let answer = redirect(r, server, config.redirects) { return answer }
+        // Apache tries the alias of the request's <Location> sections (walked before
+        // translation) before the server's.
+        if config.hasLocationAliases,
+           let alias = server.sectionWalk(for: r.server).merge(filename: nil, isDirectory: false, uri: r.uri, uriBytes: r.uriBytes)[AliasConfig.self].locationAlias {
+            r.filename = ServerRoot.relative(alias.target, to: server.config.serverRoot)
+            forceHandler(alias, r)
+            return .handled
+        }
         for alias in config.aliases {
             guard let rest = alias.pattern.match(r.uri) else { continue }
             r.filename = alias.pattern.substitute(alias.target, rest)
@@ -61,14 +77,18 @@ public struct AliasModule: HTTPModule {
                 r.contextPrefix = prefix
                 r.contextDocumentRoot = alias.target
             }
-            if let handler = alias.handler {
-                // mod_cgi runs a ScriptAlias'd file without `Options ExecCGI`: the note says so.
-                r.handler = handler
-                r.notes[Self.forcedTypeNote] = handler
-            }
+            forceHandler(alias, r)
             return .handled
         }
         return .declined
+    }
+
+    /// A `ScriptAlias`'s handler; mod_cgi runs the file without `Options ExecCGI` when the
+    /// note says the alias forced it.
+    private func forceHandler(_ alias: AliasConfig.Alias, _ r: Request) {
+        guard let handler = alias.handler else { return }
+        r.handler = handler
+        r.notes[Self.forcedTypeNote] = handler
     }
 
     /// Redirects written inside `<Directory>`/`<Location>` apply once the sections are merged.
@@ -195,11 +215,17 @@ public struct AliasConfig: ModuleConfig {
     }
     var aliases: [Alias] = []
     var redirects: [Redirect] = []
+    /// Per directory: the one-argument `ScriptAlias` of a `<Location>`.
+    var locationAlias: Alias?
+    /// Per server: some `<Location>` has one, so translation walks the locations.
+    var hasLocationAliases = false
     public init() {}
     public func merged(with child: AliasConfig) -> AliasConfig {
         var out = AliasConfig()
         out.aliases = child.aliases + aliases
         out.redirects = child.redirects + redirects
+        out.locationAlias = child.locationAlias ?? locationAlias
+        out.hasLocationAliases = child.hasLocationAliases || hasLocationAliases
         return out
     }
 }
