@@ -5,9 +5,9 @@ import SkepHTTP
 public enum ErrorPages {
     /// The HTML body for `status`; `signature` is the `<address>` line of ServerSignature;
     /// `note` is Apache's `error-notes` (plain text Skep wrote), shown in a 400 page;
-    /// `serverAdmin` is the `ServerAdmin` a 500 page names (Apache's default when unset).
+    /// `serverAdmin` is `ServerAdmin` (Apache's compiled default when unset), in a 500 page.
     public static func body(_ status: HTTPStatus, method: String, location: String? = nil, signature: String?,
-                            note: String? = nil, serverAdmin: String = defaultServerAdmin) -> String {
+                            note: String? = nil, serverAdmin: String = "[no address given]") -> String {
         let title = "\(status.code) \(status.reasonPhrase ?? "")"
         var text = """
             <!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">
@@ -23,11 +23,8 @@ public enum ErrorPages {
         return text
     }
 
-    /// Apache's `DEFAULT_ADMIN`, what error pages name without a `ServerAdmin`.
-    public static let defaultServerAdmin = "[no address given]"
-
     static func message(_ status: HTTPStatus, method: String, location: String?, note: String? = nil,
-                        serverAdmin: String = defaultServerAdmin) -> String {
+                        serverAdmin: String = "[no address given]") -> String {
         switch status.code {
         case 301, 302, 307, 308:
             return "<p>The document has moved <a href=\"\(location ?? "")\">here</a>.</p>\n"

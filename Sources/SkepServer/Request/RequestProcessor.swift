@@ -224,8 +224,8 @@ public struct RequestProcessor {
         var headers: [(name: String, value: String)] = []
         if let location { headers.append(("Location", location)) }
         if let allow { headers.append(("Allow", allow)) }
-        let admin = r.serverConfig(CoreServerConfig.self).serverAdmin ?? ErrorPages.defaultServerAdmin
-        let body = ErrorPages.body(status, method: r.method, location: location, signature: signature(r, context), serverAdmin: admin)
+        let body = ErrorPages.body(status, method: r.method, location: location, signature: signature(r, context),
+                                   serverAdmin: r.serverConfig(CoreServerConfig.self).serverAdmin ?? "[no address given]")
         headers.append(("Content-Type", "text/html; charset=iso-8859-1"))
         return Response(status: status, headers: headers, body: .bytes(Array(body.utf8)))
     }
