@@ -4,17 +4,17 @@ import SkepConfig
 /// one file that declares its directives, its records and its hooks; this list is what
 /// the configuration reader, `skep -M` and the request phases see, in hook order
 /// (mod_mime is Apache's type_checker, so it runs before mod_dir's fixup; mod_proxy's
-/// translate runs before mod_alias's, as Apache's `proxy_trans` is hooked first, and
-/// mod_userdir's after mod_alias's, which it names as its predecessor).
+/// translate runs before mod_alias's, as Apache's `proxy_trans` is hooked first).
 public enum ServerModules {
     public static let types: [any HTTPModule.Type] = [
         ProxyModule.self,
         AliasModule.self,
-        UserDirModule.self,
         AuthzCoreModule.self,
         AuthzHostModule.self,
         MimeModule.self,
         DirModule.self,
+        // Its translate runs after mod_alias's, which Apache's mod_userdir names as its predecessor.
+        UserDirModule.self,
         AutoindexModule.self,
         ReqtimeoutModule.self,
         LogConfigModule.self,

@@ -89,7 +89,6 @@ public struct CGIEnvironment {
     /// `Proxy` is dropped (httpoxy: it would become the `HTTP_PROXY` that HTTP libraries
     /// take for their proxy setting), and so are `Authorization` and `Proxy-Authorization`
     /// (CGIPassAuth Off), and names with characters other than letters, digits and '-'.
-    /// After a script's local redirect (a GET now) there is no `CONTENT_LENGTH`.
     mutating func addHeaders(_ r: Request) {
         for field in r.head.fields {
             let name = r.head.string(field.name, in: r.bytes)
@@ -97,11 +96,7 @@ public struct CGIEnvironment {
             let key: String
             switch name.lowercased() {
             case "content-type": key = "CONTENT_TYPE"
-            case "content-length":
-                // A script's local redirect turned the request into a GET without its
-                // body: Apache unsets the field on the way.
-                if r.methodOverride != nil { continue }
-                key = "CONTENT_LENGTH"
+            case "content-length": key = "CONTENT_LENGTH"
             case "proxy", "authorization", "proxy-authorization": continue
             default:
                 guard let envName = Self.environmentName(forHeader: name) else { continue }

@@ -32,8 +32,8 @@ struct TestConfig {
     /// skep rendering loads only these (see `skepModules`); add a name here when its
     /// module lands in skep.
     static let skepAvailableModules: Set<String> = [
-        "authz_core", "authz_host", "dir", "reqtimeout", "proxy", "proxy_fcgi",
         "cgi", "cgid", "userdir",
+        "authz_core", "authz_host", "dir", "reqtimeout", "proxy", "proxy_fcgi",
     ]
 
     /// Modules compiled into Debian's apache2, whose LoadModule must be guarded.

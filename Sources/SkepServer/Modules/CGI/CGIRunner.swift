@@ -455,7 +455,10 @@ final class CGIRun {
         // Apache's internal redirect records the status the replaced request had: an
         // ErrorDocument's error, or 200 for a script's local `Location`.
         if r.redirectedFrom != nil { env.set("REDIRECT_STATUS", String(r.originalStatus?.code ?? 200)) }
-        return env.variables.map { variable in
+        // After a script's local redirect (a GET now, its body consumed) Apache has unset
+        // the request's Content-Length.
+        let dropsLength = r.methodOverride != nil
+        return env.variables.filter { !(dropsLength && $0.name == "CONTENT_LENGTH") }.map { variable in
             var name = ""
             for (i, c) in variable.name.unicodeScalars.enumerated() {
                 let safe = c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || c == "_")
