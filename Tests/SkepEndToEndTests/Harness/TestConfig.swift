@@ -32,7 +32,6 @@ struct TestConfig {
     /// skep rendering loads only these (see `skepModules`); add a name here when its
     /// module lands in skep.
     static let skepAvailableModules: Set<String> = [
-        "cgi", "cgid", "userdir",
         "authz_core", "authz_host", "dir", "reqtimeout", "proxy", "proxy_fcgi",
     ]
 
