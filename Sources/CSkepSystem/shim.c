@@ -7,9 +7,12 @@
 #include <sys/syscall.h>
 #include <linux/sockios.h>
 #include <pthread.h>
+#include <spawn.h>
 
 int cskep_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) { return accept4(fd, addr, len, flags); }
 int cskep_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+int cskep_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) { return posix_spawn_file_actions_addchdir_np(actions, path); }
+int cskep_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) { return posix_spawn_file_actions_addclosefrom_np(actions, from); }
 int cskep_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0); }
 int cskep_get_pdeathsig(int *sig) { return prctl(PR_GET_PDEATHSIG, (unsigned long)sig, 0, 0, 0); }
 int cskep_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, (unsigned long)(on ? 1 : 0), 0, 0, 0); }

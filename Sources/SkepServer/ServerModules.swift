@@ -26,11 +26,15 @@ public enum ServerModules {
         NegotiationModule.self,
         EnvModule.self,
         DirModule.self,
+        // Its translate runs after mod_alias's, which Apache's mod_userdir names as its predecessor.
+        UserDirModule.self,
         AutoindexModule.self,
         ReqtimeoutModule.self,
         LogConfigModule.self,
         StatusModule.self,
         ProxyFCGIModule.self,
+        CGIModule.self,
+        CGIDModule.self,
         FilterModule.self,
         DeflateModule.self,
         // mod_expires' insert_filter runs before mod_headers' (APR_HOOK_LAST), so a

@@ -1,3 +1,4 @@
+import CSkepSystem
 import Glibc
 
 extension Process {
@@ -17,6 +18,10 @@ extension Process {
     ///     inherited unless close-on-exec, which every SkepSystem descriptor is).
     ///   - newProcessGroup: put the program in its own process group (so a terminal's
     ///     Ctrl-C does not reach it, and the group can be signalled at once).
+    ///   - workingDirectory: the directory the program starts in (a CGI script's own).
+    ///   - closingOtherDescriptors: close every descriptor above 2 in the new program,
+    ///     close-on-exec or not, so nothing another thread opened without `O_CLOEXEC`
+    ///     (a library's descriptor) can leak into it.
     /// - Returns: the new process's pid; reap it with `wait(for:)`/`reap(_:)`.
     public static func spawn(
         path: String,
@@ -25,7 +30,9 @@ extension Process {
         standardInput: Descriptor? = nil,
         standardOutput: Descriptor? = nil,
         standardError: Descriptor? = nil,
-        newProcessGroup: Bool = false
+        newProcessGroup: Bool = false,
+        workingDirectory: String? = nil,
+        closingOtherDescriptors: Bool = false
     ) throws -> ProcessID {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -35,6 +42,14 @@ extension Process {
                 let result = posix_spawn_file_actions_adddup2(&actions, source.rawValue, target)
                 if result != 0 { throw SystemError(code: result, "posix_spawn_file_actions_adddup2") }
             }
+        }
+        if let workingDirectory {
+            let result = workingDirectory.withCString { cskep_spawn_addchdir(&actions, $0) }
+            if result != 0 { throw SystemError(code: result, "posix_spawn_file_actions_addchdir_np") }
+        }
+        if closingOtherDescriptors {
+            let result = cskep_spawn_addclosefrom(&actions, 3)
+            if result != 0 { throw SystemError(code: result, "posix_spawn_file_actions_addclosefrom_np") }
         }
 
         var attributes = posix_spawnattr_t()

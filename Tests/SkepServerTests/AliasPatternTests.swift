@@ -6,16 +6,7 @@ import Testing
 /// `ap_pregsub`'s substitution through `AliasPattern` (also ProxyPassMatch's).
 @Suite struct AliasPatternTests {
     func error(_ text: String) -> String? {
-        let modules = CoreModule.all + [AliasModule.descriptor, ProxyModule.descriptor]
-        do {
-            var reader = ConfigReader(modules: modules, options: .init(serverRoot: "/tmp"))
-            let loads = "LoadModule alias_module mod_alias.so\nLoadModule proxy_module mod_proxy.so\n"
-            let tree = try reader.read(text: loads + text, name: "test.conf")
-            _ = try ConfigProcessor.process(tree, modules: modules, configFile: "test.conf")
-            return nil
-        } catch {
-            return "\(error)"
-        }
+        configError(text, modules: [AliasModule.descriptor, ProxyModule.descriptor])
     }
 
     @Test(arguments: [

@@ -15,6 +15,10 @@
 
 int cskep_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int cskep_pipe2(int fds[2], int flags);
+/// posix_spawn file actions glibc declares only under _GNU_SOURCE (glibc 2.29 and 2.34).
+#include <spawn.h>
+int cskep_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
+int cskep_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
 int cskep_set_pdeathsig(int sig);
 int cskep_get_pdeathsig(int *sig);
 int cskep_set_dumpable(int on);

@@ -1,7 +1,8 @@
 import SkepConfig
 import SkepHTTP
 
-/// Apache's mod_alias: `Alias`/`AliasMatch` map URLs outside DocumentRoot, and
+/// Apache's mod_alias: `Alias`/`AliasMatch` map URLs outside DocumentRoot,
+/// `ScriptAlias`/`ScriptAliasMatch` do the same and hand the file to mod_cgi, and
 /// `Redirect`/`RedirectMatch`/`RedirectPermanent`/`RedirectTemp` answer with a redirect.
 /// As in Apache, redirects are checked before aliases, each in configuration order.
 public struct AliasModule: HTTPModule {
@@ -11,6 +12,31 @@ public struct AliasModule: HTTPModule {
         },
         DirectiveSpec("AliasMatch", .take2, .server, help: "a regular expression and the path it maps to, with $1...$9") { d, scope throws(ConfigError) in
             scope.server[AliasConfig.self].aliases.append(.init(pattern: .regex(try compile(d, d.arguments[0])), target: d.arguments[1]))
+        },
+        DirectiveSpec("ScriptAlias", .take12, [.server, .location], help: "a URL path and the CGI directory it maps to") { d, scope throws(ConfigError) in
+            guard d.arguments.count == 2 else {
+                guard scope.context.isDisjoint(with: .server) else {
+                    throw d.error("ScriptAlias must have two arguments when used globally")
+                }
+                // Inside <Location>: every URL of the section maps to this one path
+                // (Apache's `AliasPreservePath Off`). Apache reads it as an ap_expr string;
+                // a plain one is its own value, a `%{...}` variable needs the evaluator
+                // Skep does not have yet.
+                let target = d.arguments[0]
+                guard !target.contains("%{") else {
+                    throw d.error("ScriptAlias with an expression (%{...}) is not supported by Skep yet: write the path itself")
+                }
+                scope.directory[AliasConfig.self].locationAlias = .init(pattern: .prefix(""), target: target, handler: Self.cgiHandler)
+                scope.server[AliasConfig.self].hasLocationAliases = true
+                return
+            }
+            guard !scope.context.isDisjoint(with: .server) else {
+                throw d.error("ScriptAlias cannot occur within <Location> section")
+            }
+            scope.server[AliasConfig.self].aliases.append(.init(pattern: .prefix(d.arguments[0]), target: scope.serverRootRelative(d.arguments[1]), handler: Self.cgiHandler))
+        },
+        DirectiveSpec("ScriptAliasMatch", .take2, .server, help: "a regular expression and the CGI path it maps to, with $1...$9") { d, scope throws(ConfigError) in
+            scope.server[AliasConfig.self].aliases.append(.init(pattern: .regex(try compile(d, d.arguments[0])), target: d.arguments[1], handler: Self.cgiHandler))
         },
         DirectiveSpec("Redirect", .take123, .anywhere, help: "an optional status, a URL path, and the URL to redirect to") { d, scope throws(ConfigError) in
             try addRedirect(d, &scope, regex: false, defaultStatus: nil)
@@ -26,17 +52,43 @@ public struct AliasModule: HTTPModule {
         },
     ])
 
+    /// The handler `ScriptAlias` sets (mod_cgi's).
+    static let cgiHandler = "cgi-script"
+    /// mod_alias's note naming the handler a `ScriptAlias` forced (`alias-forced-type`).
+    public static let forcedTypeNote = "alias-forced-type"
+
     public init(config: ServerConfig) {}
 
     public func translate(_ r: Request, _ server: ServerContext) -> HookResult {
         let config = r.serverConfig(AliasConfig.self)
         if let answer = redirect(r, server, config.redirects) { return answer }
+        // Apache tries the alias of the request's <Location> sections (walked before
+        // translation) before the server's.
+        if config.hasLocationAliases,
+           let alias = server.sectionWalk(for: r.server).merge(filename: nil, isDirectory: false, uri: r.uri, uriBytes: r.uriBytes)[AliasConfig.self].locationAlias {
+            r.filename = ServerRoot.relative(alias.target, to: server.config.serverRoot)
+            forceHandler(alias, r)
+            return .handled
+        }
         for alias in config.aliases {
             guard let rest = alias.pattern.match(r.uri) else { continue }
             r.filename = alias.pattern.substitute(alias.target, rest)
+            if case .prefix(let prefix) = alias.pattern {
+                r.contextPrefix = prefix
+                r.contextDocumentRoot = alias.target
+            }
+            forceHandler(alias, r)
             return .handled
         }
         return .declined
+    }
+
+    /// A `ScriptAlias`'s handler; mod_cgi runs the file without `Options ExecCGI` when the
+    /// note says the alias forced it.
+    private func forceHandler(_ alias: AliasConfig.Alias, _ r: Request) {
+        guard let handler = alias.handler else { return }
+        r.handler = handler
+        r.notes[Self.forcedTypeNote] = handler
     }
 
     /// Redirects written inside `<Directory>`/`<Location>` apply once the sections are merged.
@@ -153,6 +205,8 @@ public struct AliasConfig: ModuleConfig {
     struct Alias: Sendable {
         let pattern: AliasPattern
         let target: String
+        /// `cgi-script` for `ScriptAlias`/`ScriptAliasMatch`.
+        var handler: String? = nil
     }
     struct Redirect: Sendable {
         let pattern: AliasPattern
@@ -161,11 +215,17 @@ public struct AliasConfig: ModuleConfig {
     }
     var aliases: [Alias] = []
     var redirects: [Redirect] = []
+    /// Per directory: the one-argument `ScriptAlias` of a `<Location>`.
+    var locationAlias: Alias?
+    /// Per server: some `<Location>` has one, so translation walks the locations.
+    var hasLocationAliases = false
     public init() {}
     public func merged(with child: AliasConfig) -> AliasConfig {
         var out = AliasConfig()
         out.aliases = child.aliases + aliases
         out.redirects = child.redirects + redirects
+        out.locationAlias = child.locationAlias ?? locationAlias
+        out.hasLocationAliases = child.hasLocationAliases || hasLocationAliases
         return out
     }
 }

@@ -38,8 +38,8 @@ public struct CGIEnvironment {
         let documentRoot = core.documentRoot ?? context.config.serverRoot + "/htdocs"
         set("DOCUMENT_ROOT", documentRoot)
         set("REQUEST_SCHEME", "http")
-        set("CONTEXT_PREFIX", "")
-        set("CONTEXT_DOCUMENT_ROOT", documentRoot)
+        set("CONTEXT_PREFIX", r.contextPrefix ?? "")
+        set("CONTEXT_DOCUMENT_ROOT", r.contextDocumentRoot ?? documentRoot)
         set("SERVER_ADMIN", core.serverAdmin ?? "[no address given]")
         set("SCRIPT_FILENAME", scriptFilename)
         set("REMOTE_PORT", String(r.client.port))
@@ -74,6 +74,14 @@ public struct CGIEnvironment {
             set("PATH_INFO", r.pathInfo)
         }
         if let pathTranslated { set("PATH_TRANSLATED", pathTranslated) }
+    }
+
+    /// `PATH_TRANSLATED`: the path info mapped like a URL under DocumentRoot; nil without
+    /// path info.
+    static func pathTranslated(_ r: Request, _ context: ServerContext) -> String? {
+        guard !r.pathInfo.isEmpty else { return nil }
+        let root = r.serverConfig(CoreServerConfig.self).documentRoot ?? context.config.serverRoot + "/htdocs"
+        return root + r.pathInfo
     }
 
     /// Sets `name`, replacing an earlier value (Apache's `apr_table_setn` on the

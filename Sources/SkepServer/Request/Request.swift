@@ -69,6 +69,12 @@ public final class Request {
     var methodOverride: String?
     /// The query of an internal redirect's target, when it has one.
     var internalQuery: String?
+    /// An internal redirect to a path without a query that does not keep the client's.
+    var queryDropped = false
+    /// The URL prefix and directory an alias or user directory mapped (Apache's
+    /// `ap_set_context_info`): a script's `CONTEXT_PREFIX` and `CONTEXT_DOCUMENT_ROOT`.
+    public var contextPrefix: String?
+    public var contextDocumentRoot: String?
     /// Notes between modules (Apache's `r->notes`): mod_proxy's target URL, say.
     public var notes: [String: String] = [:]
     /// Bytes of the head in `bytes` (the request line and fields, with the blank line).
@@ -109,8 +115,11 @@ public final class Request {
     }
 
     /// A new request for `path` with this one's head and connection: Apache's internal
-    /// redirect, as `ErrorDocument` and `DirectoryIndex` use.
-    public func redirected(to path: String) -> Request? {
+    /// redirect, as `ErrorDocument` and `DirectoryIndex` use. The query is the one in
+    /// `path`; without one, the client's is kept when `keepingQuery` (mod_dir appends it
+    /// to the index it tries) and dropped otherwise (`ap_internal_redirect` of an
+    /// `ErrorDocument` or a script's `Location`, whose query is only its own).
+    public func redirected(to path: String, keepingQuery: Bool = true) -> Request? {
         guard path.hasPrefix("/") else { return nil }
         let r = Request(head: head, bytes: bytes, headLength: headLength, client: client, local: local,
                         server: server, sequence: sequence)
@@ -119,6 +128,7 @@ public final class Request {
         r.internalRedirects = internalRedirects + 1
         r.originalURI = originalURI ?? uri
         if parts.count == 2 { r.internalQuery = String(parts[1]) }
+        r.queryDropped = parts.count == 1 && !keepingQuery
         r.environment = environment
         // Apache's redirect shares `headers_in`, with what `RequestHeader` did to it.
         r.editedHeaders = editedHeaders
@@ -142,7 +152,7 @@ public final class Request {
     public var isHead: Bool { methodOverride == nil && head.method == .head }
     /// The target as sent, still encoded (`%U%q` is the decoded path and the query).
     public var target: String { head.target(in: bytes) }
-    public var query: String? { internalQuery ?? head.query(in: bytes) }
+    public var query: String? { queryDropped ? nil : internalQuery ?? head.query(in: bytes) }
     /// The request line as sent (`%r`).
     public var requestLine: String {
         if head.version == .http09 { return "\(method) \(target)" }

@@ -290,7 +290,7 @@ public struct RequestProcessor {
             return error(.found, r, location: document)
         }
         if document.hasPrefix("/") {
-            guard let target = r.redirected(to: document) else { return response }
+            guard let target = r.redirected(to: document, keepingQuery: false) else { return response }
             target.originalStatus = response.status
             target.redirectedFrom = r
             var answer = process(target)

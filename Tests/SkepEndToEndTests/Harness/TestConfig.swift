@@ -34,7 +34,7 @@ struct TestConfig {
     static let skepAvailableModules: Set<String> = [
         "authz_core", "authz_host", "dir", "reqtimeout", "proxy", "proxy_fcgi", "env", "setenvif",
         "access_compat", "authn_core", "authn_file", "auth_basic", "authz_user", "authz_groupfile",
-        "negotiation", "filter", "deflate", "headers", "expires",
+        "negotiation", "filter", "deflate", "headers", "expires", "cgi", "cgid", "userdir",
     ]
 
     /// Modules compiled into Debian's apache2, whose LoadModule must be guarded.

@@ -156,7 +156,7 @@ struct FastCGIExchange {
             } catch {
                 backend.close()
             }
-            guard let target = r.redirected(to: location) else { return processor.error(.internalServerError, r) }
+            guard let target = r.redirected(to: location, keepingQuery: false) else { return processor.error(.internalServerError, r) }
             target.methodOverride = "GET"
             target.redirectedFrom = r
             return processor.process(target)
@@ -277,11 +277,7 @@ struct FastCGIExchange {
     }
 
     /// PATH_TRANSLATED: the path info mapped like a URL under DocumentRoot.
-    private var pathTranslated: String? {
-        guard !r.pathInfo.isEmpty else { return nil }
-        let root = r.serverConfig(CoreServerConfig.self).documentRoot ?? context.config.serverRoot + "/htdocs"
-        return root + r.pathInfo
-    }
+    private var pathTranslated: String? { CGIEnvironment.pathTranslated(r, context) }
 
     var scriptName: String { r.filename.map { String($0.split(separator: "/").last ?? "") } ?? r.uri }
 
