@@ -22,9 +22,11 @@ import Glibc
     }
 
     func context(_ extra: String, handlers: [String: Handler] = [:]) throws -> ServerContext {
-        let modules = CoreModule.all + [MimeModule.descriptor, FilterModule.descriptor, DeflateModule.descriptor]
+        // mod_authz_core: without it the access phases answer 500, as Apache's.
+        let modules = CoreModule.all + [AuthzCoreModule.descriptor, MimeModule.descriptor, FilterModule.descriptor, DeflateModule.descriptor]
         var reader = ConfigReader(modules: modules, options: .init(serverRoot: "/tmp"))
         let tree = try reader.read(text: """
+            LoadModule authz_core_module mod_authz_core.so
             LoadModule mime_module mod_mime.so
             LoadModule filter_module mod_filter.so
             LoadModule deflate_module mod_deflate.so
@@ -34,7 +36,7 @@ import Glibc
             \(extra)
             """, name: "test.conf")
         let config = try ConfigProcessor.process(tree, modules: modules, configFile: "test.conf")
-        return try ServerContext(config: config, moduleTypes: [MimeModule.self, FilterModule.self, DeflateModule.self],
+        return try ServerContext(config: config, moduleTypes: [AuthzCoreModule.self, MimeModule.self, FilterModule.self, DeflateModule.self],
                                  extraHandlers: handlers)
     }
 
