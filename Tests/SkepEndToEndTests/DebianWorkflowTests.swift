@@ -91,6 +91,13 @@ struct DebianWorkflowTests {
         #expect(try Self.get(tree, "/").status == 200)
         #expect(((try? String(contentsOfFile: tree.errorLog, encoding: .utf8)) ?? "").contains("the MPM changes from prefork"))
 
+        // The other modules the common guides enable: Skep reads the tree as Apache does.
+        try tree.a2("a2enmod", ["-q", "headers", "expires", "cgi", "userdir", "authz_groupfile"])
+        for binary in [skep, Oracle.path] {
+            let test = try tree.server(binary, ["-t"])
+            #expect(test.succeeded && test.stderr.contains("Syntax OK"), "\(binary) -t with headers, expires, cgi, userdir: \(test.stdout)\(test.stderr)")
+        }
+
         // a2enmod proxy_fcgi setenvif; a2enconf php8.2-fpm, with a PHP-FPM pool on the
         // socket that file names.
         try phpThroughTheSeedsCommands(tree, skep: skep)
