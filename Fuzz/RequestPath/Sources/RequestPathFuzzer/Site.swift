@@ -7,9 +7,11 @@ import SkepSystem
 /// fuzzer process, and the `ServerContext` of an Apache-syntax configuration over it
 /// that reaches every request-path module: static files and directory indexes, mod_alias
 /// (`Alias`, `Redirect`), mod_dir (`DirectorySlash`), mod_authz_core and mod_authz_host
-/// (`Require`), `ErrorDocument` (local, text, remote), mod_autoindex, mod_status,
-/// mod_log_config (the common and combined formats) and mod_proxy_fcgi (the fake
-/// back end).
+/// (`Require`, `<Limit>`, `<If>`), `ErrorDocument` (local, text, remote), mod_autoindex,
+/// mod_status, mod_log_config (the common and combined formats), mod_proxy_fcgi (the fake
+/// back end), mod_auth_basic with mod_authn_file, mod_setenvif, mod_env, mod_negotiation
+/// (MultiViews), and the output filters: mod_deflate through mod_filter, mod_headers and
+/// mod_expires.
 struct Site {
     let root: String
     let context: ServerContext
@@ -44,7 +46,7 @@ struct Site {
     /// `DirectorySlash Off`, the error document, and an aliased tree outside the docroot.
     static func makeTree(_ root: String) throws {
         for directory in ["", "/logs", "/htdocs", "/htdocs/dir", "/htdocs/list", "/htdocs/list/sub",
-                          "/htdocs/private", "/htdocs/noslash", "/htdocs/errors", "/icons"] {
+                          "/htdocs/private", "/htdocs/noslash", "/htdocs/errors", "/htdocs/multi", "/icons"] {
             if mkdir(root + directory, 0o755) != 0 && errno != EEXIST { throw SetupError("mkdir \(root + directory): errno \(errno)") }
         }
         try write(root + "/htdocs/index.html", Array("<html><body>fuzz</body></html>\n".utf8))
@@ -59,6 +61,15 @@ struct Site {
         try write(root + "/htdocs/noslash/index.html", Array("no slash\n".utf8))
         try write(root + "/htdocs/errors/404.html", Array("<p>custom not found</p>\n".utf8))
         try write(root + "/icons/blank.gif", [0x47, 0x49, 0x46, 0x38, 0x39, 0x61])
+        try write(root + "/htdocs/multi/page.html.en", Array("<p>english</p>\n".utf8))
+        try write(root + "/htdocs/multi/page.html.fr", Array("<p>français</p>\n".utf8))
+        // bcrypt, APR1-MD5 and {SHA} entries for "fuzz" / "fuzz" (htpasswd -B, -m, -s).
+        try write(root + "/htpasswd", Array("""
+            b:$2y$05$BFGfImDJTeR4s1Ql5rh3mefcR8yvcWzVPlSV4AgoGfLu4ijzmjERi
+            m:$apr1$LMyc2YhV$FSnaqbyNpR59Y7gxAC2mZ.
+            s:{SHA}BJLg30AHfASxlD3BqtsyxlkID6w=
+
+            """.utf8))
     }
 
     static func write(_ path: String, _ bytes: [UInt8]) throws {
@@ -84,6 +95,17 @@ struct Site {
         LoadModule log_config_module modules/mod_log_config.so
         LoadModule proxy_module modules/mod_proxy.so
         LoadModule proxy_fcgi_module modules/mod_proxy_fcgi.so
+        LoadModule authn_core_module modules/mod_authn_core.so
+        LoadModule auth_basic_module modules/mod_auth_basic.so
+        LoadModule authn_file_module modules/mod_authn_file.so
+        LoadModule authz_user_module modules/mod_authz_user.so
+        LoadModule setenvif_module modules/mod_setenvif.so
+        LoadModule env_module modules/mod_env.so
+        LoadModule negotiation_module modules/mod_negotiation.so
+        LoadModule filter_module modules/mod_filter.so
+        LoadModule deflate_module modules/mod_deflate.so
+        LoadModule headers_module modules/mod_headers.so
+        LoadModule expires_module modules/mod_expires.so
         ServerName fuzz.example
         ErrorLog logs/error_log
         LogLevel debug
@@ -116,9 +138,34 @@ struct Site {
             Require local
         </Location>
         <Location "/not-local">
-            Require not ip 127.0.0.1
-            Require all granted
+            <RequireAll>
+                Require not ip 127.0.0.1
+                Require all granted
+            </RequireAll>
         </Location>
+        <Location "/auth">
+            AuthType Basic
+            AuthName "fuzz"
+            AuthUserFile "\(root)/htpasswd"
+            <Limit POST PUT>
+                Require valid-user
+            </Limit>
+        </Location>
+        <Directory "\(root)/htdocs/multi">
+            Options +MultiViews
+        </Directory>
+        SetEnvIfNoCase ^Authorization$ "(.+)" HTTP_AUTHORIZATION=$1
+        BrowserMatch "Mozilla/2" nokeepalive downgrade-1.0 force-response-1.0
+        SetEnv FUZZ_SITE 1
+        AddOutputFilterByType DEFLATE text/html text/plain
+        Header always set X-Fuzz "%{FUZZ_SITE}e %D"
+        Header edit* Content-Type "(text)/(\\w+)" "$2/$1" env=FUZZ_SITE
+        RequestHeader append X-Forwarded-For "%{REMOTE_ADDR}e"
+        ExpiresActive On
+        ExpiresByType text/html "access plus 1 hour"
+        <If "%{QUERY_STRING} =~ /debug/ && -n %{HTTP:User-Agent}">
+            Header set X-Debug "on"
+        </If>
         <Location "/server-status">
             SetHandler server-status
         </Location>
