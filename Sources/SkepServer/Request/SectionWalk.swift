@@ -1,5 +1,5 @@
 import SkepConfig
-import Synchronization
+import SkepSystem
 
 /// Merges the per-directory sections that apply to a request, in Apache's order
 /// (`ap_directory_walk`, `ap_file_walk`, `ap_location_walk`): the server defaults, then
@@ -11,7 +11,7 @@ import Synchronization
 /// `ServerContext`. The sections are sorted once, and what the directory part merged is
 /// cached by directory, since it depends on nothing else: a request then merges only
 /// when a `<Files>` or `<Location>` section applies to it.
-final class SectionWalk: Sendable {
+final class SectionWalk: @unchecked Sendable {
     /// What the `<Directory>` and `<DirectoryMatch>` sections of one directory gave.
     struct DirectoryResult: Sendable {
         let vector: ConfigVector
@@ -31,7 +31,11 @@ final class SectionWalk: Sendable {
     let files: [DirectorySection]
     /// `<Location>` and `<LocationMatch>`, in file order, with whether the path has wildcards.
     let locations: [(section: DirectorySection, isWildcard: Bool)]
-    private let cache = Mutex<[String: DirectoryResult]>([:])
+    /// Guards `cache`: SkepSystem's pthread mutex, which ThreadSanitizer follows (the
+    /// standard library's futex-based `Synchronization.Mutex` is invisible to it, so two
+    /// workers filling the cache read as a race in `.ci/tsan`).
+    private let lock = Mutex()
+    private var cache: [String: DirectoryResult] = [:]
 
     init(server: VirtualHost) {
         defaults = server.defaults
@@ -81,9 +85,9 @@ final class SectionWalk: Sendable {
     }
 
     private func directoryResult(_ directory: String) -> DirectoryResult {
-        if let cached = cache.withLock({ $0[directory] }) { return cached }
+        if let cached = lock.withLock({ cache[directory] }) { return cached }
         let result = walkDirectories(directory)
-        cache.withLock { cache in
+        lock.withLock {
             if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
             cache[directory] = result
         }
