@@ -166,10 +166,12 @@ struct DeflateDifferentialTests {
                     let lines = text.split(separator: "\n").map(String.init).filter { $0.contains("/page.") || $0.contains("/tiny.") }
                     return lines.count >= 3 ? lines : nil
                 }
-                logs.append(lines)
+                // Each request may go to another child, and each child appends its own line:
+                // the order in the file is the order they finished, not the order sent.
+                logs.append(lines.sorted())
             }
             #expect(logs[0] == logs[1], "skep \(logs[0]) / apache \(logs[1])")
-            #expect(logs[0].first?.hasSuffix(" -") == false, "the compressed request has notes: \(logs[0])")
+            #expect(logs[0].first { $0.contains("/page.html") }?.hasSuffix(" -") == false, "the compressed request has notes: \(logs[0])")
             #expect(logs[0].count == 3, "\(logs[0])")
         }
     }
