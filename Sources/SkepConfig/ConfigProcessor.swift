@@ -9,6 +9,8 @@ public struct ConfigProcessor {
     var activeModules: Set<String> = []
     /// The methods of the `<Limit>`/`<LimitExcept>` being processed (`cmd->limited`).
     var limited: MethodLimit = .all
+    /// The directory of the `<Directory>` being processed (`cmd->path`), with a trailing slash.
+    var sectionPath: String?
 
     public static func process(_ tree: ConfigTree, modules: [ModuleDescriptor], configFile: String) throws(ConfigError) -> ServerConfig {
         let active = modules.filter { tree.activeModules.contains($0.name) }
@@ -97,6 +99,9 @@ public struct ConfigProcessor {
         }
         var vector = ConfigVector()
         var nested: [DirectorySection] = []
+        let enclosingPath = sectionPath
+        if kind == .directory && !regex { sectionPath = pattern.hasSuffix("/") ? pattern : pattern + "/" }
+        defer { sectionPath = enclosingPath }
         for child in directive.children ?? [] {
             if let childKind = sectionKind(child) {
                 guard check(child, in: context) else { continue }
@@ -228,6 +233,7 @@ public struct ConfigProcessor {
         var scope = DirectiveScope(server: server, directory: directory, context: context, serverRoot: serverRoot)
         scope.activeModules = activeModules
         scope.limited = limited
+        scope.path = sectionPath
         do {
             try spec.apply(directive, &scope)
         } catch {

@@ -68,6 +68,14 @@ public struct DirectiveScope: Sendable {
     /// The methods the directive applies to: narrowed by `<Limit>` and `<LimitExcept>`,
     /// which only access-control directives (`Require`, `Allow`, `Deny`) take into account.
     public var limited: MethodLimit = .all
+    /// The directory of the enclosing `<Directory>` section or `.htaccess` file, with a
+    /// trailing slash (Apache's `cmd->path`, which per-directory mod_rewrite strips from
+    /// the path); nil at server level and in `<Location>`/`<Files>`.
+    public var path: String?
+    /// True while a `.htaccess` file is read (Apache's `cmd->pool == cmd->temp_pool`):
+    /// a directive that behaves differently there (`Options` under `AllowOverride
+    /// Options=...`) or refuses it (`php_admin_value`) asks this.
+    public var isHtaccess = false
 
     public init(server: ConfigVector, directory: ConfigVector, context: DirectiveContext, serverRoot: String) {
         self.server = server
@@ -92,6 +100,9 @@ public struct DirectiveSpec: Sendable {
     public var help: String
     /// True for `<Name ...>` sections; their children are processed in the section's context.
     public var isSection: Bool
+    /// The `AllowOverride` classes that let the directive appear in `.htaccess`
+    /// (Apache's `OR_*` bits of `req_override`); empty: never in `.htaccess`.
+    public var overrides: OverrideClass = []
     public var apply: Apply
 
     public init(_ name: String, _ arguments: ArgumentCount, _ contexts: DirectiveContext,

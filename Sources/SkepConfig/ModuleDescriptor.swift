@@ -14,13 +14,25 @@ public struct ModuleDescriptor: Sendable {
     /// (`proxy_fcgi_module` needs `proxy_module`).
     public var requires: [String]
 
-    public init(name: String, sourceName: String, isStatic: Bool = false, requires: [String] = [], directives: [DirectiveSpec] = []) {
+    /// `overrides` tags directives of the table with their `AllowOverride` classes
+    /// (Apache's `OR_*` bits), by directive name; a name not in the table is a programming
+    /// error that `ModuleOverrideTests` reports.
+    public init(name: String, sourceName: String, isStatic: Bool = false, requires: [String] = [],
+                directives: [DirectiveSpec] = [], overrides: [String: OverrideClass] = [:]) {
         self.name = name
         self.sourceName = sourceName
         self.isStatic = isStatic
         self.requires = requires
-        self.directives = directives
+        self.directives = directives.map { spec in
+            var spec = spec
+            if let classes = overrides[spec.name] { spec.overrides = classes }
+            return spec
+        }
+        self.unknownOverrides = Set(overrides.keys).subtracting(directives.map(\.name)).sorted()
     }
+
+    /// Names in the `overrides` table that no directive of the module has (should be none).
+    public let unknownOverrides: [String]
 
     /// `true` when `identifier` names this module in either of Apache's forms.
     public func isNamed(_ identifier: String) -> Bool {
