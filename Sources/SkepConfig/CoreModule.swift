@@ -164,7 +164,31 @@ public enum CoreModule {
         dir("ServerSignature", .take1, "On, Off or EMail") { d, c throws(ConfigError) in
             c.serverSignature = try d.choice(0, ["On", "Off", "EMail"])
         },
-    ] + protocolDirectives)
+    ] + protocolDirectives, overrides: [
+        "Files": .all,
+        "FilesMatch": .all,
+        "If": .all,
+        "ElseIf": .all,
+        "Else": .all,
+        "Limit": [.authConfig, .limit],
+        "LimitExcept": [.authConfig, .limit],
+        "IfModule": .all,
+        "IfDefine": .all,
+        "IfFile": .all,
+        "IfDirective": .all,
+        "IfSection": .all,
+        "Options": .options,
+        "SetHandler": .fileInfo,
+        "LimitRequestBody": .all,
+        "EnableSendfile": .fileInfo,
+        "EnableMMAP": .fileInfo,
+        "ErrorDocument": .fileInfo,
+        "FileETag": .fileInfo,
+        "ServerSignature": .all,
+        "AddDefaultCharset": .fileInfo,
+        "CGIPassAuth": .authConfig,
+        "SetOutputFilter": .fileInfo,
+    ])
 
     /// Apache's `http_core.c`: persistent connections.
     public static let http = ModuleDescriptor(name: "http_module", sourceName: "http_core.c", isStatic: true, directives: [

@@ -50,6 +50,11 @@ public struct AliasModule: HTTPModule {
         DirectiveSpec("RedirectTemp", .take2, .anywhere, help: "a URL path and the URL to redirect to with 302") { d, scope throws(ConfigError) in
             try addRedirect(d, &scope, regex: false, defaultStatus: 302)
         },
+    ], overrides: [
+        "Redirect": .fileInfo,
+        "RedirectMatch": .fileInfo,
+        "RedirectPermanent": .fileInfo,
+        "RedirectTemp": .fileInfo,
     ])
 
     /// The handler `ScriptAlias` sets (mod_cgi's).

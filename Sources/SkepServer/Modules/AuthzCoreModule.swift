@@ -33,6 +33,13 @@ public struct AuthzCoreModule: HTTPModule {
         DirectiveSpec("AuthzSendForbiddenOnFailure", .flag, .perDirectory, help: "On to answer 403 instead of 401 when an authenticated user is refused") { d, scope throws(ConfigError) in
             scope.directory[AuthzConfig.self].forbiddenOnFailure = try d.flag()
         },
+    ], overrides: [
+        "Require": .authConfig,
+        "RequireAll": .authConfig,
+        "RequireAny": .authConfig,
+        "RequireNone": .authConfig,
+        "AuthMerging": .authConfig,
+        "AuthzSendForbiddenOnFailure": .authConfig,
     ])
 
     /// A `<RequireAll>`-style container: it parses its own children (so it is no section

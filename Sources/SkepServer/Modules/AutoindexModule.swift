@@ -19,6 +19,23 @@ public struct AutoindexModule: HTTPModule {
         accepted("AddAltByEncoding", .iterate2), accepted("AddDescription", .iterate2), accepted("DefaultIcon", .take1),
         accepted("HeaderName", .take1), accepted("ReadmeName", .take1), accepted("IndexOrderDefault", .take2),
         accepted("IndexStyleSheet", .take1), accepted("IndexHeadInsert", .take1),
+    ], overrides: [
+        "IndexIgnore": .indexes,
+        "IndexIgnoreReset": .indexes,
+        "IndexOptions": .indexes,
+        "AddIcon": .indexes,
+        "AddIconByType": .indexes,
+        "AddIconByEncoding": .indexes,
+        "AddAlt": .indexes,
+        "AddAltByType": .indexes,
+        "AddAltByEncoding": .indexes,
+        "AddDescription": .indexes,
+        "DefaultIcon": .indexes,
+        "HeaderName": .indexes,
+        "ReadmeName": .indexes,
+        "IndexOrderDefault": .indexes,
+        "IndexStyleSheet": .indexes,
+        "IndexHeadInsert": .indexes,
     ])
 
     static func accepted(_ name: String, _ count: ArgumentCount) -> DirectiveSpec {

@@ -22,6 +22,11 @@ public struct DirModule: HTTPModule {
         },
         .accepted("DirectoryCheckHandler", .flag, .anywhere, help: "whether mod_dir looks at directories other handlers own",
                   note: "accepted; Skep's mod_dir always looks at directories the default handler would serve"),
+    ], overrides: [
+        "DirectoryIndex": .indexes,
+        "DirectorySlash": .indexes,
+        "FallbackResource": .indexes,
+        "DirectoryCheckHandler": .indexes,
     ])
 
     public init(config: ServerConfig) {}

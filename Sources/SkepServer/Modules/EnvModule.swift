@@ -29,6 +29,10 @@ public struct EnvModule: HTTPModule {
         DirectiveSpec("UnsetEnv", .iterate, .anywhere, help: "a list of variables to remove from the CGI environment.") { d, scope throws(ConfigError) in
             for name in d.arguments { scope.directory[EnvConfig.self].unset(name) }
         },
+    ], overrides: [
+        "PassEnv": .fileInfo,
+        "SetEnv": .fileInfo,
+        "UnsetEnv": .fileInfo,
     ])
 
     public init(config: ServerConfig) {}

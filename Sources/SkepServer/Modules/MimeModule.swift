@@ -61,6 +61,24 @@ public struct MimeModule: HTTPModule {
         },
         .accepted("ModMimeUsePathInfo", .flag, .perDirectory, help: "On to match extensions of the path info too",
                   note: "accepted with no effect: Skep matches the file name's extensions only"),
+    ], overrides: [
+        "AddType": .fileInfo,
+        "AddCharset": .fileInfo,
+        "AddLanguage": .fileInfo,
+        "AddEncoding": .fileInfo,
+        "AddHandler": .fileInfo,
+        "RemoveType": .fileInfo,
+        "RemoveCharset": .fileInfo,
+        "RemoveLanguage": .fileInfo,
+        "RemoveEncoding": .fileInfo,
+        "RemoveHandler": .fileInfo,
+        "ForceType": .fileInfo,
+        "DefaultLanguage": .fileInfo,
+        "AddOutputFilter": .fileInfo,
+        "AddInputFilter": .fileInfo,
+        "RemoveOutputFilter": .fileInfo,
+        "RemoveInputFilter": .fileInfo,
+        "MultiviewsMatch": .fileInfo,
     ])
 
     /// The TypesConfig table in effect for this generation.

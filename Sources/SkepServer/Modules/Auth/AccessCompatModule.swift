@@ -24,6 +24,11 @@ public struct AccessCompatModule: HTTPModule {
             default: throw d.error("Satisfy either 'any' or 'all'.")
             }
         },
+    ], overrides: [
+        "Order": .limit,
+        "Allow": .limit,
+        "Deny": .limit,
+        "Satisfy": .authConfig,
     ])
 
     public init(config: ServerConfig) {}

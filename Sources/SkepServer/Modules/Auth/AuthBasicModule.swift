@@ -22,6 +22,9 @@ public struct AuthBasicModule: HTTPModule {
         DirectiveSpec("AuthBasicAuthoritative", .flag, .perDirectory, help: "Off to let a user this module does not know go on to other modules") { d, scope throws(ConfigError) in
             scope.directory[AuthBasicConfig.self].authoritative = try d.flag()
         },
+    ], overrides: [
+        "AuthBasicProvider": .authConfig,
+        "AuthBasicAuthoritative": .authConfig,
     ])
 
     public init(config: ServerConfig) {}

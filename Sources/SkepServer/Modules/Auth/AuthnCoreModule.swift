@@ -12,6 +12,9 @@ public struct AuthnCoreModule: HTTPModule {
             try AuthnCoreConfig.refuseExpression(d)
             scope.directory[AuthnCoreConfig.self].authName = d.arguments[0]
         },
+    ], overrides: [
+        "AuthType": .authConfig,
+        "AuthName": .authConfig,
     ])
 
     public init(config: ServerConfig) {}

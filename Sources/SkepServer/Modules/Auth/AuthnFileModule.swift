@@ -12,6 +12,8 @@ public struct AuthnFileModule: HTTPModule {
         DirectiveSpec("AuthUserFile", .take1, .perDirectory, help: "text file containing user IDs and passwords") { d, scope throws(ConfigError) in
             scope.directory[AuthnFileConfig.self].userFile = scope.serverRootRelative(d.arguments[0])
         },
+    ], overrides: [
+        "AuthUserFile": .authConfig,
     ])
 
     public init(config: ServerConfig) {}

@@ -7,6 +7,8 @@ public struct AuthzGroupfileModule: HTTPModule {
         DirectiveSpec("AuthGroupFile", .take1, .perDirectory, help: "text file containing group names and member user IDs") { d, scope throws(ConfigError) in
             scope.directory[AuthzGroupfileConfig.self].groupFile = scope.serverRootRelative(d.arguments[0])
         },
+    ], overrides: [
+        "AuthGroupFile": .authConfig,
     ])
 
     public init(config: ServerConfig) {}

@@ -45,6 +45,10 @@ public struct DeflateModule: HTTPModule {
         refusedInput("DeflateInflateLimitRequestBody"),
         refusedInput("DeflateInflateRatioLimit"),
         refusedInput("DeflateInflateRatioBurst"),
+    ], overrides: [
+        "DeflateInflateLimitRequestBody": .all,
+        "DeflateInflateRatioLimit": .all,
+        "DeflateInflateRatioBurst": .all,
     ])
 
     /// Compressed bodies of whole files, per child.

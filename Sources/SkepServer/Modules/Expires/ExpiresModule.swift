@@ -34,6 +34,10 @@ public struct ExpiresModule: HTTPModule {
                 throw d.error("'ExpiresDefault \(d.arguments[0])': \(error.message)")
             }
         },
+    ], overrides: [
+        "ExpiresActive": .indexes,
+        "ExpiresByType": .indexes,
+        "ExpiresDefault": .indexes,
     ])
 
     public init(config: ServerConfig) {}

@@ -44,6 +44,12 @@ public struct FilterModule: HTTPModule {
         DirectiveSpec("FilterProtocol", .take23, .anywhere, help: "filter-name [provider-name] protocol-args") { d, _ throws(ConfigError) in
             throw d.error("FilterProtocol: Skep does not change a filter's protocol handling (its filters set their own fields); remove the directive")
         },
+    ], overrides: [
+        "FilterDeclare": .options,
+        "FilterProvider": .options,
+        "FilterChain": .options,
+        "AddOutputFilterByType": .fileInfo,
+        "FilterProtocol": .options,
     ])
 
     /// The output filters Skep has, which a provider may name (Apache's "Unknown filter

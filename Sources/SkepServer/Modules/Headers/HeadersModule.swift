@@ -16,6 +16,9 @@ public struct HeadersModule: HTTPModule {
                       help: "an action, header and value followed by optional env clause") { d, scope throws(ConfigError) in
             try add(d, &scope, request: true)
         },
+    ], overrides: [
+        "Header": .fileInfo,
+        "RequestHeader": .fileInfo,
     ])
 
     static func add(_ d: Directive, _ scope: inout DirectiveScope, request: Bool) throws(ConfigError) {

@@ -40,6 +40,9 @@ public struct NegotiationModule: HTTPModule {
             }
             scope.directory[NegotiationDirConfig.self].forcePriority = force
         },
+    ], overrides: [
+        "LanguagePriority": .fileInfo,
+        "ForceLanguagePriority": .fileInfo,
     ])
 
     public init(config: ServerConfig) {}

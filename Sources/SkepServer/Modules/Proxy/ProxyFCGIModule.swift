@@ -18,6 +18,9 @@ public struct ProxyFCGIModule: ProxySchemeModule {
         },
         .accepted("ProxyFCGISetEnvIf", .take23, .anywhere, help: "an expression, a variable and a value",
                   note: "not supported yet (Skep has no ap_expr): the variables are sent as Apache computes them by default"),
+    ], overrides: [
+        "ProxyFCGIBackendType": .fileInfo,
+        "ProxyFCGISetEnvIf": .fileInfo,
     ])
 
     public let scheme = "fcgi"

@@ -28,6 +28,12 @@ public struct SetEnvIfModule: HTTPModule {
             let rule = try SetEnvIfRule.parseExpression(d, serverLevel: serverLevel)
             append(rule, &scope, serverLevel: serverLevel)
         },
+    ], overrides: [
+        "SetEnvIf": .fileInfo,
+        "SetEnvIfNoCase": .fileInfo,
+        "BrowserMatch": .fileInfo,
+        "BrowserMatchNoCase": .fileInfo,
+        "SetEnvIfExpr": .fileInfo,
     ])
 
     public init(config: ServerConfig) {}
