@@ -100,7 +100,9 @@ enum ConfigFiles {
     }
 }
 
-struct FileError: Error {
-    var errno: Int32
-    var text: String { String(cString: strerror(errno)) }
+/// Why a file could not be read: its errno and `strerror`'s text.
+public struct FileError: Error {
+    public var errno: Int32
+    public init(errno: Int32) { self.errno = errno }
+    public var text: String { String(cString: strerror(errno)) }
 }

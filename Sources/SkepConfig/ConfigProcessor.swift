@@ -11,6 +11,9 @@ public struct ConfigProcessor {
     var limited: MethodLimit = .all
     /// The directory of the `<Directory>` being processed (`cmd->path`), with a trailing slash.
     var sectionPath: String?
+    /// Set while a `.htaccess` file is processed: what `AllowOverride` allows there, which
+    /// replaces the context check (Apache's `invoke_cmd` override test).
+    var htaccess: HtaccessPermission?
 
     public static func process(_ tree: ConfigTree, modules: [ModuleDescriptor], configFile: String) throws(ConfigError) -> ServerConfig {
         let active = modules.filter { tree.activeModules.contains($0.name) }
@@ -28,6 +31,37 @@ public struct ConfigProcessor {
         return ServerConfig(configFile: configFile, serverRoot: tree.serverRoot, main: main, virtualHosts: vhosts,
                             loadedModules: tree.loadedModules, activeModules: tree.activeModules,
                             defines: tree.defines, warnings: tree.warnings + processor.warnings)
+    }
+
+    /// Processes a `.htaccess` file read in directory `path` (with a trailing slash) into
+    /// the per-directory record it adds there and the `<Files>` sections it holds. The
+    /// first error is the answer (Apache stops at it and answers 500); what `Nonfatal`
+    /// lets pass comes back as warnings.
+    public static func processHtaccess(_ directives: [Directive], path: String, permission: HtaccessPermission,
+                                       modules: [ModuleDescriptor], config: ServerConfig) throws(ConfigError)
+        -> (directory: ConfigVector, files: [DirectorySection], warnings: [ConfigDiagnostic]) {
+        let active = modules.filter { config.activeModules.contains($0.name) }
+        var processor = ConfigProcessor(modules: active, serverRoot: config.serverRoot)
+        processor.activeModules = config.activeModules
+        processor.htaccess = permission
+        processor.sectionPath = path
+        var server = ConfigVector()
+        var directory = ConfigVector()
+        var files: [DirectorySection] = []
+        for directive in directives where processor.errors.isEmpty {
+            if let kind = processor.sectionKind(directive) {
+                guard processor.check(directive, in: .directory),
+                      let section = processor.makeSection(directive, kind: kind, server: &server) else { continue }
+                files.append(section)
+            } else if let kind = Self.ifKind(directive) {
+                guard processor.check(directive, in: .directory) else { continue }
+                processor.addIf(directive, kind: kind, server: &server, directory: &directory, context: .directory)
+            } else {
+                processor.apply(directive, server: &server, directory: &directory, context: .directory)
+            }
+        }
+        if let first = processor.errors.first { throw ConfigError([first]) }
+        return (directory, files, processor.warnings)
     }
 
     init(modules: [ModuleDescriptor], serverRoot: String) {
@@ -187,8 +221,10 @@ public struct ConfigProcessor {
         directory[IfSections.self].sections.append(IfSection(kind: kind, condition: condition, config: vector, location: directive.location))
     }
 
-    /// Context check with Apache's messages (`ap_check_cmd_context`).
+    /// Context check with Apache's messages (`ap_check_cmd_context`); in a `.htaccess`
+    /// file, the override check instead (`invoke_cmd`).
     private mutating func check(_ directive: Directive, in context: DirectiveContext) -> Bool {
+        if let htaccess { return check(directive, allowedBy: htaccess) }
         guard let spec = specs[directive.key] else { return false } // reported by the reader
         if spec.contexts.contains(context) { return true }
         let label = spec.isSection ? "<\(spec.name)>" : spec.name
@@ -196,6 +232,29 @@ public struct ConfigProcessor {
             errors.append(directive.error("\(label) not allowed here: it belongs inside \(allowedList(spec.contexts))").diagnostics[0])
         } else {
             errors.append(directive.error("\(label) cannot occur within \(context.sectionName) section: it is allowed in \(allowedList(spec.contexts))").diagnostics[0])
+        }
+        return false
+    }
+
+    /// Whether `AllowOverride` (or `AllowOverrideList`) lets a `.htaccess` say `directive`,
+    /// with Apache's messages, or its warnings under `Nonfatal`.
+    private mutating func check(_ directive: Directive, allowedBy permission: HtaccessPermission) -> Bool {
+        // Apache names a section with its bracket: "<Directory not allowed here".
+        let label = directive.isSection ? "<\(directive.name)" : directive.name
+        guard let spec = specs[directive.key] else {
+            let message = "Invalid command '\(label)', perhaps misspelled or defined by a module not included in the server configuration"
+            if permission.nonfatal.contains(.unknown) {
+                warnings.append(ConfigDiagnostic(.warning, directive.location, message))
+            } else {
+                errors.append(directive.error(message).diagnostics[0])
+            }
+            return false
+        }
+        if !spec.overrides.isDisjoint(with: permission.classes) || permission.list.contains(directive.key) { return true }
+        if permission.nonfatal.contains(.override) {
+            warnings.append(ConfigDiagnostic(.warning, directive.location, "\(label) not allowed in .htaccess by AllowOverride: skipped"))
+        } else {
+            errors.append(directive.error("\(label) not allowed here").diagnostics[0])
         }
         return false
     }
@@ -234,6 +293,10 @@ public struct ConfigProcessor {
         scope.activeModules = activeModules
         scope.limited = limited
         scope.path = sectionPath
+        if let htaccess {
+            scope.isHtaccess = true
+            scope.overrideOptions = htaccess.options
+        }
         do {
             try spec.apply(directive, &scope)
         } catch {
@@ -248,5 +311,26 @@ public struct ConfigProcessor {
             // its directives apply in the enclosing scope.
             for child in children { apply(child, server: &server, directory: &directory, context: context) }
         }
+    }
+}
+
+/// What `AllowOverride` and `AllowOverrideList` let a `.htaccess` file say, where it is read.
+public struct HtaccessPermission: Sendable, Hashable {
+    public var classes: OverrideClass
+    public var options: DirectoryOptions
+    /// Lowercased directive names of `AllowOverrideList`.
+    public var list: Set<String>
+    public var nonfatal: NonfatalOverride
+
+    /// The permission a directory's merged core record gives; nil when no `.htaccess` is
+    /// read there: `AllowOverride None` and no `AllowOverrideList`. Where no
+    /// `AllowOverride` was ever written, Apache still reads the file (its `OR_UNSET` bit
+    /// counts as an override) and allows nothing in it: any directive there is a 500.
+    public init?(_ core: CoreDirConfig) {
+        classes = core.allowOverride ?? []
+        list = core.allowOverrideList ?? []
+        if core.allowOverride != nil && classes.isEmpty && list.isEmpty { return nil }
+        options = core.overrideOptions ?? .everything
+        nonfatal = core.overrideNonfatal ?? []
     }
 }

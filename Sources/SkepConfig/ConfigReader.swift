@@ -48,6 +48,9 @@ public struct ConfigReader {
     /// Unknown directives by lowercased name, each with its first use and how often it appears.
     var gapDirectives: [(first: ConfigDiagnostic, key: String, uses: Int)] = []
     var warnings: [ConfigDiagnostic] = []
+    /// Reading a `.htaccess` file: nothing is executed at read time, and whether a
+    /// directive is known is left to the processor, which knows `AllowOverride Nonfatal`.
+    var htaccess = false
 
     public init(modules: [ModuleDescriptor], options: Options) {
         self.modules = modules
@@ -83,6 +86,26 @@ public struct ConfigReader {
         parseBlock(lines, &i, file: name, closing: nil, into: &top)
         return try finish(top)
     }
+
+    /// Reads a `.htaccess` file as Apache's `ap_parse_htaccess` builds it: the conditionals
+    /// (`<IfModule>`, `<IfDefine>`...) are evaluated against the running configuration,
+    /// and what Apache executes while reading (`Include`, `Define`, `LoadModule`...) is
+    /// "not allowed here". The first problem is the answer, as in Apache.
+    public static func readHtaccess(text: String, file: String, modules: [ModuleDescriptor],
+                                    config: ServerConfig) throws(ConfigError) -> [Directive] {
+        var reader = ConfigReader(modules: modules, options: Options(serverRoot: config.serverRoot))
+        reader.htaccess = true
+        reader.active = config.activeModules
+        reader.defines = config.defines
+        var top: [Directive] = []
+        var i = 0
+        reader.parseBlock(ConfigLexer.lines(text), &i, file: file, closing: nil, into: &top)
+        if let first = reader.errors.first { throw ConfigError([first]) }
+        return top
+    }
+
+    /// A per-directory file's text (read on a worker: it blocks), or why it could not be read.
+    public static func text(of path: String) -> Result<String, FileError> { ConfigFiles.read(path) }
 
     private func finish(_ top: [Directive]) throws(ConfigError) -> ConfigTree {
         var all = errors
@@ -254,6 +277,14 @@ public struct ConfigReader {
     // MARK: - Directives handled while reading
 
     private mutating func readDirective(_ directive: Directive, into out: inout [Directive]) {
+        if htaccess {
+            if ["include", "includeoptional", "define", "undefine", "serverroot", "loadmodule", "loadfile"].contains(directive.key) {
+                errors.append(directive.error("\(directive.name) not allowed here").diagnostics[0])
+            } else {
+                out.append(directive)
+            }
+            return
+        }
         switch directive.key {
         case "include", "includeoptional":
             guard directive.arguments.count == 1 else {

@@ -104,23 +104,9 @@ public enum CoreModule {
         DirectiveSpec("ListenBacklog", .take1, .serverConfig, help: "the length of the listen queue") { d, scope throws(ConfigError) in
             scope.server[ListenConfig.self].listenBacklog = try d.integer(in: 1...65535)
         },
-        dir("Options", .raw, "Indexes, FollowSymLinks, ... or None, All, each with an optional + or -") { d, c throws(ConfigError) in
-            c.options = try OptionsSetting.parse(d)
+        DirectiveSpec("Options", .raw, .anywhere, help: "Indexes, FollowSymLinks, ... or None, All, each with an optional + or -") { d, scope throws(ConfigError) in
+            scope.directory[CoreDirConfig.self].options = try OptionsSetting.parse(d, allowed: scope.isHtaccess ? scope.overrideOptions : nil)
         },
-        DirectiveSpec("AllowOverride", .iterate, .directory, help: "None, All, or a list of override classes") { d, scope throws(ConfigError) in
-            let none = d.arguments.count == 1 && d.arguments[0].lowercased() == "none"
-            scope.directory[CoreDirConfig.self].allowOverrideNone = none
-            if !none {
-                scope.warnings.append(d.warning("Skep never reads .htaccess files: AllowOverride has no effect other than None"))
-            }
-        },
-        DirectiveSpec("AllowOverrideList", .iterate, .directory, help: "directives allowed in .htaccess") { d, scope throws(ConfigError) in
-            if !(d.arguments.count == 1 && d.arguments[0].lowercased() == "none") {
-                scope.warnings.append(d.warning("Skep never reads .htaccess files: AllowOverrideList has no effect"))
-            }
-        },
-        .accepted("AccessFileName", .iterate, .server, help: "file names of per-directory config files",
-                  note: "accepted; Skep never reads .htaccess files"),
         .accepted("Mutex", .take12, .serverConfig, help: "a mutex mechanism and optional names",
                   note: "accepted with no effect: Skep's processes share no accept mutex (the kernel's EPOLLEXCLUSIVE spreads accepts)"),
         CoreOutputFilterConfig.directive,
@@ -164,7 +150,7 @@ public enum CoreModule {
         dir("ServerSignature", .take1, "On, Off or EMail") { d, c throws(ConfigError) in
             c.serverSignature = try d.choice(0, ["On", "Off", "EMail"])
         },
-    ] + protocolDirectives, overrides: [
+    ] + protocolDirectives + overrideDirectives, overrides: [
         "Files": .all,
         "FilesMatch": .all,
         "If": .all,

@@ -28,6 +28,8 @@ public struct CoreServerConfig: ModuleConfig {
     /// `AllowEncodedSlashes`: "On", "Off" or "NoDecode".
     public var allowEncodedSlashes: String?
     public var mergeSlashes: Bool?
+    /// `AccessFileName`: nil means Apache's default, `.htaccess`.
+    public var accessFileNames: [String]?
 
     public init() {}
 
@@ -55,6 +57,7 @@ public struct CoreServerConfig: ModuleConfig {
         out.keepAliveGraceMs = keepAliveGraceMs
         out.allowEncodedSlashes = child.allowEncodedSlashes ?? allowEncodedSlashes
         out.mergeSlashes = child.mergeSlashes ?? mergeSlashes
+        out.accessFileNames = child.accessFileNames ?? accessFileNames
         return out
     }
 
@@ -65,6 +68,8 @@ public struct CoreServerConfig: ModuleConfig {
     /// `AllowEncodedSlashes Off` and `MergeSlashes On` are Apache 2.4's defaults.
     public var encodedSlashes: String { allowEncodedSlashes ?? "Off" }
     public var slashesMerged: Bool { mergeSlashes ?? true }
+    /// The per-directory file names a directory walk tries, in order.
+    public var accessNames: [String] { accessFileNames ?? [".htaccess"] }
     public var keepAliveRequests: Int { maxKeepAliveRequests ?? 100 }
     public var requestLineLimit: Int { limitRequestLine ?? 8190 }
     public var requestFieldSizeLimit: Int { limitRequestFieldSize ?? 8190 }
@@ -88,7 +93,14 @@ public struct CoreServerConfig: ModuleConfig {
 /// The core's per-directory record (Apache's `core_dir_config`).
 public struct CoreDirConfig: ModuleConfig {
     public var options: OptionsSetting?
-    public var allowOverrideNone: Bool?
+    /// `AllowOverride`: the classes a `.htaccess` here may use; nil: unset (None).
+    public var allowOverride: OverrideClass?
+    /// `AllowOverride Options=...`: the options a `.htaccess` may set; nil: unset (all).
+    public var overrideOptions: DirectoryOptions?
+    /// `AllowOverride Nonfatal=...`.
+    public var overrideNonfatal: NonfatalOverride?
+    /// `AllowOverrideList`, lowercased; nil: unset (none).
+    public var allowOverrideList: Set<String>?
     public var handler: String?
     public var limitRequestBody: Int?
     public var enableSendfile: Bool?
@@ -112,7 +124,10 @@ public struct CoreDirConfig: ModuleConfig {
         case (let parent?, let child?): out.options = parent.merged(with: child)
         case (let parent, let child): out.options = child ?? parent
         }
-        out.allowOverrideNone = child.allowOverrideNone ?? allowOverrideNone
+        out.allowOverride = child.allowOverride ?? allowOverride
+        out.overrideOptions = child.overrideOptions ?? overrideOptions
+        out.overrideNonfatal = child.overrideNonfatal ?? overrideNonfatal
+        out.allowOverrideList = child.allowOverrideList ?? allowOverrideList
         out.handler = child.handler ?? handler
         out.limitRequestBody = child.limitRequestBody ?? limitRequestBody
         out.enableSendfile = child.enableSendfile ?? enableSendfile

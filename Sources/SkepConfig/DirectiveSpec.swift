@@ -76,6 +76,8 @@ public struct DirectiveScope: Sendable {
     /// a directive that behaves differently there (`Options` under `AllowOverride
     /// Options=...`) or refuses it (`php_admin_value`) asks this.
     public var isHtaccess = false
+    /// In `.htaccess`: the options `AllowOverride Options=...` lets `Options` set.
+    public var overrideOptions: DirectoryOptions = .everything
 
     public init(server: ConfigVector, directory: ConfigVector, context: DirectiveContext, serverRoot: String) {
         self.server = server

@@ -14,6 +14,25 @@ public struct DirectoryOptions: OptionSet, Sendable, Hashable {
     /// `All`: everything but MultiViews, as in Apache.
     public static let all: DirectoryOptions = [.indexes, .includes, .followSymLinks, .symLinksIfOwnerMatch, .execCGI]
 
+    /// What `AllowOverride Options=word` permits and what `Options word` in `.htaccess`
+    /// needs permitted, as Apache's bits: `Includes` is `OPT_INCLUDES|OPT_INC_WITH_EXEC`
+    /// (Skep's `.includesNoExec` and `.includes`), `All` is `OPT_ALL`, which has neither
+    /// MultiViews nor SymLinksIfOwnerMatch.
+    static func permission(_ word: Substring) -> DirectoryOptions? {
+        switch word.lowercased() {
+        case "includes": return [.includes, .includesNoExec]
+        case "all": return apacheAll
+        case "runscripts": return [.multiViews, .execCGI]
+        default: return names.first(where: { $0.0 == word.lowercased() })?.1
+        }
+    }
+
+    /// Apache's `OPT_ALL`: what a bare `AllowOverride Options` permits.
+    public static let apacheAll: DirectoryOptions = [.indexes, .includes, .includesNoExec, .followSymLinks, .execCGI]
+    /// Apache's default `override_opts`: every option may be set from `.htaccess`.
+    public static let everything: DirectoryOptions = [.indexes, .includes, .includesNoExec, .followSymLinks,
+                                                      .symLinksIfOwnerMatch, .execCGI, .multiViews]
+
     static let names: [(String, DirectoryOptions)] = [
         ("none", []), ("all", .all), ("indexes", .indexes), ("includes", .includes),
         ("includesnoexec", .includesNoExec), ("followsymlinks", .followSymLinks),
@@ -49,7 +68,8 @@ public struct OptionsSetting: Sendable, Hashable {
     }
 
     /// Parses Apache's syntax, refusing a mix of signed and unsigned words as 2.4 does.
-    public static func parse(_ directive: Directive) throws(ConfigError) -> OptionsSetting {
+    /// `allowed`: in `.htaccess`, the options `AllowOverride Options=...` lets it set.
+    public static func parse(_ directive: Directive, allowed: DirectoryOptions? = nil) throws(ConfigError) -> OptionsSetting {
         var setting = OptionsSetting()
         var signed = 0, unsigned = 0
         var absolute: DirectoryOptions = []
@@ -65,6 +85,9 @@ public struct OptionsSetting: Sendable, Hashable {
             }
             guard let option = DirectoryOptions.names.first(where: { $0.0 == name.lowercased() })?.1 else {
                 throw directive.error("Illegal option \(name)")
+            }
+            if let allowed, let needed = DirectoryOptions.permission(name), !allowed.isSuperset(of: needed) {
+                throw directive.error("Option \(name) not allowed here")
             }
             switch sign {
             case "+": setting.add.formUnion(option); setting.remove.subtract(option)

@@ -30,6 +30,13 @@ public struct FileStatus: Sendable, Hashable {
         linkCount = UInt64(st.st_nlink)
     }
 
+    /// True when `other` describes the same file unchanged: same inode and device, and
+    /// the same size, mtime and ctime (ctime moves with any write or `chmod`).
+    @inlinable public func isSameVersion(as other: FileStatus) -> Bool {
+        inode == other.inode && device == other.device && size == other.size
+            && modificationTime == other.modificationTime && statusChangeTime == other.statusChangeTime
+    }
+
     /// The file type from `mode`.
     @inlinable public var type: FileType { FileType(mode: mode) }
     /// The permission bits (`mode & 0o7777`).

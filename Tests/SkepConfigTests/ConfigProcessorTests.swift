@@ -12,7 +12,7 @@ import SkepTestSupport
 
     @Test(arguments: [
         ("AllowOverride None",
-         "test.conf:1: AllowOverride not allowed here: it belongs inside <Directory> (AllowOverride None)"),
+         "test.conf:1: AllowOverride not allowed here: it belongs inside <Directory>, <Location>, <Files> (AllowOverride None)"),
         ("<VirtualHost *:80>\nListen 8080\n</VirtualHost>",
          "test.conf:2: Listen cannot occur within <VirtualHost> section: it is allowed in server config (Listen 8080)"),
         ("<VirtualHost *:80>\nUser www-data\n</VirtualHost>",
@@ -29,8 +29,6 @@ import SkepTestSupport
          "test.conf:2: <Files> cannot occur within <Location/LocationMatch> section: it is allowed in server config, <VirtualHost>, <Directory> (<Files x>)"),
         ("<Files x>\nDocumentRoot /srv\n</Files>",
          "test.conf:2: DocumentRoot cannot occur within <Files/FilesMatch> section: it is allowed in server config, <VirtualHost> (DocumentRoot /srv)"),
-        ("<Location /x>\nAllowOverride None\n</Location>",
-         "test.conf:2: AllowOverride cannot occur within <Location/LocationMatch> section: it is allowed in <Directory> (AllowOverride None)"),
         ("<Directory /x>\n<VirtualHost *:80>\n</VirtualHost>\n</Directory>",
          "test.conf:2: <VirtualHost> cannot occur within <Directory/DirectoryMatch> section: it is allowed in server config (<VirtualHost *:80>)"),
     ])
@@ -342,27 +340,50 @@ import SkepTestSupport
 
     // MARK: - AllowOverride
 
-    @Test func allowOverrideOtherThanNoneWarns() throws {
-        let config = try processText("<Directory /srv>\nAllowOverride All\n</Directory>\n<Directory /x>\nAllowOverride None\n</Directory>")
-        #expect(config.warnings.map(\.description) == [
-            "test.conf:2: warning: Skep never reads .htaccess files: AllowOverride has no effect other than None (AllowOverride All)",
-        ])
-        #expect(config.main.sections[0].config[CoreDirConfig.self].allowOverrideNone == false)
-        #expect(config.main.sections[1].config[CoreDirConfig.self].allowOverrideNone == true)
+    @Test func allowOverrideReadsApacheClasses() throws {
+        let config = try processText("""
+            <Directory /srv>
+            AllowOverride FileInfo AuthConfig Options=Indexes,MultiViews Nonfatal=Unknown
+            </Directory>
+            <Directory /srv/a>
+            AllowOverride All
+            </Directory>
+            <Directory /srv/b>
+            AllowOverride Options
+            AllowOverrideList Redirect RewriteRule
+            </Directory>
+            <Location /x>
+            AllowOverride None
+            </Location>
+            """)
+        let first = config.main.sections[0].config[CoreDirConfig.self]
+        #expect(first.allowOverride == [.fileInfo, .authConfig, .options])
+        #expect(first.overrideOptions == [.indexes, .multiViews])
+        #expect(first.overrideNonfatal == [.unknown])
+        #expect(config.main.sections[1].config[CoreDirConfig.self].allowOverride == .all)
+        #expect(config.main.sections[1].config[CoreDirConfig.self].overrideOptions == nil)
+        let third = config.main.sections[2].config[CoreDirConfig.self]
+        #expect(third.overrideOptions == DirectoryOptions.apacheAll)
+        #expect(third.allowOverrideList == ["redirect", "rewriterule"])
+        // Apache accepts it in <Location>, uselessly, with a warning.
+        #expect(config.warnings.map(\.message) == ["AH00114: Useless use of AllowOverride in line 12 of test.conf. (AllowOverride None)"])
     }
 
-    @Test func allowOverrideListWarns() throws {
-        let config = try processText("<Directory /srv>\nAllowOverrideList Redirect\nAllowOverrideList None\n</Directory>")
-        #expect(config.warnings.map(\.description) == [
-            "test.conf:2: warning: Skep never reads .htaccess files: AllowOverrideList has no effect (AllowOverrideList Redirect)",
-        ])
+    @Test(arguments: [
+        ("AllowOverride Bogus", "Illegal override option Bogus"),
+        ("AllowOverride Options=Bogus", "Illegal option Bogus"),
+        ("AllowOverride Nonfatal", "=Override, =Unknown or =All expected after Nonfatal"),
+        ("AllowOverrideList None Redirect", "'None' not allowed with other directives in AllowOverrideList"),
+    ])
+    func badAllowOverrideIsAConfigError(_ line: String, _ message: String) throws {
+        let error = try #require(throws: ConfigError.self) { try processText("<Directory /srv>\n\(line)\n</Directory>") }
+        #expect(error.diagnostics.map(\.message).contains { $0.hasPrefix(message) }, "\(error.diagnostics)")
     }
 
     @Test func acceptedDirectivesLeaveANote() throws {
-        let config = try processText("Mutex file:/var/lock default\nAccessFileName .htaccess\nLoadFile /usr/lib/libxml2.so")
-        #expect(config.warnings.map(\.severity) == [.note, .note, .note])
-        #expect(config.warnings.map { $0.location?.line } == [1, 2, 3])
-        #expect(config.warnings[1].description == "test.conf:2: note: AccessFileName: accepted; Skep never reads .htaccess files")
+        let config = try processText("Mutex file:/var/lock default\nLoadFile /usr/lib/libxml2.so")
+        #expect(config.warnings.map(\.severity) == [.note, .note])
+        #expect(config.warnings.map { $0.location?.line } == [1, 2])
     }
 
     @Test func readerWarningsAreKeptInTheServerConfig() throws {

@@ -11,7 +11,7 @@ import SkepTestSupport
         #expect(mpm.kind == kind)
         #expect(mpm.adjustments.isEmpty)
         #expect(config.warnings.allSatisfy { $0.severity == .note }, "\(config.warnings)")
-        #expect(config.warnings.map { $0.message.components(separatedBy: ":").first ?? "" } == ["Mutex", "AccessFileName"])
+        #expect(config.warnings.map { $0.message.components(separatedBy: ":").first ?? "" } == ["Mutex"])
         let core = config[CoreServerConfig.self]
         #expect(core.timeout == 300_000)
         #expect(core.keepAliveEnabled)

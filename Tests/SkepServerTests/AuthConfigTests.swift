@@ -24,8 +24,8 @@ import Testing
         return try ConfigProcessor.process(tree, modules: modules, configFile: "test.conf")
     }
 
-    static func directory(_ config: ServerConfig, _ uri: String) -> ConfigVector {
-        SectionWalk(server: config.main).merge(filename: "/srv/htdocs" + uri, isDirectory: false, uri: uri, uriBytes: Array(uri.utf8))
+    static func directory(_ config: ServerConfig, _ uri: String) throws -> ConfigVector {
+        try SectionWalk(server: config.main).merge(filename: "/srv/htdocs" + uri, isDirectory: false, uri: uri, uriBytes: Array(uri.utf8))
     }
 
     static func refusal(_ text: String) -> String {
@@ -79,7 +79,7 @@ import Testing
             """)
         // A container of the enclosing logic is spliced in (`<RequireAll>` in
         // `<RequireAll>`, `<RequireAny>` in the implicit `<RequireAny>`).
-        #expect(Self.shape(Self.directory(config, "/a/x")[AuthzConfig.self].section)
+        #expect(Self.shape(try Self.directory(config, "/a/x")[AuthzConfig.self].section)
                 == "Any(user bob, All(valid-user, ip, None(group bad), not env), local)")
     }
 
@@ -106,15 +106,15 @@ import Testing
                 AuthzSendForbiddenOnFailure On
             </Location>
             """)
-        func shape(_ uri: String) -> String { Self.shape(Self.directory(config, uri)[AuthzConfig.self].section) }
-        #expect(shape("/m/x") == "Any(user bob)")
-        #expect(shape("/m/and/x") == "MergedAll(Any(user bob), Any(group admins))")
-        #expect(shape("/m/or/x") == "MergedAny(Any(user bob), Any(user sam))")
-        #expect(shape("/m/off/x") == "Any(user carl)")
-        #expect(shape("/m/none/x") == "Any(user bob)")
-        #expect(shape("/m/flag/x") == "Any(user bob)")
-        #expect(Self.directory(config, "/m/flag/x")[AuthzConfig.self].forbiddenOnFailure == true)
-        #expect(Self.directory(config, "/m/none/x")[AuthnCoreConfig.self].authType == "Basic")
+        func shape(_ uri: String) throws -> String { Self.shape(try Self.directory(config, uri)[AuthzConfig.self].section) }
+        #expect(try shape("/m/x") == "Any(user bob)")
+        #expect(try shape("/m/and/x") == "MergedAll(Any(user bob), Any(group admins))")
+        #expect(try shape("/m/or/x") == "MergedAny(Any(user bob), Any(user sam))")
+        #expect(try shape("/m/off/x") == "Any(user carl)")
+        #expect(try shape("/m/none/x") == "Any(user bob)")
+        #expect(try shape("/m/flag/x") == "Any(user bob)")
+        #expect(try Self.directory(config, "/m/flag/x")[AuthzConfig.self].forbiddenOnFailure == true)
+        #expect(try Self.directory(config, "/m/none/x")[AuthnCoreConfig.self].authType == "Basic")
     }
 
     @Test func authzMistakesAreRefusedWithApachesWords() {
@@ -158,12 +158,12 @@ import Testing
                 AuthType Basic
             </Location>
             """)
-        let c = Self.directory(config, "/c/x")[AccessCompatConfig.self]
+        let c = try Self.directory(config, "/c/x")[AccessCompatConfig.self]
         #expect(c.order == .allowDeny && c.satisfy == .any && c.allows.count == 5 && c.denies.count == 1)
         // A section with its own rules replaces the enclosing ones entirely.
-        let inner = Self.directory(config, "/c/inner/x")[AccessCompatConfig.self]
+        let inner = try Self.directory(config, "/c/inner/x")[AccessCompatConfig.self]
         #expect(inner.order == .denyAllow && inner.allows.isEmpty && inner.satisfy == .unspecified)
-        #expect(Self.directory(config, "/c/kept/x")[AccessCompatConfig.self].allows.count == 5)
+        #expect(try Self.directory(config, "/c/kept/x")[AccessCompatConfig.self].allows.count == 5)
 
         #expect(Self.refusal("<Location /a>\nOrder allow, deny\n</Location>").contains("Order takes one argument"))
         #expect(Self.refusal("<Location /a>\nOrder deny\n</Location>").contains("unknown order"))

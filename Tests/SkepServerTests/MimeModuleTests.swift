@@ -16,8 +16,8 @@ func makeConfig(_ text: String, serverRoot: String = "/tmp", adding extra: [Modu
 }
 
 /// The merged per-directory vector for a file, as the section walk merges it.
-func directoryConfig(_ config: ServerConfig, _ filename: String, uri: String = "/") -> MimeDirConfig {
-    SectionWalk(server: config.main).merge(filename: filename, isDirectory: false, uri: uri, uriBytes: Array(uri.utf8))[MimeDirConfig.self]
+func directoryConfig(_ config: ServerConfig, _ filename: String, uri: String = "/") throws -> MimeDirConfig {
+    try SectionWalk(server: config.main).merge(filename: filename, isDirectory: false, uri: uri, uriBytes: Array(uri.utf8))[MimeDirConfig.self]
 }
 
 @Suite struct MimeModuleTests {
@@ -102,26 +102,26 @@ func directoryConfig(_ config: ServerConfig, _ filename: String, uri: String = "
             </Directory>
             """)
         let module = MimeModule(types: .builtin)
-        let top = directoryConfig(config, "/srv/a.cst")
+        let top = try directoryConfig(config, "/srv/a.cst")
         #expect(module.resolve(filename: "/srv/a.cst", config: top).contentType == "text/x-custom")
         #expect(module.resolve(filename: "/srv/run.cgi", config: top).handler == "cgi-script")
         #expect(module.resolve(filename: "/srv/a.html", config: top).contentType == "text/html; charset=iso-8859-1")
         #expect(module.resolve(filename: "/srv/a.html", config: top).contentLanguage == "de")
 
-        let site = directoryConfig(config, "/srv/site/a.cst")
+        let site = try directoryConfig(config, "/srv/site/a.cst")
         #expect(module.resolve(filename: "/srv/site/a.cst", config: site).contentType == "application/x-override")
         #expect(module.resolve(filename: "/srv/site/run.cgi", config: site).handler == nil)
         #expect(module.resolve(filename: "/srv/site/a.html.en", config: site).contentLanguage == "en")
 
-        let sub = directoryConfig(config, "/srv/site/sub/a.cst")
+        let sub = try directoryConfig(config, "/srv/site/sub/a.cst")
         #expect(module.resolve(filename: "/srv/site/sub/a.cst", config: sub).contentType == nil)
         #expect(module.resolve(filename: "/srv/site/sub/a.html", config: sub).contentType == "text/html")
         #expect(module.resolve(filename: "/srv/site/sub/x.php", config: sub).handler == "php-script")
 
-        let forced = directoryConfig(config, "/srv/forced/a.html")
+        let forced = try directoryConfig(config, "/srv/forced/a.html")
         #expect(module.resolve(filename: "/srv/forced/a.html", config: forced).contentType == "text/plain")
         #expect(module.resolve(filename: "/srv/forced/noext", config: forced).contentType == "text/plain")
-        let unforced = directoryConfig(config, "/srv/forced/none/a.png")
+        let unforced = try directoryConfig(config, "/srv/forced/none/a.png")
         #expect(module.resolve(filename: "/srv/forced/none/a.png", config: unforced).contentType == "image/png")
     }
 

@@ -415,7 +415,7 @@ import SkepTestSupport
         var reader = ConfigReader(modules: modules, options: .init(serverRoot: "/tmp"))
         let tree = try reader.read(text: "LoadModule negotiation_module n.so\nLanguagePriority en fr\n<Directory /x>\nLanguagePriority de\nForceLanguagePriority Fallback\n</Directory>\n", name: "t.conf")
         let config = try ConfigProcessor.process(tree, modules: modules, configFile: "t.conf")
-        let merged = SectionWalk(server: config.main).merge(filename: "/x/a", isDirectory: false, uri: "/a", uriBytes: Array("/a".utf8))[NegotiationDirConfig.self]
+        let merged = try SectionWalk(server: config.main).merge(filename: "/x/a", isDirectory: false, uri: "/a", uriBytes: Array("/a".utf8))[NegotiationDirConfig.self]
         #expect(merged.languagePriority == ["de"])
         #expect(merged.forcePriority == .fallback)
     }

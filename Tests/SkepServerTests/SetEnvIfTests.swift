@@ -189,7 +189,7 @@ import Testing
             """)
         let context = try ServerContextStub.make(config)
         let variables = try withRequest(request, server: config.main) { r in
-            r.directory = SectionWalk(server: config.main).merge(filename: nil, isDirectory: false, uri: r.uri, uriBytes: Array(r.uri.utf8))
+            r.directory = try SectionWalk(server: config.main).merge(filename: nil, isDirectory: false, uri: r.uri, uriBytes: Array(r.uri.utf8))
             IfWalk.apply(r, context)
             return r.config(EnvConfig.self).variables.map { "\($0.name)=\($0.value)" }
         }

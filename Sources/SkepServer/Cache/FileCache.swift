@@ -154,7 +154,7 @@ public final class FileCache: @unchecked Sendable {
     public func contents(of path: String, status: FileStatus, mayBlock: Bool) -> [UInt8]? {
         guard capacity > 0, status.isRegularFile, status.size <= Int64(min(Self.largestFile, capacity)) else { return nil }  // trap-safe: Int to Int64 widens
         let found: [UInt8]? = mutex.withLock {
-            guard var entry = kept[path], Self.same(entry.status, status) else { return nil }
+            guard var entry = kept[path], entry.status.isSameVersion(as: status) else { return nil }
             useClock &+= 1
             entry.lastUsed = useClock
             kept[path] = entry
@@ -163,7 +163,7 @@ public final class FileCache: @unchecked Sendable {
         if let found { return found }
         guard mayBlock, let file = try? File.openForReading(path) else { return nil }
         defer { file.close() }
-        guard let opened = try? file.status(), Self.same(opened, status) else { return nil }
+        guard let opened = try? file.status(), opened.isSameVersion(as: status) else { return nil }
         var bytes = [UInt8](repeating: 0, count: Int(status.size))  // trap-safe: size <= 64 KiB, checked at the top
         let read = bytes.withUnsafeMutableBytes { (try? file.read(into: $0, at: 0)) ?? -1 }
         guard read == Int(status.size) else { return nil }  // trap-safe: size <= 64 KiB, checked at the top
@@ -202,10 +202,6 @@ public final class FileCache: @unchecked Sendable {
         return !link.isSymbolicLink
     }
 
-    private static func same(_ a: FileStatus, _ b: FileStatus) -> Bool {
-        a.inode == b.inode && a.device == b.device && a.size == b.size
-            && a.modificationTime == b.modificationTime && a.statusChangeTime == b.statusChangeTime
-    }
 
     /// Watches every directory above `path` (its own with content changes) before it is
     /// looked up, so no change after the lookup goes unreported. Returns the generation

@@ -70,7 +70,7 @@ public struct AliasModule: HTTPModule {
         // Apache tries the alias of the request's <Location> sections (walked before
         // translation) before the server's.
         if config.hasLocationAliases,
-           let alias = server.sectionWalk(for: r.server).merge(filename: nil, isDirectory: false, uri: r.uri, uriBytes: r.uriBytes)[AliasConfig.self].locationAlias {
+           let alias = server.sectionWalk(for: r.server).locations(uri: r.uri, uriBytes: r.uriBytes)[AliasConfig.self].locationAlias {
             r.filename = ServerRoot.relative(alias.target, to: server.config.serverRoot)
             forceHandler(alias, r)
             return .handled

@@ -129,7 +129,14 @@ public struct RequestProcessor {
         r.fileStatus = status
         if r.wouldBlock { return Self.stopped }
         if r.lookupForbidden { return error(.forbidden, r) }
-        r.directory = context.sectionWalk(for: r.server).merge(filename: r.filename, isDirectory: status?.isDirectory ?? false, uri: r.uri, uriBytes: r.uriBytes)
+        do {
+            r.directory = try context.sectionWalk(for: r.server).merge(filename: r.filename, isDirectory: status?.isDirectory ?? false,
+                                                                        uri: r.uri, uriBytes: r.uriBytes, for: r)
+        } catch {
+            context.errorLog.log(error.level, module: "core", client: r.client, error.message)
+            return self.error(error.status, r)
+        }
+        if r.wouldBlock { return Self.stopped }
         if status != nil, !symlinksAllowed(r) {
             if r.wouldBlock { return Self.stopped }
             context.errorLog.log(.error, module: "core", client: r.client,

@@ -65,10 +65,12 @@ public final class ServerContext: @unchecked Sendable {
         self.errorLog = ErrorLog(file: try LogFile(path: path), levels: core.logLevels)
         self.serverBanner = Self.banner(core.serverTokens)
         self.serverBannerBytes = Array(serverBanner.utf8)
-        self.mainWalk = SectionWalk(server: config.main)
+        let htaccess = HtaccessFiles(modules: CoreModule.all + moduleTypes.map { $0.descriptor }, config: config,
+                                     errorLog: errorLog, fileCache: fileCache)
+        self.mainWalk = SectionWalk(server: config.main, htaccess: htaccess)
         var walks: [SourceLocation: SectionWalk] = [:]
         for vhost in config.virtualHosts {
-            if let location = vhost.location { walks[location] = SectionWalk(server: vhost) }
+            if let location = vhost.location { walks[location] = SectionWalk(server: vhost, htaccess: htaccess) }
         }
         self.virtualHostWalks = walks
     }

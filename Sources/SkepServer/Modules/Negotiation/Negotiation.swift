@@ -76,7 +76,10 @@ enum Negotiation {
             guard let st = try? r.lookUp(path, in: server.fileCache), st.isRegularFile else { continue }
             // The file's own per-directory record (a <Files> section may label it).
             let uri = place.uriDirectory + entry.name
-            let config = walk.merge(filename: path, isDirectory: false, uri: uri, uriBytes: Array(uri.utf8))
+            // The request's own walk read this directory's `.htaccess` already: a failure
+            // here is a file changed since, and the variant is passed over.
+            guard let config = try? walk.merge(filename: path, isDirectory: false, uri: uri, uriBytes: Array(uri.utf8), for: r),
+                  !r.wouldBlock else { continue }
             let mimeConfig = config[MimeDirConfig.self]
             let labels = mime.resolve(filename: path, config: mimeConfig)
             let setHandler = config[CoreDirConfig.self].handler.flatMap { $0.isEmpty ? nil : $0 }
