@@ -69,6 +69,24 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def session_cpu_seconds(session: int | None) -> float:
+    """CPU of every process in `session` (a server's master and its children): utime and
+    stime, and the cutime and cstime of children they reaped, from /proc."""
+    ticks = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue
+        fields = s[s.rindex(")") + 2:].split()
+        if int(fields[3]) == session:
+            ticks += sum(int(x) for x in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def load_peers(path: str):
     spec = importlib.util.spec_from_file_location("peers", path)
     mod = importlib.util.module_from_spec(spec)

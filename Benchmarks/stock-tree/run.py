@@ -143,20 +143,7 @@ class Tree:
 
     def cpu_seconds(self) -> float:
         """CPU of every process in the master's session (the master and its children)."""
-        master = self.master()
-        ticks = 0
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    s = f.read()
-            except OSError:
-                continue
-            fields = s[s.rindex(")") + 2:].split()
-            if int(fields[3]) == master:
-                ticks += sum(int(x) for x in fields[11:15])
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return perf.session_cpu_seconds(self.master())
 
 
 def hundred_kib_html() -> str:

@@ -51,6 +51,8 @@ public struct ConfigReader {
     /// Reading a `.htaccess` file: nothing is executed at read time, and whether a
     /// directive is known is left to the processor, which knows `AllowOverride Nonfatal`.
     var htaccess = false
+    /// Whether the note about `php_*` directives kept from a false mod_php `<IfModule>` was given.
+    var notedModPHPBlock = false
 
     public init(modules: [ModuleDescriptor], options: Options) {
         self.modules = modules
@@ -245,6 +247,8 @@ public struct ConfigReader {
         if let condition = conditional(section) {
             if condition {
                 parseBlock(lines, &i, file: file, closing: (name, location), into: &out)
+            } else if ModPHP.guardsModPHP(section) {
+                readModPHPBlock(lines, &i, file: file, section: section, into: &out)
             } else {
                 skipBlock(lines, &i, name: name)
             }
@@ -271,6 +275,40 @@ public struct ConfigReader {
             } else if text.hasPrefix("<") {
                 depth += 1
             }
+        }
+    }
+
+    /// A false `<IfModule mod_php.c>` (or `php_module`, `mod_php7.c`...): skipped as any
+    /// false block, except that the `php_*` ini directives directly inside it are read,
+    /// so the values an application's `.htaccess` sets for mod_php reach PHP-FPM. Its
+    /// other directives (a mod_php `AddHandler`, say) stay skipped; so do nested sections.
+    private mutating func readModPHPBlock(_ lines: [ConfigLexer.Line], _ i: inout Int, file: String,
+                                          section: Directive, into out: inout [Directive]) {
+        var depth = 1
+        var kept = false
+        while i < lines.count {
+            let line = lines[i]
+            i += 1
+            if line.text.hasPrefix("</") {
+                depth -= 1
+                if depth == 0 { break }
+                continue
+            }
+            if line.text.hasPrefix("<") {
+                depth += 1
+                continue
+            }
+            guard depth == 1 else { continue }
+            let location = SourceLocation(file: file, line: line.number)
+            let text = expandVariables(line.text, at: location)
+            let words = ConfigLexer.words(Substring(text))
+            guard let name = words.first, ModPHP.iniDirectives.contains(name.lowercased()) else { continue }
+            readDirective(Directive(name: name, arguments: Array(words.dropFirst()), location: location, text: text), into: &out)
+            kept = true
+        }
+        if kept && !notedModPHPBlock {
+            notedModPHPBlock = true
+            warnings.append(ConfigDiagnostic(.note, section.location, ModPHP.keptFromIfModuleNote))
         }
     }
 
@@ -338,6 +376,12 @@ public struct ConfigReader {
         }
         let name = directive.arguments[0]
         let path = directive.arguments[1]
+        if ModPHP.isModPHP(moduleName: name, path: path) {
+            // Not part of the gap: the fix is PHP-FPM, not a module Skep lacks. Its
+            // <IfModule> stays false (mod_php's handlers would take .php from PHP-FPM).
+            errors.append(ConfigDiagnostic(.error, directive.location, ModPHP.loadModuleRefusal(moduleName: name, path: path)))
+            return
+        }
         guard let module = modules.first(where: { $0.name == name }) else {
             missingModules.insert(name)
             if name.hasSuffix("_module") { missingModules.insert("mod_" + name.dropLast(7) + ".c") }

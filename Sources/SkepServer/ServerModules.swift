@@ -33,6 +33,8 @@ public enum ServerModules {
         LogConfigModule.self,
         StatusModule.self,
         ProxyFCGIModule.self,
+        // No hooks: its per-directory settings are read by mod_proxy_fcgi.
+        PHPFPMModule.self,
         CGIModule.self,
         CGIDModule.self,
         FilterModule.self,

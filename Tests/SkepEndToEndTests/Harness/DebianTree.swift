@@ -55,6 +55,12 @@ final class DebianTree {
 
     /// Extracts `package`'s files into the tree's root (its /etc/apache2 lands in `confdir`).
     func extract(package: String) throws {
+        try Self.extract(package: package, into: directory)
+    }
+
+    /// Downloads `package` (`apt-get download`, nothing installed) and extracts its files
+    /// under `directory` (`dpkg-deb -x`).
+    static func extract(package: String, into directory: TemporaryDirectory) throws {
         let downloads = try directory.makeDirectory("deb-" + package)
         let fetched = try Subprocess.run("/usr/bin/apt-get", ["download", "-q", package],
                                          environment: ServerBinary.environment(), workingDirectory: downloads,

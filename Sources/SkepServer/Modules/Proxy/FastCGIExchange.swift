@@ -259,10 +259,27 @@ struct FastCGIExchange {
         }
         // As nginx's fastcgi_params: PHP built with --enable-force-cgi-redirect wants it.
         environment.set("REDIRECT_STATUS", String(r.originalStatus?.code ?? 200))
+        addPHPSettings(to: &environment)
         var params = FastCGIParams()
         for variable in environment.variables { params.add(variable.name, variable.value) }
         params.appendRecords(to: &out)
         return out
+    }
+
+    /// The directory's php_value/php_admin_value settings as PHP-FPM's `PHP_VALUE` and
+    /// `PHP_ADMIN_VALUE`, after any the environment already has (`SetEnv PHP_VALUE ...`,
+    /// which Apache users write for PHP-FPM), so the directives win where both set a name.
+    private func addPHPSettings(to environment: inout CGIEnvironment) {
+        let php = r.config(PHPIniConfig.self)
+        guard !php.settings.isEmpty else { return }
+        for (name, lines) in [("PHP_VALUE", php.phpValue), ("PHP_ADMIN_VALUE", php.phpAdminValue)] {
+            guard let lines else { continue }
+            if let existing = environment.value(name), !existing.isEmpty {
+                environment.set(name, existing + "\n" + lines)
+            } else {
+                environment.set(name, lines)
+            }
+        }
     }
 
     /// `SCRIPT_FILENAME` as mod_proxy_fcgi sends it: for PHP-FPM the `proxy:fcgi://`
