@@ -13,6 +13,14 @@ public struct ConfigProcessor {
     var sectionPath: String?
 
     public static func process(_ tree: ConfigTree, modules: [ModuleDescriptor], configFile: String) throws(ConfigError) -> ServerConfig {
+        // `RegexDefaultOptions` starts from Apache's default for each configuration and
+        // changes the regexes compiled after it, in file order.
+        try PCRERegex.withDefaultOptions(PCRERegex.DefaultOptions()) { () throws(ConfigError) in
+            try processTree(tree, modules: modules, configFile: configFile)
+        }
+    }
+
+    private static func processTree(_ tree: ConfigTree, modules: [ModuleDescriptor], configFile: String) throws(ConfigError) -> ServerConfig {
         let active = modules.filter { tree.activeModules.contains($0.name) }
         var processor = ConfigProcessor(modules: active, serverRoot: tree.serverRoot)
         processor.activeModules = tree.activeModules

@@ -28,6 +28,9 @@ public struct CoreServerConfig: ModuleConfig {
     /// `AllowEncodedSlashes`: "On", "Off" or "NoDecode".
     public var allowEncodedSlashes: String?
     public var mergeSlashes: Bool?
+    /// `RegexDefaultOptions` as the configuration left it (process-wide, main server only):
+    /// what a regex compiled after the configuration (a `.htaccess` file's) gets by default.
+    public var regexDefaultOptions: PCRERegex.Options?
 
     public init() {}
 
@@ -53,6 +56,7 @@ public struct CoreServerConfig: ModuleConfig {
         out.serverTokens = serverTokens
         out.fileCacheSize = fileCacheSize
         out.keepAliveGraceMs = keepAliveGraceMs
+        out.regexDefaultOptions = regexDefaultOptions
         out.allowEncodedSlashes = child.allowEncodedSlashes ?? allowEncodedSlashes
         out.mergeSlashes = child.mergeSlashes ?? mergeSlashes
         return out
