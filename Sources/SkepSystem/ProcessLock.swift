@@ -12,6 +12,8 @@ import Glibc
 public final class ProcessLock: @unchecked Sendable {
     private let threads = Mutex()
     private let file: Descriptor
+    /// The lock file's descriptor (tests check the record lock through it).
+    var descriptor: Descriptor { file }
 
     /// Creates the lock file in `directory` (unlinked at once).
     public init(directory: String = "/tmp") throws {
