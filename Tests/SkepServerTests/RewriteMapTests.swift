@@ -56,7 +56,7 @@ import Testing
 
     @Test func onlyInServerContexts() {
         let error = configError("<Directory /tmp>\nRewriteMap m int:tolower\n</Directory>", modules: [Self.module])
-        #expect(error?.hasPrefix("test.conf:3: RewriteMap not allowed here") == true, "\(error ?? "accepted")")
+        #expect(error?.hasPrefix("test.conf:3: RewriteMap cannot occur within <Directory") == true, "\(error ?? "accepted")")
         #expect(configError("<VirtualHost *:80>\nRewriteMap m int:tolower\n</VirtualHost>", modules: [Self.module]) == nil)
     }
 

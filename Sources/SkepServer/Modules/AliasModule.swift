@@ -101,6 +101,9 @@ public struct AliasModule: HTTPModule {
             guard let rest = redirect.pattern.match(r.uri, bytes: r.matchedPathBytes) else { continue }
             guard let target = redirect.target else { return .fail(HTTPStatus(code: redirect.status)) }
             var location = redirect.pattern.redirectTarget(target, rest)
+            // A `RedirectMatch` target that is a path becomes an absolute URL on this
+            // server, as Apache's `ap_construct_url` makes it (AH00673).
+            if location.hasPrefix("/") { location = r.selfURLPrefix + location }
             if let query = r.query, !location.contains("?") { location += "?" + query }
             return .respond(RequestProcessor(context: server).error(HTTPStatus(code: redirect.status), r, location: location))
         }
