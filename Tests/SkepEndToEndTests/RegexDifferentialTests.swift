@@ -85,16 +85,22 @@ struct RegexDifferentialTests {
             try config.root.writeDocument("priv/file.txt", "priv\n")
             try config.root.writeDocument("pub/file.txt", "pub\n")
         }) { skep, apache in
-            for path in Self.paths {
-                let s = try F.get(skep, path), a = try F.get(apache, path)
-                let detail = "\(path): skep \(s.status) \(s.header("Location") ?? "") / apache \(a.status) \(a.header("Location") ?? "")"
-                #expect(s.status == a.status, "\(detail)")
-                // A path target becomes a URL on the server's own port, which differs.
-                #expect(s.header("Location")?.replacingOccurrences(of: ":\(skep.port)/", with: ":PORT/")
-                        == a.header("Location")?.replacingOccurrences(of: ":\(apache.port)/", with: ":PORT/"), "\(detail)")
-                if a.status == 200 { #expect(s.body == a.body, "\(detail)") }
-            }
+            try Self.expectSameAnswers(skep, apache, paths: Self.paths)
             F.expectStillServing(skep, after: "the regex cases")
+        }
+    }
+
+    /// Each of `paths` gets the same status, `Location` (up to each server's own port, which
+    /// a path target's URL carries) and, for a 200, body from both servers.
+    static func expectSameAnswers(_ skep: ServerProcess, _ apache: ServerProcess, paths: [String], label: String = "",
+                                  sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for path in paths {
+            let s = try F.get(skep, path), a = try F.get(apache, path)
+            let detail = "\(label)\(path): skep \(s.status) \(s.header("Location") ?? "") / apache \(a.status) \(a.header("Location") ?? "")"
+            #expect(s.status == a.status, "\(detail)", sourceLocation: sourceLocation)
+            #expect(s.header("Location")?.replacingOccurrences(of: ":\(skep.port)/", with: ":PORT/")
+                    == a.header("Location")?.replacingOccurrences(of: ":\(apache.port)/", with: ":PORT/"), "\(detail)", sourceLocation: sourceLocation)
+            if a.status == 200 { #expect(s.body == a.body, "\(detail)", sourceLocation: sourceLocation) }
         }
     }
 }
