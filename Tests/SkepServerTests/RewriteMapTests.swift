@@ -299,6 +299,21 @@ import Testing
         #expect(status == .signaled(.terminate, coreDumped: false) || status == .exited(code: 0), "\(String(describing: status))")
     }
 
+    @Test func theProgramStopsWhenTheGenerationEnds() throws {
+        try Signal.pipe.ignore()
+        let dir = try TempDir()
+        let (config, program) = try Self.programConfig(dir)
+        let context = try ServerContext(config: config, moduleTypes: [])
+        try RewriteMaps.prepare(config)
+        let pid = try #require(program.pid)
+        context.endGeneration()
+        #expect(program.pid == nil)
+        #expect(try waitForChild(pid) == .signaled(.terminate, coreDumped: false))
+        // Stopped for good: lookups have no value, and a second end does nothing.
+        #expect(try Self.value(config, "p", "x") == nil)
+        context.endGeneration()
+    }
+
     @Test func aProgramThatCannotStartIsAStartUpError() throws {
         let dir = try TempDir()
         let path = try dir.write("not-executable.sh", "#!/bin/sh\n")

@@ -20,12 +20,23 @@ enum RewriteMaps {
     /// the children fork: starts each `prg:` map's helper program, once per map however
     /// many servers share it. `startsFor` says which servers need theirs (Apache starts
     /// them only for servers whose `RewriteEngine` is on); by default every server's.
-    /// The helpers stop when this configuration is released by the process that called
-    /// this (the next generation replaced it, or the server ends).
+    /// The helpers stop when the generation ends (`ServerContext.endGeneration`, which the
+    /// master calls at a restart and at exit), or failing that when this configuration is
+    /// released by the process that called this.
     static func prepare(_ config: ServerConfig, startsFor: (VirtualHost) -> Bool = { _ in true }) throws {
         for server in [config.main] + config.virtualHosts where startsFor(server) {
             for map in server.server[RewriteMapConfig.self].maps(for: server).values {
                 if case .program(let program) = map { try program.start() }
+            }
+        }
+    }
+
+    /// Stops the `prg:` helpers `prepare` started for `config` (called by
+    /// `ServerContext.endGeneration` in the process that started them; elsewhere a no-op).
+    static func stop(_ config: ServerConfig) {
+        for server in [config.main] + config.virtualHosts {
+            for map in server.server[RewriteMapConfig.self].maps(for: server).values {
+                if case .program(let program) = map { program.stop() }
             }
         }
     }
