@@ -170,17 +170,17 @@ enum AliasPattern: Sendable {
     /// The rest of the URL after the prefix, or the regex's match; nil when it does not
     /// match. A regex matches the path's bytes (`bytes`, the decoded path; `uri`'s UTF-8
     /// when not given), so a byte that is not UTF-8 is matched as itself, as in Apache.
-    func match(_ uri: String, bytes: [UInt8]? = nil) -> Match? {
+    func match(_ uri: String, bytes: @autoclosure () -> [UInt8]? = nil) -> Match? {
         switch self {
         case .prefix(let prefix):
             guard uri.hasPrefix(prefix) else { return nil }
             let rest = String(uri.dropFirst(prefix.count))
             if !prefix.hasSuffix("/") && !rest.isEmpty && !rest.hasPrefix("/") { return nil }
-            let all = bytes ?? Array(uri.utf8)
+            let all = bytes() ?? Array(uri.utf8)
             let restBytes = all.count >= prefix.utf8.count ? all[prefix.utf8.count...] : ArraySlice(rest.utf8)
             return .rest(rest, bytes: restBytes)
         case .regex(let regex):
-            return regex.firstMatch(utf8: bytes ?? Array(uri.utf8)).map(Match.groups)
+            return regex.firstMatch(utf8: bytes() ?? Array(uri.utf8)).map(Match.groups)
         }
     }
 
@@ -245,6 +245,8 @@ extension Request {
     /// The decoded path's bytes for a regex to match (`uriBytes`, which keep a byte that is
     /// not UTF-8), or `uri`'s UTF-8 when a module has changed `uri` since they were taken.
     var matchedPathBytes: [UInt8] {
-        String(decoding: uriBytes, as: UTF8.self) == uri ? uriBytes : Array(uri.utf8)
+        // The common case, a valid UTF-8 path, is a byte comparison without a copy.
+        if uri.utf8.elementsEqual(uriBytes) { return uriBytes }
+        return String(decoding: uriBytes, as: UTF8.self) == uri ? uriBytes : Array(uri.utf8)
     }
 }
