@@ -8,6 +8,7 @@
 #include <linux/sockios.h>
 #include <pthread.h>
 #include <spawn.h>
+#include <sys/pidfd.h>
 
 int cskep_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) { return accept4(fd, addr, len, flags); }
 int cskep_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
@@ -48,3 +49,12 @@ void *cskep_mmap_shared_anonymous(size_t size) {
 int cskep_is_map_failed(void *p) { return p == MAP_FAILED; }
 int cskep_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
 int cskep_get_thread_name(char *buffer, size_t length) { return pthread_getname_np(pthread_self(), buffer, length); }
+
+int cskep_pidfd_open(pid_t pid) { return pidfd_open(pid, 0); }
+int cskep_pidfd_send_signal(int pidfd, int sig) { return pidfd_send_signal(pidfd, sig, NULL, 0); }
+static int whole_file_lock(int fd, int cmd, short type) {
+    struct flock lock = { .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+    return fcntl(fd, cmd, &lock);
+}
+int cskep_lock_whole_file(int fd, int wait) { return whole_file_lock(fd, wait ? F_SETLKW : F_SETLK, F_WRLCK); }
+int cskep_unlock_whole_file(int fd) { return whole_file_lock(fd, F_SETLK, F_UNLCK); }

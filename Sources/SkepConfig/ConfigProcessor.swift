@@ -16,6 +16,14 @@ public struct ConfigProcessor {
     var htaccess: HtaccessPermission?
 
     public static func process(_ tree: ConfigTree, modules: [ModuleDescriptor], configFile: String) throws(ConfigError) -> ServerConfig {
+        // `RegexDefaultOptions` starts from Apache's default for each configuration and
+        // changes the regexes compiled after it, in file order.
+        try PCRERegex.withDefaultOptions(PCRERegex.DefaultOptions()) { () throws(ConfigError) in
+            try processTree(tree, modules: modules, configFile: configFile)
+        }
+    }
+
+    private static func processTree(_ tree: ConfigTree, modules: [ModuleDescriptor], configFile: String) throws(ConfigError) -> ServerConfig {
         let active = modules.filter { tree.activeModules.contains($0.name) }
         var processor = ConfigProcessor(modules: active, serverRoot: tree.serverRoot)
         processor.activeModules = tree.activeModules
@@ -39,6 +47,16 @@ public struct ConfigProcessor {
     /// lets pass comes back as warnings.
     public static func processHtaccess(_ directives: [Directive], path: String, permission: HtaccessPermission,
                                        modules: [ModuleDescriptor], config: ServerConfig) throws(ConfigError)
+        -> (directory: ConfigVector, files: [DirectorySection], warnings: [ConfigDiagnostic]) {
+        // A regex in the file gets the options the configuration's last `RegexDefaultOptions` left.
+        let defaults = PCRERegex.DefaultOptions(config.main.server[CoreServerConfig.self].regexDefaultOptions ?? .apacheDefault)
+        return try PCRERegex.withDefaultOptions(defaults) { () throws(ConfigError) in
+            try processHtaccessFile(directives, path: path, permission: permission, modules: modules, config: config)
+        }
+    }
+
+    private static func processHtaccessFile(_ directives: [Directive], path: String, permission: HtaccessPermission,
+                                            modules: [ModuleDescriptor], config: ServerConfig) throws(ConfigError)
         -> (directory: ConfigVector, files: [DirectorySection], warnings: [ConfigDiagnostic]) {
         let active = modules.filter { config.activeModules.contains($0.name) }
         var processor = ConfigProcessor(modules: active, serverRoot: config.serverRoot)

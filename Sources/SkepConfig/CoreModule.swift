@@ -45,6 +45,29 @@ public enum CoreModule {
             if d.arguments.count > 1 { _ = try d.integer(1, in: 1...CoreServerConfig.largestRecursionLimit) }
             c.limitInternalRecursion = limit
         },
+        global("RegexDefaultOptions", .raw, "default options for regexes (prefixed by '+' to add, '-' to del)") { d, c throws(ConfigError) in
+            // Apache's `set_regex_default_options`: NONE clears, +NAME adds, -NAME removes, a
+            // bare NAME replaces; the regexes compiled after this line get the result.
+            var options = PCRERegex.defaultOptions
+            for word in d.arguments {
+                if word.lowercased() == "none" {
+                    options = []
+                    continue
+                }
+                var name = Substring(word)
+                let sign = name.first == "+" || name.first == "-" ? name.removeFirst() : nil
+                guard let option = PCRERegex.Options(name: String(name)) else {
+                    throw d.error("RegexDefaultOptions: option '\(name)' unknown")
+                }
+                switch sign {
+                case "+": options.insert(option)
+                case "-": options.remove(option)
+                default: options = option
+                }
+            }
+            PCRERegex.configurationDefaults?.options = options
+            c.regexDefaultOptions = options
+        },
         server("LimitRequestLine", .take1, "the longest request line in bytes") { d, c throws(ConfigError) in
             c.limitRequestLine = try d.integer(in: 0...65536)
         },

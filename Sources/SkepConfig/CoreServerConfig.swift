@@ -30,6 +30,9 @@ public struct CoreServerConfig: ModuleConfig {
     public var mergeSlashes: Bool?
     /// `AccessFileName`: nil means Apache's default, `.htaccess`.
     public var accessFileNames: [String]?
+    /// `RegexDefaultOptions` as the configuration left it (process-wide, main server only):
+    /// what a regex compiled after the configuration (a `.htaccess` file's) gets by default.
+    public var regexDefaultOptions: PCRERegex.Options?
 
     public init() {}
 
@@ -55,6 +58,7 @@ public struct CoreServerConfig: ModuleConfig {
         out.serverTokens = serverTokens
         out.fileCacheSize = fileCacheSize
         out.keepAliveGraceMs = keepAliveGraceMs
+        out.regexDefaultOptions = regexDefaultOptions
         out.allowEncodedSlashes = child.allowEncodedSlashes ?? allowEncodedSlashes
         out.mergeSlashes = child.mergeSlashes ?? mergeSlashes
         out.accessFileNames = child.accessFileNames ?? accessFileNames

@@ -8,9 +8,15 @@ public enum PathEscaping {
     /// `path` with the bytes Apache escapes written as `%hh`.
     public static func escape(_ path: String) -> String {
         if path.utf8.allSatisfy(isKept) { return path }
+        return escape(bytes: path.utf8)
+    }
+
+    /// `escape` on bytes that need not be UTF-8 (a decoded request path): each byte Apache
+    /// escapes becomes its own `%hh`, so the result is always ASCII.
+    public static func escape(bytes: some Collection<UInt8>) -> String {
         var out: [UInt8] = []
-        out.reserveCapacity(path.utf8.count + 16)
-        for b in path.utf8 {
+        out.reserveCapacity(bytes.count + 16)
+        for b in bytes {
             if isKept(b) {
                 out.append(b)
             } else {

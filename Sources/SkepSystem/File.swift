@@ -67,6 +67,19 @@ public struct File: Hashable, Sendable {
 
     /// Closes the file.
     public func close() { descriptor.close() }
+
+    /// The whole content of the file at `path` (a map or list the server reads at once).
+    public static func readAll(_ path: String) throws -> [UInt8] {
+        let file = try File.openForReading(path)
+        defer { file.close() }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = try chunk.withUnsafeMutableBytes { try file.read(into: $0) }
+            if count <= 0 { return bytes }
+            bytes.append(contentsOf: chunk.prefix(count))
+        }
+    }
 }
 
 @inline(__always)

@@ -32,6 +32,15 @@ int cskep_fcntl_setfd(int fd, int flags);
 int cskep_fionread(int fd, int *count);
 /// ioctl(TIOCOUTQ/SIOCOUTQ): bytes not yet acknowledged/sent in the send queue.
 int cskep_outq(int fd, int *count);
+/// pidfd_open(2) and pidfd_send_signal(2) (glibc 2.36's <sys/pidfd.h>, which Glibc's
+/// Swift module does not export): signal a process by a handle that can never name a
+/// reused pid.
+int cskep_pidfd_open(pid_t pid);
+int cskep_pidfd_send_signal(int pidfd, int sig);
+/// fcntl(F_SETLKW/F_SETLK/F_UNLCK) on the whole file: a POSIX record lock, held per
+/// process and released when the process dies.
+int cskep_lock_whole_file(int fd, int wait);
+int cskep_unlock_whole_file(int fd);
 /// gettid(2) as a plain call.
 pid_t cskep_gettid(void);
 /// sigaction with SIG_IGN / SIG_DFL (macros Swift cannot import).

@@ -29,16 +29,25 @@ public final class PCRERegex: @unchecked Sendable {
     /// True when PCRE2's JIT compiled the pattern to machine code; the interpreter
     /// matches otherwise, with the same results.
     public let isJIT: Bool
-    /// Whether the pattern was compiled case-insensitively (the `NoCase` directives, `~*`).
-    public let isCaseless: Bool
+    /// The options the pattern was compiled with (the defaults and the directive's own).
+    public let options: Options
+    /// Whether the pattern was compiled case-insensitively (the `NoCase` directives, `~*`,
+    /// or `RegexDefaultOptions +ICASE`).
+    public var isCaseless: Bool { options.contains(.caseless) }
     private let code: OpaquePointer
 
-    /// Compiles `pattern` as Apache's `ap_regcomp` does with its default flags
-    /// (`AP_REG_DEFAULT`: `.` matches a newline, `$` matches only at the very end; and
-    /// duplicate group names allowed); `caseless` is `AP_REG_ICASE`.
-    public init(_ pattern: String, caseless: Bool = false) throws(CompileError) {
-        var options = PCRE2_DUPNAMES | PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY
-        if caseless { options |= PCRE2_CASELESS }
+    /// Compiles `pattern` as Apache's `ap_regcomp` does: PCRE2 with duplicate group names
+    /// allowed and the configuration's default options (`RegexDefaultOptions`; Apache's
+    /// `AP_REG_DEFAULT` when none was written: `.` matches a newline, `$` matches only at
+    /// the very end); `caseless` adds `AP_REG_ICASE` (the `NoCase` directives, `~*`), and
+    /// `noDefault` leaves the defaults out (`AP_REG_NO_DEFAULT`).
+    public init(_ pattern: String, caseless: Bool = false, noDefault: Bool = false) throws(CompileError) {
+        var flags: Options = noDefault ? [] : Self.defaultOptions
+        if caseless { flags.insert(.caseless) }
+        var options = PCRE2_DUPNAMES
+        if flags.contains(.caseless) { options |= PCRE2_CASELESS }
+        if flags.contains(.dotAll) { options |= PCRE2_DOTALL }
+        if flags.contains(.dollarEndOnly) { options |= PCRE2_DOLLAR_ENDONLY }
         var errorCode: Int32 = 0
         var errorOffset: Int = 0
         var source = pattern
@@ -53,7 +62,7 @@ public final class PCRERegex: @unchecked Sendable {
         self.pattern = pattern
         self.code = compiled
         self.captureCount = Int(groups)  // trap-safe: UInt32 widens to Int
-        self.isCaseless = caseless
+        self.options = flags
         // Without JIT support (or out of executable memory) PCRE2's interpreter is used.
         self.isJIT = pcre2_jit_compile_8(compiled, PCRE2_JIT_COMPLETE) == 0
     }
@@ -83,19 +92,24 @@ public final class PCRERegex: @unchecked Sendable {
     /// `NOTEMPTY_ATSTART | ANCHORED`): how a global substitution steps past an empty
     /// match, as mod_headers' `edit*` and Perl's `/g` do.
     public func firstMatch(in text: String, from offset: Int, nonEmptyAnchored: Bool = false) -> Match? {
-        var bytes = text
-        return bytes.withUTF8 { bytes -> Match? in
+        firstMatch(utf8: Array(text.utf8), from: offset, nonEmptyAnchored: nonEmptyAnchored)
+    }
+
+    /// The first match in `subject`, bytes that need not be UTF-8 (a decoded request path
+    /// with `%E9` in it): its groups keep the subject's bytes as they are.
+    public func firstMatch(utf8 subject: [UInt8], from offset: Int = 0, nonEmptyAnchored: Bool = false) -> Match? {
+        subject.withUnsafeBytes { bytes -> Match? in
             guard offset >= 0, offset <= bytes.count else { return nil }
             let options: UInt32 = nonEmptyAnchored ? PCRE2_NOTEMPTY_ATSTART | PCRE2_ANCHORED : 0
             guard let data = ThreadMatchData.current(),
-                  run(UnsafeRawBufferPointer(bytes), data, offset: offset, options: options) >= 0 else { return nil }
+                  run(bytes, data, offset: offset, options: options) >= 0 else { return nil }
             let ovector = pcre2_get_ovector_pointer_8(data)
             let pairs = min(captureCount + 1, Int(pcre2_get_ovector_count_8(data)))  // trap-safe: UInt32 widens to Int
             var offsets: [Int] = []
             offsets.reserveCapacity(pairs * 2)
             // PCRE2_SIZE is size_t, an Int in Swift: an unset group's PCRE2_UNSET reads as -1.
             for i in 0..<pairs * 2 { offsets.append(ovector.map { Int(truncatingIfNeeded: $0[i]) } ?? -1) }
-            return Match(subject: text, offsets: offsets)
+            return Match(subjectBytes: subject, offsets: offsets)
         }
     }
 
@@ -145,11 +159,61 @@ public final class PCRERegex: @unchecked Sendable {
 }
 
 extension PCRERegex {
+    /// Apache's compile flags that `RegexDefaultOptions` names (`AP_REG_ICASE`,
+    /// `AP_REG_DOTALL`, `AP_REG_DOLLAR_ENDONLY`).
+    public struct Options: OptionSet, Sendable, Hashable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        public static let caseless = Options(rawValue: 1 << 0)
+        public static let dotAll = Options(rawValue: 1 << 1)
+        public static let dollarEndOnly = Options(rawValue: 1 << 2)
+        /// `AP_REG_DEFAULT`, Apache 2.4.30's and later default.
+        public static let apacheDefault: Options = [.dotAll, .dollarEndOnly]
+
+        /// The option `RegexDefaultOptions` calls `name` (any case), as
+        /// `ap_regcomp_default_cflag_by_name`; nil for an unknown one (`EXTENDED` too,
+        /// whose flag is 0 in Apache and so reported unknown).
+        public init?(name: String) {
+            switch name.uppercased() {
+            case "ICASE": self = .caseless
+            case "DOTALL": self = .dotAll
+            case "DOLLAR_ENDONLY": self = .dollarEndOnly
+            default: return nil
+            }
+        }
+    }
+
+    /// The default options of the configuration being processed: Apache keeps them in a
+    /// global that `RegexDefaultOptions` changes for the regexes compiled after it; Skep
+    /// binds them to the processing of one configuration (`withDefaultOptions`), so
+    /// configurations read side by side (tests, a restart's check) do not mix.
+    public final class DefaultOptions: @unchecked Sendable {
+        public var options: Options
+        public init(_ options: Options = .apacheDefault) { self.options = options }
+    }
+
+    @TaskLocal public static var configurationDefaults: DefaultOptions?
+
+    /// The options a regex compiled now gets by default.
+    public static var defaultOptions: Options { configurationDefaults?.options ?? .apacheDefault }
+
+    /// Runs `body` with `defaults` as the default options of every regex it compiles
+    /// (the configuration processor for a whole file; a `.htaccess` reader with the
+    /// server's final `ServerConfig.regexDefaultOptions`).
+    public static func withDefaultOptions<R, E: Error>(_ defaults: DefaultOptions, _ body: () throws(E) -> R) throws(E) -> R {
+        let result: Result<R, E> = $configurationDefaults.withValue(defaults) {
+            do throws(E) { return .success(try body()) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
     /// A successful match: the subject and the byte ranges of `$0` (the whole match)
     /// and of each group, as Apache's `ap_regmatch_t` array.
     public struct Match: Sendable {
-        /// The text that was matched.
-        public let subject: String
+        /// The bytes that were matched.
+        public let subjectBytes: [UInt8]
+        /// The text that was matched (a byte that is not UTF-8 reads as U+FFFD).
+        public var subject: String { String(decoding: subjectBytes, as: UTF8.self) }
         /// Start and end byte offsets per group, -1 for a group that took no part.
         let offsets: [Int]
 

@@ -25,6 +25,7 @@ public struct SingleProcess {
         try Signal.pipe.ignore()
         try pidFile.write()
         defer { pidFile.remove() }
+        defer { context.endGeneration() }
         // The one process is the only child: the embedded modules' hooks run here.
         let info = ChildInfo(pid: Process.id.rawValue, slot: 0, generation: 0, mpm: "single-process", threads: 1, context: context)
         try modules.childInit(info)

@@ -65,6 +65,8 @@ public final class Master {
         prepareContext()
         try pidFile.write()
         defer { pidFile.remove() }
+        // The helpers the last generation started in the master (RewriteMap programs) end with it.
+        defer { context.endGeneration() }
         if identity.keepsRoot {
             context.errorLog.log(.warn, module: "mpm_\(settings.kind.rawValue)", always: true,
                                  "children run as root: the configuration has no User directive")
@@ -391,7 +393,9 @@ public final class Master {
         config = fresh.config
         settings = mpm
         watchdog.timeoutSeconds = mpm.requestWatchdogTimeoutSeconds
+        let retired = context
         context = freshContext
+        retired.endGeneration()
         identity = (try? ChildIdentity(fresh.config)) ?? identity
         generation += 1
         prepareContext()

@@ -117,11 +117,8 @@ public struct ExprEvaluation {
         case .variable(let variable): return value(of: variable)
         case .backreference(let n):
             guard let match, let range = match.range(n), !range.isEmpty else { return "" }
-            let utf8 = match.subject.utf8
-            guard range.upperBound <= utf8.count else { return "" }
-            let start = utf8.index(utf8.startIndex, offsetBy: range.lowerBound)
-            let end = utf8.index(utf8.startIndex, offsetBy: range.upperBound)
-            return String(decoding: utf8[start..<end], as: UTF8.self)
+            guard range.upperBound <= match.subjectBytes.count else { return "" }
+            return String(decoding: match.subjectBytes[range], as: UTF8.self)
         case .function(let function, let argument):
             return call(function, word(argument))
         case .concat(let parts):

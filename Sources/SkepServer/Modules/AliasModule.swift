@@ -76,7 +76,7 @@ public struct AliasModule: HTTPModule {
             return .handled
         }
         for alias in config.aliases {
-            guard let rest = alias.pattern.match(r.uri) else { continue }
+            guard let rest = alias.pattern.match(r.uri, bytes: r.matchedPathBytes) else { continue }
             r.filename = alias.pattern.substitute(alias.target, rest)
             if case .prefix(let prefix) = alias.pattern {
                 r.contextPrefix = prefix
@@ -103,9 +103,12 @@ public struct AliasModule: HTTPModule {
 
     func redirect(_ r: Request, _ server: ServerContext, _ redirects: [AliasConfig.Redirect]) -> HookResult? {
         for redirect in redirects {
-            guard let rest = redirect.pattern.match(r.uri) else { continue }
+            guard let rest = redirect.pattern.match(r.uri, bytes: r.matchedPathBytes) else { continue }
             guard let target = redirect.target else { return .fail(HTTPStatus(code: redirect.status)) }
             var location = redirect.pattern.redirectTarget(target, rest)
+            // A `RedirectMatch` target that is a path becomes an absolute URL on this
+            // server, as Apache's `ap_construct_url` makes it (AH00673).
+            if location.hasPrefix("/") { location = r.selfURLPrefix + location }
             if let query = r.query, !location.contains("?") { location += "?" + query }
             return .respond(RequestProcessor(context: server).error(HTTPStatus(code: redirect.status), r, location: location))
         }
@@ -162,36 +165,44 @@ enum AliasPattern: Sendable {
     case prefix(String)
     case regex(PCRERegex)
 
-    /// What a URL matched: the rest after a prefix, or a regex's groups.
+    /// What a URL matched: the rest after a prefix (as text and as the path's bytes), or
+    /// a regex's groups.
     enum Match {
-        case rest(String)
+        case rest(String, bytes: ArraySlice<UInt8>)
         case groups(PCRERegex.Match)
     }
 
-    /// The rest of the URL after the prefix, or the regex's match; nil when it does not match.
-    func match(_ uri: String) -> Match? {
+    /// The rest of the URL after the prefix, or the regex's match; nil when it does not
+    /// match. A regex matches the path's bytes (`bytes`, the decoded path; `uri`'s UTF-8
+    /// when not given), so a byte that is not UTF-8 is matched as itself, as in Apache.
+    func match(_ uri: String, bytes: @autoclosure () -> [UInt8]? = nil) -> Match? {
         switch self {
         case .prefix(let prefix):
             guard uri.hasPrefix(prefix) else { return nil }
             let rest = String(uri.dropFirst(prefix.count))
             if !prefix.hasSuffix("/") && !rest.isEmpty && !rest.hasPrefix("/") { return nil }
-            return .rest(rest)
+            let all = bytes() ?? Array(uri.utf8)
+            let restBytes = all.count >= prefix.utf8.count ? all[prefix.utf8.count...] : ArraySlice(rest.utf8)
+            return .rest(rest, bytes: restBytes)
         case .regex(let regex):
-            return regex.firstMatch(in: uri).map(Match.groups)
+            return regex.firstMatch(utf8: bytes() ?? Array(uri.utf8)).map(Match.groups)
         }
     }
 
     /// The URL of a redirect, escaped as mod_alias escapes it: for a prefix, the rest of
     /// the (decoded) path is escaped before it is appended; for a regex, the substituted
-    /// URL is escaped up to its query or fragment, which are kept as they are.
+    /// URL is escaped up to its query or fragment, which are kept as they are. Escaping
+    /// works on bytes, so a path byte that is not UTF-8 comes back as its own `%hh`.
     func redirectTarget(_ target: String, _ match: Match) -> String {
         switch match {
-        case .rest(let rest):
-            return target + PathEscaping.escape(rest)
+        case .rest(_, let bytes):
+            return target + PathEscaping.escape(bytes: bytes)
         case .groups(let groups):
-            let url = groups.substitute(target)
-            guard let end = url.firstIndex(where: { $0 == "?" || $0 == "#" }) else { return PathEscaping.escape(url) }
-            return PathEscaping.escape(String(url[..<end])) + url[end...]
+            let url = groups.substituteBytes(target)
+            guard let end = url.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) else {
+                return PathEscaping.escape(bytes: url)
+            }
+            return PathEscaping.escape(bytes: url[..<end]) + String(decoding: url[end...], as: UTF8.self)
         }
     }
 
@@ -199,7 +210,7 @@ enum AliasPattern: Sendable {
     /// for a regex (Apache's `ap_pregsub`).
     func substitute(_ target: String, _ match: Match) -> String {
         switch match {
-        case .rest(let rest): return target + rest
+        case .rest(let rest, _): return target + rest
         case .groups(let groups): return groups.substitute(target)
         }
     }
@@ -232,5 +243,15 @@ public struct AliasConfig: ModuleConfig {
         out.locationAlias = child.locationAlias ?? locationAlias
         out.hasLocationAliases = child.hasLocationAliases || hasLocationAliases
         return out
+    }
+}
+
+extension Request {
+    /// The decoded path's bytes for a regex to match (`uriBytes`, which keep a byte that is
+    /// not UTF-8), or `uri`'s UTF-8 when a module has changed `uri` since they were taken.
+    var matchedPathBytes: [UInt8] {
+        // The common case, a valid UTF-8 path, is a byte comparison without a copy.
+        if uri.utf8.elementsEqual(uriBytes) { return uriBytes }
+        return String(decoding: uriBytes, as: UTF8.self) == uri ? uriBytes : Array(uri.utf8)
     }
 }

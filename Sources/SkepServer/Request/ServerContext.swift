@@ -75,6 +75,14 @@ public final class ServerContext: @unchecked Sendable {
         self.virtualHostWalks = walks
     }
 
+    /// Ends this generation in the process that built it: stops the helper programs its
+    /// modules started there before the fork (mod_rewrite's `prg:` maps). The master calls
+    /// it when a restart has replaced the generation, and when it exits. In any other
+    /// process (a child holding a copy) it does nothing.
+    public func endGeneration() {
+        RewriteMaps.stop(config)
+    }
+
     /// The section walk of the server a request was routed to.
     func sectionWalk(for server: VirtualHost) -> SectionWalk {
         server.location.flatMap { virtualHostWalks[$0] } ?? mainWalk

@@ -68,7 +68,7 @@ public struct ProxyModule: HTTPModule {
     /// Apache's `proxy_trans`: a `ProxyPass` match makes the request a proxy request.
     public func translate(_ r: Request, _ server: ServerContext) -> HookResult {
         for rule in r.serverConfig(ProxyConfig.self).passes {
-            guard let match = rule.pattern.match(r.uri) else { continue }
+            guard let match = rule.pattern.match(r.uri, bytes: r.matchedPathBytes) else { continue }
             guard let target = rule.target else { return .declined }
             let url = rule.pattern.substitute(target, match)
             r.notes[Self.targetNote] = url
