@@ -193,17 +193,74 @@ struct RewriteDifferentialTests {
         get("front controller, the script itself", "/wp/index.cgi"),
     ]
 
-    static func setUp(_ config: inout TestConfig) throws {
-        let modules = F.commonModules + ["alias", "mime", "cgi", "rewrite"]
+    static func setUp(_ config: inout TestConfig, cgi: String = "cgi", extra: String = Self.config) throws {
+        let modules = F.commonModules + ["alias", "mime", cgi, "rewrite"]
         config.modules = modules
         config.skepModules = modules
-        config.extra = Self.config
+        config.extra = extra
         try F.populate(config.root)
         for file in files { try config.root.writeFile(file.path, file.text, mode: file.mode) }
     }
 
-    @Test func rewritesAsApache() throws {
-        try withServerPair(mpm: .prefork, mode: .foreground, setUp: { try Self.setUp(&$0) }) { skep, apache in
+    @Test func preforkRewritesAsApache() throws {
+        try compare(mpm: .prefork, cgi: "cgi")
+    }
+
+    /// The event MPM's listener may run a request: a condition's file test it cannot
+    /// answer from the cache hands the request to a worker.
+    @Test func eventRewritesAsApache() throws {
+        try compare(mpm: .event, cgi: "cgid")
+    }
+
+    /// Virtual hosts: the main server's rules reach one only with `RewriteOptions
+    /// Inherit` (or `InheritBefore`), the engine state always.
+    @Test func virtualHostsInheritAsApache() throws {
+        let extra = """
+            RewriteEngine On
+            RewriteRule ^/main$ /file.txt [L]
+            <VirtualHost *:@PORT@>
+                ServerName plain
+            </VirtualHost>
+            <VirtualHost *:@PORT@>
+                ServerName inherit
+                RewriteOptions Inherit
+                RewriteRule ^/own$ /alpha.txt [L]
+                RewriteRule ^/main$ /sub/file.txt [L]
+            </VirtualHost>
+            <VirtualHost *:@PORT@>
+                ServerName before
+                RewriteOptions InheritBefore
+                RewriteRule ^/main$ /sub/file.txt [L]
+            </VirtualHost>
+            <VirtualHost *:@PORT@>
+                ServerName off
+                RewriteEngine Off
+                RewriteRule ^/main$ /sub/file.txt [L]
+            </VirtualHost>
+            <VirtualHost *:@PORT@>
+                ServerName own
+                RewriteRule ^/main$ /alpha.txt [L]
+            </VirtualHost>
+            """
+        try withServerPair(mpm: .prefork, mode: .foreground, setUp: { try Self.setUp(&$0, extra: extra) }) { skep, apache in
+            var statuses: [String: Int] = [:]
+            for host in ["plain", "inherit", "before", "off", "own"] {
+                for path in ["/main", "/own"] {
+                    let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\n\r\n"
+                    let s = try F.exchange(skep, request), a = try F.exchange(apache, request)
+                    let diffs = Self.differences(s, skep, a, apache)
+                    #expect(diffs.isEmpty, "\(host)\(path): \(diffs.joined(separator: "; "))")
+                    statuses["\(host)\(path)"] = a.status
+                }
+            }
+            // The cases tell the hosts apart (Apache's answers, which skep's equal).
+            #expect(statuses == ["plain/main": 404, "plain/own": 404, "inherit/main": 200, "inherit/own": 200, "before/main": 200,
+                                 "before/own": 404, "off/main": 404, "off/own": 404, "own/main": 200, "own/own": 404])
+        }
+    }
+
+    func compare(mpm: MPM, cgi: String) throws {
+        try withServerPair(mpm: mpm, mode: .foreground, setUp: { try Self.setUp(&$0, cgi: cgi) }) { skep, apache in
             for c in Self.cases {
                 let s: HTTPResponse, a: HTTPResponse
                 do {
@@ -272,6 +329,70 @@ struct RewriteDifferentialTests {
             }
             #expect(lines[.skep] == lines[.apache])
             #expect(lines[.skep]?.contains("trace3 applying pattern '^/old/(.*)$' to uri '/old/x'") == true)
+        }
+    }
+}
+
+/// Rewritten requests reaching PHP through mod_proxy_fcgi as Apache sends them: a
+/// WordPress-style front controller in `<Directory>` (the internal redirect's
+/// `REDIRECT_*` variables, `E=` passing the Authorization header on), and `[P]` to an
+/// `fcgi://` back end.
+@Suite(.tags(.apache, .phpFPM, .skepBinary),
+       .enabled(if: Oracle.isAvailable && PHPFPM.isAvailable, "needs apache2 and php-fpm"),
+       .timeLimit(.minutes(2)))
+struct RewriteFastCGITests {
+    typealias F = FastCGIFixture
+
+    static func extra(_ fpm: PHPFPM) -> String {
+        """
+        \(F.unixHandler(fpm))
+        RewriteEngine On
+        RewriteRule ^/p/(.*)$ fcgi://\(fpm.tcpAddress)@DOCROOT@/env.php/$1 [P,E=VIA:proxy]
+        <Directory "@DOCROOT@/app">
+            RewriteEngine On
+            RewriteBase /app/
+            RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]
+            RewriteRule ^index\\.php$ - [L]
+            RewriteCond %{REQUEST_FILENAME} !-f
+            RewriteCond %{REQUEST_FILENAME} !-d
+            RewriteRule . /app/index.php [L,E=ROUTED:yes]
+        </Directory>
+        """
+    }
+
+    static let names = [
+        "SCRIPT_FILENAME", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REQUEST_URI", "PHP_SELF", "REDIRECT_URL",
+        "REDIRECT_STATUS", "REDIRECT_QUERY_STRING", "ROUTED", "REDIRECT_ROUTED", "HTTP_AUTHORIZATION",
+        "REDIRECT_HTTP_AUTHORIZATION", "SCRIPT_URL", "REDIRECT_SCRIPT_URL", "VIA",
+    ]
+
+    @Test func rewrittenRequestsReachPHPAsApacheSendsThem() throws {
+        try PHPFPM.with { fpm in
+            try withServerPair(setUp: { config in
+                config.modules = F.modules + ["rewrite"]
+                config.extra = Self.extra(fpm)
+                try F.populate(config.root)
+                try config.root.writeDocument("app/index.php", F.envScript)
+                try config.root.writeDocument("app/real.txt", "real\n")
+            }) { skep, apache in
+                for (path, headers) in [("/app/some/route?x=1", ["Authorization: Bearer t0k"]), ("/app/index.php?y=2", []), ("/p/extra/path?z=3", [])] {
+                    let a = try F.environment(apache, path, headers: headers).env
+                    let s = try F.environment(skep, path, headers: headers).env
+                    // Skep's mod_proxy_fcgi sends REDIRECT_STATUS on every request (as nginx's
+                    // fastcgi_params, for PHP's force-cgi-redirect); compared where Apache sends it.
+                    for name in Self.names where name != "REDIRECT_STATUS" || a[name] != nil {
+                        let sv = s[name]?.replacingOccurrences(of: skep.config.root.path, with: "@ROOT@")
+                        let av = a[name]?.replacingOccurrences(of: apache.config.root.path, with: "@ROOT@")
+                        #expect(sv == av, "\(path): \(name): skep \(sv ?? "-") / apache \(av ?? "-")")
+                    }
+                }
+                for (path, body) in [("/app/real.txt", "real\n")] {
+                    for server in [skep, apache] {
+                        let response = try F.get(server, path)
+                        #expect(response.status == 200 && response.bodyText == body, "\(server.kind) \(path): \(response)")
+                    }
+                }
+            }
         }
     }
 }
