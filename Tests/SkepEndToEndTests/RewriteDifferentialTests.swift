@@ -75,6 +75,26 @@ struct RewriteDifferentialTests {
         RewriteRule ^/absolute$ @DOCROOT@/sub/file.txt [L]
         RewriteRule ^/nosub - [E=JUST:set]
         RewriteRule ^/nosub$ /cgi-bin/env.cgi [PT]
+        RewriteRule ^/al/(.*)$ /elsewhere/$1 [PT]
+        RewriteRule ^/handler$ /cgi-bin/env.cgi [H=cgi-script,PT]
+        RewriteRule ^/proxied$ fcgi://127.0.0.1:1/x [P]
+        RewriteRule ^/permq$ /file.txt?a=b [R=permanent,QSA]
+        RewriteRule ^/absq$ http://example.com/p?a=b [R,QSA]
+        RewriteCond %{HTTP_REFERER} example [NV]
+        RewriteRule ^/novary$ /alpha.txt [L]
+        RewriteCond %{REMOTE_ADDR} ^127\.0\.0\.1$
+        RewriteCond %{SERVER_PORT} ^80$
+        RewriteCond %{IS_SUBREQ} false
+        RewriteCond %{REQUEST_SCHEME} =http
+        RewriteCond %{HTTPS} off
+        RewriteRule ^/conn$ /alpha.txt [L]
+        RewriteCond %{DOCUMENT_ROOT}/link.txt -l
+        RewriteRule ^/islink$ /alpha.txt [L]
+        RewriteCond @ROOT@/cgi-bin/env.cgi -x
+        RewriteRule ^/isexec$ /alpha.txt [L]
+        RewriteRule ^/bctls/(.*)$ /cgi-bin/env.cgi?v=$1 [PT,BCTLS]
+        RewriteRule ^/bne/(.*)$ /cgi-bin/env.cgi?v=$1 [PT,B,BNE=/]
+        RewriteRule ^/cookies$ /file.txt [CO=a:1:a:10:/p:secure:httponly:Lax,CO=;b;2;a,L]
         <Directory "@DOCROOT@/pd">
             RewriteEngine On
             RewriteRule ^old\.txt$ new.txt [L]
@@ -85,6 +105,15 @@ struct RewriteDifferentialTests {
             RewriteRule ^env$ /cgi-bin/env.cgi [E=FOO:bar,L]
             RewriteRule ^sub/(.*)$ /cgi-bin/env.cgi?path=$1 [L]
             RewriteRule ^forbid - [F]
+            RewriteRule ^dpi/(.*)$ /cgi-bin/env.cgi [DPI,L]
+            RewriteRule ^end$ /pd/plain.txt [END]
+        </Directory>
+        <Directory "@DOCROOT@/pd/child">
+            RewriteOptions Inherit
+            RewriteRule ^mine$ /alpha.txt [L]
+        </Directory>
+        <Directory "@DOCROOT@/pd/other">
+            RewriteRule ^mine$ /alpha.txt [L]
         </Directory>
         <Directory "@DOCROOT@/based">
             RewriteEngine On
@@ -185,6 +214,24 @@ struct RewriteDifferentialTests {
         get("per-dir to a script with E=", "/pd/env?orig=1"),
         get("per-dir with path", "/pd/sub/x/y?z=1"),
         get("per-dir F", "/pd/forbid"),
+        get("PT into an Alias", "/al/file.txt"),
+        get("H=", "/handler"),
+        get("P without mod_proxy", "/proxied"),
+        get("R=permanent with QSA", "/permq?c=d"),
+        get("R to an absolute URL with QSA", "/absq?c=d"),
+        get("NV keeps Vary out", "/novary", "Referer: http://example.com/\r\n"),
+        get("connection variables", "/conn"),
+        get("-l", "/islink"),
+        get("-x", "/isexec"),
+        get("BCTLS", "/bctls/a%20b%01c&d"),
+        get("B with BNE", "/bne/a/b%20c"),
+        get("CO= with every field", "/cookies"),
+        get("per-dir DPI", "/pd/dpi/x"),
+        get("per-dir END", "/pd/end"),
+        get("per-dir Inherit", "/pd/child/forbid"),
+        get("per-dir own rules", "/pd/child/mine"),
+        get("per-dir without Inherit", "/pd/other/forbid"),
+        get("per-dir directory without slash", "/pd"),
         get("RewriteBase redirect", "/based/go"),
         get("RewriteBase internal", "/based/in"),
         get("front controller", "/wp/some/pretty/path/?p=1"),
@@ -200,6 +247,9 @@ struct RewriteDifferentialTests {
         config.extra = extra
         try F.populate(config.root)
         for file in files { try config.root.writeFile(file.path, file.text, mode: file.mode) }
+        try config.root.writeDocument("pd/child/x.txt", "child\n")
+        try config.root.writeDocument("pd/other/x.txt", "other\n")
+        guard symlink("file.txt", config.root.path + "/htdocs/link.txt") == 0 else { throw HarnessError("symlink: \(errno)") }
     }
 
     @Test func preforkRewritesAsApache() throws {
