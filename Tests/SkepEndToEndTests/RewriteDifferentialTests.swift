@@ -309,6 +309,53 @@ struct RewriteDifferentialTests {
         }
     }
 
+    /// The same per-directory engine read from `.htaccess` (WordPress's block, a
+    /// relative rule, a redirect with RewriteBase, a rule refused where AllowOverride
+    /// does not grant FileInfo). Passes on Apache; Skep needs the `.htaccess` reader.
+    @Test(.disabled("needs .htaccess")) func htaccessRulesAsApache() throws {
+        let extra = """
+            <Directory "@DOCROOT@/ht">
+                AllowOverride FileInfo
+                Options +ExecCGI
+                AddHandler cgi-script .cgi
+            </Directory>
+            <Directory "@DOCROOT@/ht/locked">
+                AllowOverride None
+            </Directory>
+            <Directory "@DOCROOT@/ht/limited">
+                AllowOverride Indexes
+            </Directory>
+            """
+        let htaccess = """
+            RewriteEngine On
+            RewriteBase /ht/
+            RewriteRule ^index\\.cgi$ - [L]
+            RewriteRule ^old\\.txt$ new.txt [L]
+            RewriteRule ^go$ target [R=301,L]
+            RewriteCond %{REQUEST_FILENAME} !-f
+            RewriteCond %{REQUEST_FILENAME} !-d
+            RewriteRule . /ht/index.cgi [L]
+
+            """
+        try withServerPair(mpm: .prefork, mode: .foreground, setUp: { config in
+            try Self.setUp(&config, extra: extra)
+            try config.root.writeDocument("ht/.htaccess", htaccess)
+            try config.root.writeFile("htdocs/ht/index.cgi", Self.envScript, mode: 0o755)
+            try config.root.writeDocument("ht/new.txt", "new\n")
+            try config.root.writeDocument("ht/locked/.htaccess", "RewriteEngine On\nRewriteRule ^ - [F]\n")
+            try config.root.writeDocument("ht/locked/file.txt", "locked\n")
+            try config.root.writeDocument("ht/limited/.htaccess", "RewriteEngine On\nRewriteRule ^ - [F]\n")
+            try config.root.writeDocument("ht/limited/file.txt", "limited\n")
+        }) { skep, apache in
+            for target in ["/ht/old.txt", "/ht/new.txt", "/ht/go", "/ht/pretty/route?x=1", "/ht/index.cgi", "/ht/locked/file.txt", "/ht/limited/file.txt"] {
+                let request = Self.get(target, target).request
+                let s = try F.exchange(skep, request), a = try F.exchange(apache, request)
+                let diffs = Self.differences(s, skep, a, apache)
+                #expect(diffs.isEmpty, "\(target): \(diffs.joined(separator: "; "))")
+            }
+        }
+    }
+
     func compare(mpm: MPM, cgi: String) throws {
         try withServerPair(mpm: mpm, mode: .foreground, setUp: { try Self.setUp(&$0, cgi: cgi) }) { skep, apache in
             for c in Self.cases {
