@@ -391,7 +391,13 @@ struct RewriteDifferentialTests {
         func normalized(_ r: HTTPResponse, _ server: ServerProcess) -> HTTPResponse {
             var r = r
             let root = server.config.root.path
-            r.headers = r.headers.map { HTTPHeader(name: $0.name, value: $0.value.replacingOccurrences(of: root, with: "@ROOT@")) }
+            // A cookie's expiry is now + lifetime: the two servers' clocks may read a second apart.
+            // The date's format still has to match for the replacement to happen.
+            r.headers = r.headers.map {
+                HTTPHeader(name: $0.name, value: $0.value.replacingOccurrences(of: root, with: "@ROOT@")
+                    .replacingOccurrences(of: #"expires=[A-Z][a-z]{2}, \d{2}-[A-Z][a-z]{2}-\d{4} \d{2}:\d{2}:\d{2} GMT"#,
+                                          with: "expires=@DATE@", options: .regularExpression))
+            }
             r.body = Array(r.bodyText.replacingOccurrences(of: root, with: "@ROOT@").utf8)
             return r
         }

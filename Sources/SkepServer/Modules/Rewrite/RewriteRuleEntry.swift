@@ -37,15 +37,17 @@ struct RewriteRuleEntry: Sendable {
     /// The substitution as written (`-` for none), without a trailing `?` that only
     /// drops the query (`QSNONE`).
     var output: [UInt8]
+    /// `output` split for expansion.
+    var substitution: RewriteTemplate
     var flags: RewriteRuleFlags = []
     /// `R=code`, `F` (403), `G` (410); 302 by default.
     var status = 302
-    var forcedType: [UInt8]?
-    var forcedHandler: [UInt8]?
+    var forcedType: RewriteTemplate?
+    var forcedHandler: RewriteTemplate?
     /// `E=var:value` / `E=!var`, each expanded when the rule applies.
-    var environment: [[UInt8]] = []
+    var environment: [RewriteTemplate] = []
     /// `CO=name:value:domain[:lifetime[:path[:secure[:httponly[:samesite]]]]]`.
-    var cookies: [[UInt8]] = []
+    var cookies: [RewriteTemplate] = []
     var skip = 0
     /// `N=limit`: the rounds after which the engine gives up with 500 (Apache's
     /// `REWRITE_MAX_ROUNDS`, 10000).
@@ -72,7 +74,7 @@ struct RewriteCondition: Sendable {
     }
 
     /// The TestString, expanded per request.
-    var input: [UInt8]
+    var input: RewriteTemplate
     /// The CondPattern as written (with `!` and the operator), for the trace log.
     var patternText: String
     /// What follows the operator (the string or integer compared with).
@@ -207,13 +209,13 @@ enum RewriteParser {
         } else if flags.contains(.qsDiscard), !output.contains(UInt8(ascii: "?")) {
             flags.insert(.qsNone)
         }
-        var rule = RewriteRuleEntry(pattern: patternText, regex: regex, output: output)
+        var rule = RewriteRuleEntry(pattern: patternText, regex: regex, output: output, substitution: RewriteTemplate(output))
         rule.flags = flags
         rule.status = status
-        rule.forcedType = entry.type
-        rule.forcedHandler = entry.handler
-        rule.environment = entry.env
-        rule.cookies = entry.cookies
+        rule.forcedType = entry.type.map(RewriteTemplate.init)
+        rule.forcedHandler = entry.handler.map(RewriteTemplate.init)
+        rule.environment = entry.env.map(RewriteTemplate.init)
+        rule.cookies = entry.cookies.map(RewriteTemplate.init)
         rule.skip = entry.skip
         rule.maxRounds = entry.maxRounds
         rule.escapes = entry.escapes
@@ -445,7 +447,7 @@ enum RewriteParser {
             }
         }
         guard let test else { throw RewriteParseError("cannot read the pattern '\(patternText)'") }
-        return RewriteCondition(input: input, patternText: patternText, operand: operand, test: test,
+        return RewriteCondition(input: RewriteTemplate(input), patternText: patternText, operand: operand, test: test,
                                 negated: negated, noCase: noCase, orNext: orNext, noVary: noVary)
     }
 }

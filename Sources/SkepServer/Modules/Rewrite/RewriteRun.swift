@@ -166,7 +166,7 @@ struct RewriteRun {
         var newURI: [UInt8] = []
         if !p.flags.contains(.noSubstitution) {
             var unsafeQuestionMark: Int? = p.flags.contains(.unsafeAllow3F) ? nil : -1
-            newURI = expand(p.output, rule: p, questionMark: &unsafeQuestionMark)
+            newURI = expand(p.substitution, rule: p, questionMark: &unsafeQuestionMark)
             log(2, perdir, "rewrite '\(uri.text)' -> '\(newURI.text)'")
             if unsafeQuestionMark == 1 {
                 context.errorLog.log(.error, module: "rewrite", client: r.client, "AH10508: Unsafe URL with %3f URL rewritten without UnsafeAllow3F")
@@ -324,7 +324,7 @@ struct RewriteRun {
     // MARK: E=, CO=, T=, H=
 
     /// Apache's `do_expand_env`: `E=name:value` sets, `E=!name` unsets.
-    mutating func expandEnvironment(_ items: [[UInt8]]) {
+    mutating func expandEnvironment(_ items: [RewriteTemplate]) {
         for item in items {
             var none: Int? = nil
             let expanded = expand(item, rule: nil, questionMark: &none)
@@ -345,7 +345,7 @@ struct RewriteRun {
     /// Apache's `add_cookie`: `name:value:domain[:minutes[:path[:secure[:httponly[:samesite]]]]]`
     /// (`;` as the separator when the value starts with one), one `Set-Cookie` per name
     /// and request, on every response (Apache's `err_headers_out`).
-    mutating func expandCookies(_ items: [[UInt8]]) {
+    mutating func expandCookies(_ items: [RewriteTemplate]) {
         for item in items {
             var none: Int? = nil
             var expanded = expand(item, rule: nil, questionMark: &none)
