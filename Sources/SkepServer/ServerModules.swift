@@ -11,6 +11,9 @@ import SkepConfig
 /// (mod_authn_core's `check_user_id` is Apache's last, after mod_auth_basic's).
 public enum ServerModules {
     public static let types: [any HTTPModule.Type] = [
+        // mod_rewrite's translate and fixup are hooked APR_HOOK_FIRST, before mod_proxy's
+        // (and mod_setenvif has no translate or fixup hook).
+        RewriteModule.self,
         SetEnvIfModule.self,
         ProxyModule.self,
         AliasModule.self,
@@ -43,6 +46,8 @@ public enum ServerModules {
         // `Header` line sees the Expires and Cache-Control it added.
         ExpiresModule.self,
         HeadersModule.self,
+        // mod_rewrite's `hook_mimetype` (T=, H=) is a fixup hooked APR_HOOK_LAST.
+        RewriteForcedTypeModule.self,
     ]
 
     public static var all: [ModuleDescriptor] { types.map { $0.descriptor } }

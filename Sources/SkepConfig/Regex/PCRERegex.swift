@@ -113,6 +113,19 @@ public final class PCRERegex: @unchecked Sendable {
         }
     }
 
+    /// The first match in `subject`, which need not be valid UTF-8 (mod_rewrite matches
+    /// the bytes of a path, as Apache's PCRE does), as byte offsets: start and end of `$0`
+    /// and of each group, -1 for a group that took no part; nil when it does not match.
+    public func firstMatchOffsets(bytes subject: UnsafeRawBufferPointer) -> [Int]? {
+        guard let data = ThreadMatchData.current(), run(subject, data) >= 0 else { return nil }
+        let ovector = pcre2_get_ovector_pointer_8(data)
+        let pairs = min(captureCount + 1, Int(pcre2_get_ovector_count_8(data)))  // trap-safe: UInt32 widens to Int
+        var offsets: [Int] = []
+        offsets.reserveCapacity(pairs * 2)
+        for i in 0..<pairs * 2 { offsets.append(ovector.map { Int(truncatingIfNeeded: $0[i]) } ?? -1) }
+        return offsets
+    }
+
     /// PCRE2's return code: the number of pairs set, 0 when the match data holds fewer
     /// pairs than the pattern has groups (still a match), negative for no match or an
     /// error (a match or depth limit), which Apache also treats as no match.

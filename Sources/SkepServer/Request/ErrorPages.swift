@@ -45,6 +45,8 @@ public enum ErrorPages {
             return "<p>An appropriate representation of the requested resource could not be found on this server.</p>\n\(note ?? "")"
         case 405:
             return "<p>The requested method \(method) is not allowed for this URL.</p>\n"
+        case 410:
+            return "<p>The requested resource is no longer available on this server and there is no forwarding address.\nPlease remove all references to this resource.</p>\n"
         case 408:
             return "<p>Server timeout waiting for the HTTP request from the client.</p>\n"
         case 411:

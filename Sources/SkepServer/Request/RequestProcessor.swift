@@ -31,7 +31,10 @@ public struct RequestProcessor {
                                  "the handler for \(r.uri) answered with the interim status \(response.status.code) as its final status: answered 500")
             return error(.internalServerError, r)
         }
-        if response.status.code >= 400 || (response.status.code >= 300 && response.status.code < 400 && response.contentLength == 0 && response.header("Location") != nil) {
+        // A response an internal redirect produced (mod_rewrite's, a script's local
+        // Location) had its ErrorDocument applied by the request that answered it.
+        let answeredHere = response.finalRequest == nil || response.finalRequest === r
+        if answeredHere, response.status.code >= 400 || (response.status.code >= 300 && response.status.code < 400 && response.contentLength == 0 && response.header("Location") != nil) {
             response = errorDocument(for: response, r)
         }
         addDefaultCharset(&response, r)
