@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 /// DokuWiki from Debian's `dokuwiki` package, run end to end through a private php-fpm:
@@ -34,8 +35,11 @@ struct DokuWikiTests {
 /// for the test, as the admin would add one.
 final class DokuWikiSite {
     static let systemPaths = ["/usr/share/dokuwiki", "/etc/dokuwiki", "/var/lib/dokuwiki"]
+    /// Installed, and readable here: the data and acl directories are www-data's, 0700, so
+    /// copying them takes root (as the tests run in CI).
     static var isInstalled: Bool {
         (systemPaths + ["/etc/dokuwiki/apache.conf"]).allSatisfy { FileManager.default.fileExists(atPath: $0) }
+            && ["/var/lib/dokuwiki/data", "/var/lib/dokuwiki/acl"].allSatisfy { (path: String) in access(path, R_OK | X_OK) == 0 }
     }
 
     static let user = "skep"
