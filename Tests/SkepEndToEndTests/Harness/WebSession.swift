@@ -81,12 +81,12 @@ final class WebSession {
     deinit { directory.remove() }
 
     /// GET `path` (from the root, with its query).
-    func get(_ path: String, timeout: Duration = .seconds(60)) throws -> WebPage {
+    func get(_ path: String, timeout: Duration = .seconds(30)) throws -> WebPage {
         try request(path, [], timeout: timeout)
     }
 
     /// POST `fields` as `application/x-www-form-urlencoded` (each value URL-encoded).
-    func post(_ path: String, _ fields: [(String, String)], timeout: Duration = .seconds(60)) throws -> WebPage {
+    func post(_ path: String, _ fields: [(String, String)], timeout: Duration = .seconds(30)) throws -> WebPage {
         try request(path, fields.flatMap { ["--data-urlencode", "\($0.0)=\($0.1)"] }, timeout: timeout)
     }
 
