@@ -113,9 +113,17 @@ enum PHPApplication {
     static func differential(_ application: String, steps: (ServerKind, MPM) throws -> [PageObservation]) throws {
         var reference: [PageObservation]? = nil
         for (kind, mpm) in servers {
-            let seen = try steps(kind, mpm)
             guard let reference else {
-                reference = seen
+                reference = try steps(kind, mpm)
+                continue
+            }
+            // A server that fails to start or to answer is recorded, and the next MPM
+            // still runs: each MPM's result is worth seeing.
+            let seen: [PageObservation]
+            do {
+                seen = try steps(kind, mpm)
+            } catch {
+                Issue.record(error, "\(application) on \(kind) \(mpm)")
                 continue
             }
             #expect(seen.map(\.step) == reference.map(\.step), "\(application) on \(kind) \(mpm): other steps than Apache's")
