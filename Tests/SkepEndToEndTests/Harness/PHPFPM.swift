@@ -15,6 +15,9 @@ import Glibc
 /// REQUEST_TIME, REQUEST_TIME_FLOAT, and USER/HOME of the pool's account), not
 /// php-fpm's own environment; and FPM_POOL, `unix` or `tcp`, which pool ran the script.
 ///
+/// PHP's session files and uploads go to `sessions/` and `uploads/` in the temporary
+/// directory (the applications' tests log in), never to the system's directories.
+///
 /// Use `PHPFPM.with { fpm in ... }`, which always stops it. Stopping signals the
 /// master by pid (SIGQUIT, then SIGTERM, then SIGKILL) and kills any worker seen
 /// that outlived it.
@@ -57,6 +60,11 @@ final class PHPFPM {
         directory = try TemporaryDirectory(prefix: "skep-fpm")
         self.socketPath = socketPath ?? directory.path + "/fpm.sock"
         port = try FreePort.next()
+        // PHP's sessions and uploads stay in the directory too (not /var/lib/php/sessions):
+        // sticky and writable by all, as Debian makes its session directory.
+        for sub in ["sessions", "uploads"] {
+            chmod(try directory.makeDirectory(sub), 0o1733)
+        }
         try Self.config(directory: directory.path, socketPath: self.socketPath, port: port, children: children)
             .write(toFile: directory.path + "/php-fpm.conf", atomically: true, encoding: .utf8)
         do {
@@ -103,6 +111,8 @@ final class PHPFPM {
             php_admin_value[post_max_size] = 16M
             php_admin_value[upload_max_filesize] = 8M
             php_admin_value[error_log] = \(directory)/php-errors.log
+            php_admin_value[session.save_path] = \(directory)/sessions
+            php_admin_value[upload_tmp_dir] = \(directory)/uploads
             php_admin_flag[log_errors] = on
             """
         return """

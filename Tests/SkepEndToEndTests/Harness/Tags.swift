@@ -10,3 +10,8 @@ extension Tag {
     /// Tests of the harness itself.
     @Tag static var harness: Self
 }
+
+extension Tag {
+    /// Runs a real PHP application from Debian's packages (DokuWiki, WordPress, phpMyAdmin).
+    @Tag static var applications: Self
+}

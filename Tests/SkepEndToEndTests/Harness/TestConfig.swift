@@ -70,6 +70,9 @@ struct TestConfig {
     var accessLogFormat: String? = #"%h %l %u %t \"%r\" %>s %b"#
     /// Text appended after the base config (placeholders: see the type's doc).
     var extra: String = ""
+    /// The DocumentRoot (and its `<Directory>` block) when it is not the ServerRoot's
+    /// `htdocs/`: an application's tree, such as a copy of /usr/share/wordpress.
+    var documentRoot: String? = nil
 
     init(root: TestServerRoot, port: UInt16, mpm: MPM = .event, extra: String = "") {
         self.root = root
@@ -140,8 +143,8 @@ struct TestConfig {
         lines.append("<IfModule mime_module>")
         lines.append("    TypesConfig /etc/mime.types")
         lines.append("</IfModule>")
-        lines.append("DocumentRoot \"\(root.docroot)\"")
-        lines.append("<Directory \"\(root.docroot)\">")
+        lines.append("DocumentRoot \"\(documentRoot ?? root.docroot)\"")
+        lines.append("<Directory \"\(documentRoot ?? root.docroot)\">")
         lines.append("    Require all granted")
         lines.append("</Directory>")
         if !extra.isEmpty {
