@@ -6,7 +6,7 @@ import Testing
 /// its pretty URLs through its own rewrite rules, a page created and edited through its
 /// real edit form (logged in, with its CSRF token), its protected paths, and its media
 /// fetches. Apache runs first (the oracle); skep, under each MPM, must see the same status,
-/// `Location` and `<title>` at every step (`SkepRuns.applications`).
+/// `Location` and `<title>` at every step.
 @Suite(.serialized, .tags(.applications, .apache, .phpFPM), .timeLimit(.minutes(5)),
        .enabled(if: PHPApplication.isAvailable && DokuWikiSite.isInstalled,
                 "needs apache2, php-fpm and dokuwiki"))

@@ -312,7 +312,7 @@ struct RewriteDifferentialTests {
     /// The same per-directory engine read from `.htaccess` (WordPress's block, a
     /// relative rule, a redirect with RewriteBase, a rule refused where AllowOverride
     /// does not grant FileInfo). Passes on Apache; Skep needs the `.htaccess` reader.
-    @Test(.disabled("needs .htaccess")) func htaccessRulesAsApache() throws {
+    @Test func htaccessRulesAsApache() throws {
         let extra = """
             <Directory "@DOCROOT@/ht">
                 AllowOverride FileInfo

@@ -9,7 +9,7 @@ struct SkepBinaryTests {
         #expect(path.hasSuffix("/skep"))
     }
 
-    @Test(.disabled("until skep -t lands"))
+    @Test
     func configtestSyntaxOK() throws {
         let config = try TestConfig()
         defer { config.root.remove() }

@@ -5,7 +5,7 @@ import Testing
 /// and a private MariaDB: the installer, pretty permalinks through WordPress's standard
 /// `.htaccess` block, the first post at `/hello-world/`, the REST API at `/wp-json/`, and
 /// logging in to the dashboard. Apache runs first (the oracle); skep, under each MPM, must
-/// see the same status, `Location` and `<title>` at every step (`SkepRuns.applications`).
+/// see the same status, `Location` and `<title>` at every step.
 @Suite(.serialized, .tags(.applications, .apache, .phpFPM), .timeLimit(.minutes(5)),
        .enabled(if: PHPApplication.isAvailable && WordPressSite.isInstalled && MariaDB.isAvailable,
                 "needs apache2, php-fpm, wordpress and mariadb-server"))

@@ -2,17 +2,6 @@ import Foundation
 import Glibc
 import Testing
 
-/// Which servers the real-application tests (DokuWikiTests, WordPressTests,
-/// PhpMyAdminTests) run.
-enum SkepRuns {
-    /// Whether the application tests run skep too — under the three MPMs, after Apache,
-    /// each step compared with Apache's. `false` while skep has no mod_rewrite and no
-    /// `.htaccess` reader (the applications' routing and protections are in them), so only
-    /// Apache, the oracle, runs. FLIP TO `true` WHEN mod_rewrite AND .htaccess ARE MERGED:
-    /// this line is the only change needed.
-    static let applications = false
-}
-
 /// What the application tests share: Debian's modules and directory defaults, PHP through
 /// Debian's `php8.2-fpm` Apache config (pointed at a private php-fpm), and running the
 /// same steps against Apache, then skep under each MPM, comparing what each step saw.
@@ -25,10 +14,10 @@ enum PHPApplication {
         + DebianTree.postinstModules.filter { !$0.hasPrefix("mpm_") } + ["rewrite", "proxy", "proxy_fcgi"]
 
     /// The servers, in order: Apache first (its observations are the reference), then skep
-    /// under the three MPMs when `SkepRuns.applications`. The application's answers do not
-    /// depend on Apache's MPM, so Apache runs once, with event.
+    /// under the three MPMs. The application's answers do not depend on Apache's MPM, so
+    /// Apache runs once, with event.
     static var servers: [(kind: ServerKind, mpm: MPM)] {
-        [(.apache, .event)] + (SkepRuns.applications ? MPM.allCases.map { (.skep, $0) } : [])
+        [(.apache, .event)] + MPM.allCases.map { (.skep, $0) }
     }
 
     /// Whether Apache, php-fpm and Debian's php-fpm Apache config are here.

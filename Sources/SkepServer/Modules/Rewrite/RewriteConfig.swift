@@ -59,10 +59,11 @@ public struct RewriteServerConfig: ModuleConfig {
     var rules: [RewriteRuleEntry] = []
     /// `RewriteCond`s read since the last `RewriteRule`, which takes them.
     var pendingConditions: [RewriteCondition] = []
-    /// True once merged into a virtual host's record. Skep hands a virtual host without
-    /// a mod_rewrite directive the main server's record unmerged, where Apache merges
-    /// an empty one (its rules not inherited): `effective(for:)` makes up for it.
-    var mergedIntoVirtualHost = false
+    /// True for a virtual host's own record: one written in `<VirtualHost>` or merged
+    /// into one. Skep hands a virtual host without a mod_rewrite directive the main
+    /// server's record unmerged, where Apache merges an empty one (its rules not
+    /// inherited): `rules(for:)` makes up for it.
+    var isVirtualHostRecord = false
 
     public init() {}
 
@@ -73,14 +74,14 @@ public struct RewriteServerConfig: ModuleConfig {
         out.options = child.optionsSet ? child.options : options
         out.optionsSet = child.optionsSet || optionsSet
         out.rules = RewriteOptions.inheritedList(parent: rules, child: child.rules, parentOptions: options, options: out.options)
-        out.mergedIntoVirtualHost = true
+        out.isVirtualHostRecord = true
         return out
     }
 
     /// The rules that apply to `server`: a virtual host that holds the main server's
     /// record as it is gets the result of merging an empty record into it.
     func rules(for server: VirtualHost) -> [RewriteRuleEntry] {
-        guard !mergedIntoVirtualHost, !server.addresses.isEmpty else { return rules }
+        guard !isVirtualHostRecord, !server.addresses.isEmpty else { return rules }
         return RewriteOptions.inheritedList(parent: rules, child: [], parentOptions: options, options: options)
     }
 }

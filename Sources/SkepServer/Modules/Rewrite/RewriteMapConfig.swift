@@ -8,7 +8,7 @@ struct RewriteMapConfig: ModuleConfig {
     /// The `RewriteOptions` inheritance options of this server, and whether any was
     /// written here (Apache's `options`/`options_set`), which decide the merge. The rule
     /// engine's `RewriteOptions` sets them with `setInheritance`.
-    private(set) var inheritance: RewriteMapInheritance = []
+    private(set) var inheritance: RewriteOptions = []
     private(set) var inheritanceSet = false
     /// True when a directive of this record was written inside `<VirtualHost>`. A host
     /// without one has no record of its own, so the configuration vector hands it the
@@ -26,8 +26,8 @@ struct RewriteMapConfig: ModuleConfig {
 
     /// Records the `RewriteOptions` of this server that decide whether a virtual host
     /// sees its main server's maps.
-    mutating func setInheritance(_ options: RewriteMapInheritance) {
-        inheritance = options
+    mutating func setInheritance(_ options: RewriteOptions) {
+        inheritance = options.intersection([.inherit, .inheritBefore, .inheritDown, .inheritDownBefore, .ignoreInherit])
         inheritanceSet = true
     }
 
@@ -49,14 +49,4 @@ struct RewriteMapConfig: ModuleConfig {
         }
         return result
     }
-}
-
-/// The `RewriteOptions` that decide map inheritance (Apache's `OPTION_INHERIT*` bits).
-struct RewriteMapInheritance: OptionSet, Sendable {
-    let rawValue: Int
-    static let inherit = RewriteMapInheritance(rawValue: 1 << 0)
-    static let inheritBefore = RewriteMapInheritance(rawValue: 1 << 1)
-    static let inheritDown = RewriteMapInheritance(rawValue: 1 << 2)
-    static let inheritDownBefore = RewriteMapInheritance(rawValue: 1 << 3)
-    static let ignoreInherit = RewriteMapInheritance(rawValue: 1 << 4)
 }

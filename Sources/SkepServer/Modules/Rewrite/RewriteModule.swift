@@ -12,6 +12,7 @@ public struct RewriteModule: HTTPModule {
         DirectiveSpec("RewriteEngine", .flag, .anywhere, help: "On or Off to enable or disable (default) the whole rewriting engine") { d, scope throws(ConfigError) in
             let on = d.arguments[0].lowercased() == "on"
             if isServerCommand(scope) {
+                touchServer(&scope)
                 scope.server[RewriteServerConfig.self].engineOn = on
                 scope.server[RewriteServerConfig.self].engineSet = true
             }
@@ -30,8 +31,11 @@ public struct RewriteModule: HTTPModule {
                 options.insert(option)
             }
             if isServerCommand(scope) {
+                touchServer(&scope)
                 scope.server[RewriteServerConfig.self].options.formUnion(options)
                 scope.server[RewriteServerConfig.self].optionsSet = true
+                // The same options decide whether a virtual host sees the main server's maps.
+                scope.server[RewriteMapConfig.self].setInheritance(scope.server[RewriteServerConfig.self].options)
             }
             touchDirectory(&scope)
             scope.directory[RewriteDirConfig.self].options.formUnion(options)
@@ -55,6 +59,7 @@ public struct RewriteModule: HTTPModule {
                 throw d.error("RewriteCond: \(error)")
             }
             if isServerCommand(scope) {
+                touchServer(&scope)
                 scope.server[RewriteServerConfig.self].pendingConditions.append(condition)
             } else {
                 try refuseOutsideDirectory(d, scope)
@@ -71,6 +76,7 @@ public struct RewriteModule: HTTPModule {
             }
             // The conditions written since the last rule belong to this one.
             if isServerCommand(scope) {
+                touchServer(&scope)
                 rule.conditions = scope.server[RewriteServerConfig.self].pendingConditions
                 scope.server[RewriteServerConfig.self].pendingConditions = []
                 scope.server[RewriteServerConfig.self].rules.append(rule)
@@ -104,6 +110,14 @@ public struct RewriteModule: HTTPModule {
     /// Apache's `cmd->path == NULL`: outside any per-directory section.
     static func isServerCommand(_ scope: DirectiveScope) -> Bool {
         scope.path == nil && !scope.context.isDisjoint(with: .server)
+    }
+
+    /// Marks a record written inside `<VirtualHost>` as the host's own (Apache merges the
+    /// main server's into it even when the main server has none).
+    static func touchServer(_ scope: inout DirectiveScope) {
+        guard scope.context.contains(.virtualHost) else { return }
+        scope.server[RewriteServerConfig.self].isVirtualHostRecord = true
+        scope.server[RewriteMapConfig.self].writtenInVirtualHost = true
     }
 
     /// Records the section's directory (`config_perdir_create`'s `path`) in its record.
