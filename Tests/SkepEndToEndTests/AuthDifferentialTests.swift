@@ -279,11 +279,36 @@ struct AuthDifferentialTests {
             Allow from all
             Require all denied
         </Location>
+        <Location /host-allowed>
+            Order allow,deny
+            Allow from localhost
+        </Location>
+        <Location /host-listed>
+            # Debian's dokuwiki/apache.conf: a name first, the addresses after it.
+            Order allow,deny
+            Allow from localhost 127.0.0.1 ::1
+        </Location>
+        <Location /host-label>
+            # Only whole labels: "calhost" is not a domain of "localhost".
+            Order allow,deny
+            Allow from calhost
+        </Location>
+        <Location /host-denied>
+            Order deny,allow
+            Deny from LOCALHOST
+        </Location>
+        <Location /host-require>
+            Require host localhost
+        </Location>
+        <Location /host-require-other>
+            Require host example.invalid .invalid
+        </Location>
         """#
 
     static let compatPaths = ["/ad-allowed", "/ad-denied", "/ad-nothing", "/da-allowed", "/da-denied", "/da-other", "/mutual",
                               "/env", "/envset", "/any-allowed", "/any-denied", "/all-allowed", "/all-denied", "/any-norules",
-                              "/nested", "/nested/inner", "/with-require"]
+                              "/nested", "/nested/inner", "/with-require", "/host-allowed", "/host-listed", "/host-label",
+                              "/host-denied", "/host-require", "/host-require-other"]
 
     @Test func orderAllowDenyAndSatisfyAnswerAsApache() throws {
         try Self.pair(Self.compatConfig, paths: Self.compatPaths) { skep, apache in

@@ -56,6 +56,19 @@ struct RegexDifferentialTests {
         RedirectMatch "^/rp(/.*)$" "/rp-target$1?q=1"
         AliasMatch "^/ab/caf.\.txt$" "@DOCROOT@/file.txt"
         Redirect "/rpre" "http://example.com/pre"
+        # A status that is not a redirect takes no URL (DokuWiki's .htaccess says this).
+        RedirectMatch 404 /\.git
+        Redirect 410 /old-gone
+        Redirect permanent /perm http://example.com/perm
+        <Location /moved>
+            Redirect 301 /new-home
+        </Location>
+        <Location /byebye>
+            Redirect gone
+        </Location>
+        <Location /moved-expr>
+            Redirect "http://example.com%{REQUEST_URI}"
+        </Location>
         """#
 
     static let paths = [
@@ -74,6 +87,7 @@ struct RegexDifferentialTests {
         // Bytes that are not UTF-8 are matched, captured and escaped as themselves.
         "/rb/%e9x", "/rb/%c3%a9x", "/rb/%ffabc", "/rp/caf%e9%20x", "/ab/caf%e9.txt", "/ab/caf%c3%a9.txt",
         "/rpre/caf%e9", "/rpre/%fe%ff/x",
+        "/a/.git/config", "/.gitignore", "/old-gone/x", "/perm/x?a=1", "/moved/x?q=2", "/byebye/x", "/moved-expr/y",
     ]
 
     @Test func regexDirectivesAnswerAsApache() throws {

@@ -44,6 +44,7 @@ import Testing
                 switch r.provider {
                 case .all(let granted): word = granted ? "granted" : "denied"
                 case .ip: word = "ip"
+                case .host(let names): word = "host " + names.joined(separator: " ")
                 case .local: word = "local"
                 case .env: word = "env"
                 case .method: word = "method"
@@ -173,8 +174,28 @@ import Testing
         #expect(Self.refusal("<Location /a>\nDeny from 10.0.0.0/33\n</Location>").contains("The specified network mask is invalid."))
         #expect(Self.refusal("<Location /a>\nDeny from 300.1.1.1\n</Location>").contains("The specified IP address is invalid."))
         #expect(Self.refusal("<Location /a>\nDeny from x/8\n</Location>").contains("An IP address was expected"))
-        #expect(Self.refusal("<Location /a>\nAllow from example.com\n</Location>").contains("a host name needs double-reverse DNS lookups"))
         #expect(Self.refusal("<Location /a>\nSatisfy some\n</Location>").contains("Satisfy either 'any' or 'all'."))
+    }
+
+    /// Host names in `Allow from`, `Deny from` and `Require host` are kept and matched as
+    /// Apache's `in_domain` matches them: whole labels, without case.
+    @Test func hostNamesMatchWholeLabels() throws {
+        let config = try Self.config("""
+            <Location /h>
+                Allow from localhost .example.com
+            </Location>
+            """)
+        let rules = try Self.directory(config, "/h/x")[AccessCompatConfig.self].allows.map(\.rule)
+        #expect(rules.count == 2)
+        if case .host(let name) = rules.first { #expect(name == "localhost") } else { Issue.record("\(rules)") }
+        #expect(Request.host("localhost", isIn: "localhost"))
+        #expect(Request.host("www.example.com", isIn: "example.com"))
+        #expect(Request.host("WWW.Example.COM", isIn: ".example.com"))
+        #expect(!Request.host("badexample.com", isIn: "example.com"))
+        #expect(!Request.host("example.com", isIn: ".example.com"))
+        #expect(!Request.host("localhost", isIn: "calhost"))
+        #expect(!Request.host("a.b", isIn: ""))
+        #expect(Self.refusal("<Location /a>\nRequire host\n</Location>").contains("'require host' requires an argument"))
     }
 
     @Test func basicCredentialsAreReadAsModAuthBasicReadsThem() {

@@ -269,7 +269,10 @@ public struct LogFormat: Sendable {
             }
             switch item.code {
             case .literal(let bytes): out.append(bytes)
-            case .remoteHost, .remoteAddress: out.append(r.client.host)
+            case .remoteHost:
+                // Apache's REMOTE_NAME: a name a host rule looked up, else the address.
+                if let looked = r.remoteHostLookup, let name = looked { out.append(name) } else { out.append(r.client.host) }
+            case .remoteAddress: out.append(r.client.host)
             case .localAddress: out.append(r.local.host)
             case .remoteLogname: out.appendDash()
             case .remoteUser:

@@ -98,7 +98,9 @@ public struct AliasModule: HTTPModule {
 
     /// Redirects written inside `<Directory>`/`<Location>` apply once the sections are merged.
     public func fixup(_ r: Request, _ server: ServerContext) -> HookResult {
-        redirect(r, server, r.config(AliasConfig.self).redirects) ?? .declined
+        let config = r.config(AliasConfig.self)
+        if let section = config.sectionRedirect { return sectionRedirect(section, r, server) }
+        return redirect(r, server, config.redirects) ?? .declined
     }
 
     func redirect(_ r: Request, _ server: ServerContext, _ redirects: [AliasConfig.Redirect]) -> HookResult? {
@@ -125,37 +127,86 @@ public struct AliasModule: HTTPModule {
         }
     }
 
+    /// Apache's `add_redirect_internal`: the first word is a status when it reads as one
+    /// (`permanent`, `temp`, `seeother`, `gone`, digits), so `RedirectMatch 404 /\.git`
+    /// answers 404 for what matches and `Redirect /old /new` redirects with 302. In a
+    /// section, `Redirect 301 /new` (or `Redirect /new`) redirects the whole section there
+    /// and `Redirect gone` answers that status for it.
     static func addRedirect(_ d: Directive, _ scope: inout DirectiveScope, regex: Bool, defaultStatus: Int?) throws(ConfigError) {
-        var args = d.arguments
+        let args = d.arguments
         var status = defaultStatus ?? 302
-        if defaultStatus == nil, args.count == 3 || (args.count == 2 && ["gone", "410"].contains(args[0].lowercased())) {
-            switch args[0].lowercased() {
-            case "permanent": status = 301
-            case "temp": status = 302
-            case "seeother": status = 303
-            case "gone": status = 410
-            default:
-                guard let code = Int(args[0]), (300...399).contains(code) || code == 410 else {
-                    throw d.error("\(d.name): '\(args[0])' is not permanent, temp, seeother, gone or a 3xx status")
+        // 1: the word is a redirect status; -1: another status; 0: not a status.
+        var grok = 1
+        switch args[0].lowercased() {
+        case "permanent": status = 301
+        case "temp": status = 302
+        case "seeother": status = 303
+        case "gone":
+            status = 410
+            grok = -1
+        default:
+            let digits = args[0].prefix { $0.isASCII && $0.isNumber }
+            if digits.isEmpty {
+                grok = 0
+            } else {
+                guard digits.count <= 3, let code = Int(digits), (100...599).contains(code) else {
+                    throw d.error("\(d.name): \(args[0]) is not an HTTP status")
                 }
                 status = code
+                if !(300...399).contains(code) { grok = -1 }
             }
-            args.removeFirst()
         }
-        let isRedirect = (300...399).contains(status)
-        guard args.count == (isRedirect ? 2 : 1) else {
-            throw d.error(isRedirect ? "\(d.name) to a \(status) needs a URL path and a URL" : "\(d.name) with status \(status) takes no URL")
+        let second = args.count > 1 ? args[1] : nil, third = args.count > 2 ? args[2] : nil
+        if third != nil, grok == 0 { throw d.error("Redirect: invalid first argument (of three)") }
+        let inSection = scope.context.isDisjoint(with: .server)
+        if inSection, (grok > 0 && second != nil && third == nil) || (grok == 0 && second == nil) {
+            let url = grok != 0 ? second ?? "" : args[0]
+            do {
+                scope.directory[AliasConfig.self].sectionRedirect = .init(url: try ApStringExpr(url), status: status)
+            } catch {
+                throw d.error("Cannot parse redirect expression '\(url)': \(error.message)")
+            }
+            return
         }
-        if isRedirect, !(args[1].contains("://") || args[1].hasPrefix("/")) {
-            throw d.error("\(d.name) to non-URL: \(args[1])")
+        if inSection, grok < 0, second == nil {
+            scope.directory[AliasConfig.self].sectionRedirect = .init(url: nil, status: status)
+            return
         }
-        let pattern: AliasPattern = regex ? .regex(try compile(d, args[0])) : .prefix(args[0])
-        let redirect = AliasConfig.Redirect(pattern: pattern, target: isRedirect ? args[1] : nil, status: status)
-        if scope.context.isDisjoint(with: .server) {
+        var path = second, url = third
+        if third == nil, grok == 0 {
+            path = args[0]
+            url = second
+        }
+        guard let path else { throw d.error("\(d.name): a URL path to match is missing") }
+        if (300...399).contains(status) {
+            guard let url else { throw d.error("URL to redirect to is missing") }
+            if !regex, !url.contains("://"), !url.hasPrefix("/") { throw d.error("Redirect to non-URL") }
+        } else if url != nil {
+            throw d.error("Redirect URL not valid for this status")
+        }
+        let pattern: AliasPattern = regex ? .regex(try compile(d, path)) : .prefix(path)
+        let redirect = AliasConfig.Redirect(pattern: pattern, target: url, status: status)
+        if inSection {
             scope.directory[AliasConfig.self].redirects.append(redirect)
         } else {
             scope.server[AliasConfig.self].redirects.append(redirect)
         }
+    }
+
+    /// `fixup_redir` for a section's own `Redirect`: its status, with the evaluated URL as
+    /// the `Location` of a redirect.
+    func sectionRedirect(_ section: AliasConfig.SectionRedirect, _ r: Request, _ server: ServerContext) -> HookResult {
+        let status = HTTPStatus(code: section.status)
+        guard let expression = section.url else { return .fail(status) }
+        guard let url = expression.evaluate(r, server) else {
+            server.errorLog.log(.error, module: "alias", client: r.client, "AH02825: Can't evaluate redirect expression: \(expression.source)")
+            return .fail(.internalServerError)
+        }
+        guard (300...399).contains(section.status) else { return .fail(status) }
+        var location = url
+        if location.hasPrefix("/") { location = r.selfURLPrefix + location }
+        if let query = r.query, !location.contains("?") { location += "?" + query }
+        return .respond(RequestProcessor(context: server).error(status, r, location: location))
     }
 }
 
@@ -229,8 +280,14 @@ public struct AliasConfig: ModuleConfig {
         let target: String?
         let status: Int
     }
+    /// A section's own `Redirect` (Apache's `redirect_set`): nil URL for a status alone.
+    struct SectionRedirect: Sendable {
+        let url: ApStringExpr?
+        let status: Int
+    }
     var aliases: [Alias] = []
     var redirects: [Redirect] = []
+    var sectionRedirect: SectionRedirect?
     /// Per directory: the one-argument `ScriptAlias` of a `<Location>`.
     var locationAlias: Alias?
     /// Per server: some `<Location>` has one, so translation walks the locations.
@@ -240,6 +297,7 @@ public struct AliasConfig: ModuleConfig {
         var out = AliasConfig()
         out.aliases = child.aliases + aliases
         out.redirects = child.redirects + redirects
+        out.sectionRedirect = child.sectionRedirect ?? sectionRedirect
         out.locationAlias = child.locationAlias ?? locationAlias
         out.hasLocationAliases = child.hasLocationAliases || hasLocationAliases
         return out

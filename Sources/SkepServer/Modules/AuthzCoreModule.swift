@@ -149,6 +149,8 @@ public struct Requirement: Sendable {
     enum Provider: Sendable {
         case all(Bool)
         case ip([IPMatch])
+        /// mod_authz_host's `host`: names matched against the client's double-reverse DNS name.
+        case host([String])
         case local
         case env([String])
         case method([String])
@@ -190,6 +192,9 @@ public struct Requirement: Sendable {
             }
             guard !matches.isEmpty else { throw d.error("'require ip' requires an argument") }
             return Requirement(provider: .ip(matches), negated: negated)
+        case "host":
+            guard !args.isEmpty else { throw d.error("'require host' requires an argument") }
+            return Requirement(provider: .host(args), negated: negated)
         case "local":
             return Requirement(provider: .local, negated: negated)
         case "env":
@@ -207,7 +212,7 @@ public struct Requirement: Sendable {
         case "expr":
             return Requirement(provider: .expr(try parseExpression(d)), negated: negated)
         default:
-            throw d.error("Unknown Authz provider: \(name) (Skep has all, ip, local, env, method, user, valid-user, group, expr)")
+            throw d.error("Unknown Authz provider: \(name) (Skep has all, ip, host, local, env, method, user, valid-user, group, expr)")
         }
     }
 
@@ -234,6 +239,7 @@ public struct Requirement: Sendable {
         case .all(let granted): result = granted
         case .ip(let matches): result = matches.contains { $0.contains(r.client) }
         case .local: result = r.client.isLoopback || r.client.host == r.local.host
+        case .host(let domains): result = r.doubleReverseHost().map { name in domains.contains { Request.host(name, isIn: $0) } } ?? false
         case .env(let names): result = names.contains { r.environment[$0] != nil }
         case .method(let methods): result = methods.contains(r.method)
         case .user, .validUser, .group, .expr: result = false  // decided by `authorize`

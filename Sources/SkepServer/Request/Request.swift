@@ -53,6 +53,9 @@ public final class Request {
     public var originalStatus: HTTPStatus?
     /// The file system refused to look the path up (too long, no permission): Apache's 403.
     var lookupForbidden = false
+    /// The client's double-reverse DNS name once looked up (`doubleReverseHost()`); the
+    /// inner nil when it has none.
+    var remoteHostLookup: String??
     /// The request body, read on demand (`read(into:)` until 0).
     public internal(set) var body: BodyReader?
     /// For an internal redirect: the URL path processed instead of the one in the head.
@@ -89,7 +92,7 @@ public final class Request {
     /// Apache adds to a successful response's `Vary`. An internal redirect records them in
     /// the request the connection answers (`varyOwner`). Empty costs no allocation.
     private(set) var varyHeaders = VaryHeaders()
-    private var varyOwner: Request?
+    private(set) var varyOwner: Request?
 
     /// Notes that an expression read request header `name`, for `Vary`.
     func noteVary(_ name: String) {
@@ -135,6 +138,7 @@ public final class Request {
         r.body = body
         r.methodOverride = methodOverride
         r.listenerRun = listenerRun
+        r.remoteHostLookup = remoteHostLookup
         r.varyOwner = varyOwner ?? self
         return r
     }

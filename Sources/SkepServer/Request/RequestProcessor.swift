@@ -198,10 +198,20 @@ public struct RequestProcessor {
     static var stopped: Response { Response(status: .ok) }
 
     /// Apache's `ap_directory_walk` file lookup: the longest existing prefix of the
-    /// filename, with what follows it kept as path info.
+    /// filename, with what follows it kept as path info. Below an existing directory the
+    /// walk stops at the first missing name, which stays in the filename while the rest
+    /// becomes path info, as Apache's: so `<Files>` sees `setup` for a missing
+    /// `setup/index.php`, and a `<FilesMatch "\.php$">` handler does not claim it.
     /// A `proxy:` target is no file (mod_proxy's own map-to-storage hook skips the walk).
     private func mapToStorage(_ r: Request) -> FileStatus? {
-        guard let filename = r.filename, !filename.hasPrefix("proxy:") else { return nil }
+        guard var filename = r.filename, !filename.hasPrefix("proxy:") else { return nil }
+        // `Alias /app /srv/app/` makes `/srv/app//x` of `/app/x`: the walk's
+        // `apr_filepath_merge` makes it `/srv/app/x`, the name every later phase sees
+        // (per-directory rewrite rules strip the directory from it).
+        if filename.contains("//") {
+            filename = Self.collapsingSlashes(filename)
+            r.filename = filename
+        }
         do {
             if let st = try r.lookUp(filename, in: context.fileCache) { return st }
         } catch where error.errno == .fileNameTooLong || error.errno == .permissionDenied {
@@ -220,10 +230,27 @@ public struct RequestProcessor {
                     r.filename = String(prefix)
                     return st
                 }
+                if st.isDirectory, let missing = filename[filename.index(after: slash)...].firstIndex(of: "/"),
+                   filename.index(after: missing) < filename.endIndex {
+                    r.pathInfo = String(filename[missing...])
+                    r.filename = String(filename[..<missing])
+                }
                 return nil
             }
         }
         return nil
+    }
+
+    /// `path` with each run of slashes made one.
+    static func collapsingSlashes(_ path: String) -> String {
+        var out = ""
+        out.reserveCapacity(path.utf8.count)
+        var previous: Character? = nil
+        for c in path where !(c == "/" && previous == "/") {
+            out.append(c)
+            previous = c
+        }
+        return out
     }
 
     /// `Options FollowSymLinks` and `SymLinksIfOwnerMatch`: without them, no component of

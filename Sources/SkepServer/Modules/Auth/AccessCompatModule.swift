@@ -70,6 +70,9 @@ public struct AccessCompatConfig: ModuleConfig {
         case env(String)
         /// `env=!NAME`: the variable is not set.
         case notEnv(String)
+        /// A host name or domain (`localhost`, `.example.com`), matched against the
+        /// client's double-reverse DNS name.
+        case host(String)
     }
 
     /// A rule with the methods it applies to (`<Limit>`; every method outside one).
@@ -98,7 +101,9 @@ public struct AccessCompatConfig: ModuleConfig {
         }
     }
 
-    /// `find_allowdeny`: rules limited to other methods are skipped.
+    /// `find_allowdeny`: rules limited to other methods are skipped; the first that
+    /// matches decides. A host name costs a DNS lookup when the rules before it did not
+    /// match, as in Apache (whose access log's `%h` then shows the name).
     static func matches(_ rules: [LimitedRule], _ r: Request) -> Bool {
         rules.contains { limitedRule in
             guard limitedRule.limited.contains(r.method) else { return false }
@@ -107,6 +112,7 @@ public struct AccessCompatConfig: ModuleConfig {
             case .ip(let match): return match.contains(r.client)
             case .env(let name): return r.environment[name] != nil
             case .notEnv(let name): return r.environment[name] == nil
+            case .host(let domain): return r.doubleReverseHost().map { Request.host($0, isIn: domain) } ?? false
             }
         }
     }
@@ -131,9 +137,7 @@ public struct AccessCompatConfig: ModuleConfig {
                 case .failure(.notAnAddress):
                     if word.contains("/") { throw d.error("An IP address was expected") }
                     if word.contains("#") { throw d.error("No comments are allowed here") }
-                    // Apache matches a host name against the client's double-reverse DNS
-                    // name; Skep does no DNS lookups in the request path.
-                    throw d.error("\(d.name) from \(word): a host name needs double-reverse DNS lookups, which Skep does not do; use an IP address or network (127.0.0.1, 10.0.0.0/8, ::1)")
+                    rules.append(.host(word))
                 case .failure(.badAddress):
                     throw d.error("The specified IP address is invalid.")
                 case .failure(.badMask):

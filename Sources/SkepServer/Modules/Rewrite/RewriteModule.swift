@@ -372,21 +372,41 @@ public struct RewriteModule: HTTPModule {
         // The request being replaced carries the rewritten query (`REDIRECT_QUERY_STRING`).
         setQuery(run.args, r)
         log(1, directory, "internal redirect with \(target.text) [INTERNAL REDIRECT]")
-        return .respond(internalRedirect(to: target, query: run.args, r, server))
+        // As Apache, the redirect is the handler's: the fixups after this one still run
+        // (a `RedirectMatch 404` in the same .htaccess answers first).
+        var url = target
+        if let query = run.args { url += [UInt8(ascii: "?")] + query }
+        r.notes[Self.redirectNote] = url.text
+        r.handler = Self.redirectHandler
+        return .declined
     }
+
+    /// Apache's `REWRITE_REDIRECT_HANDLER_NAME`.
+    static let redirectHandler = "redirect-handler"
+    /// The URL (with its query) a per-directory rule redirects to, for `redirectHandler`.
+    static let redirectNote = "rewrite-redirect"
+
+    public var handlers: [String: Handler] {
+        [Self.redirectHandler: { r, server in
+            guard let url = r.notes[Self.redirectNote] else { return RequestProcessor(context: server).error(.internalServerError, r) }
+            return Self.internalRedirect(to: url, r, server)
+        }]
+    }
+
+    /// The redirect runs the new request's phases, which stop for a worker themselves
+    /// where they would block.
+    public var nonBlockingHandlers: Set<String> { [Self.redirectHandler] }
 
     /// Apache's `handler_redirect`: `ap_internal_redirect` to the rewritten URL, the
     /// request's variables passed on as `REDIRECT_*`; `LimitInternalRecursion` stops a loop.
-    private func internalRedirect(to path: [UInt8], query: [UInt8]?, _ r: Request, _ server: ServerContext) -> Response {
-        var url = path
-        if let query { url += [UInt8(ascii: "?")] + query }
-        guard let target = r.redirected(to: url.text, keepingQuery: false) else {
+    private static func internalRedirect(to url: String, _ r: Request, _ server: ServerContext) -> Response {
+        guard let target = r.redirected(to: url, keepingQuery: false) else {
             return RequestProcessor(context: server).error(.badRequest, r)
         }
         target.environment = Self.redirectEnvironment(r.environment)
         target.redirectedFrom = r
         target.errorHeaders = r.errorHeaders
-        for name in [Self.endNote, Self.cookiesNote] { if let value = r.notes[name] { target.notes[name] = value } }
+        for name in [endNote, cookiesNote] { if let value = r.notes[name] { target.notes[name] = value } }
         return RequestProcessor(context: server).process(target)
     }
 
