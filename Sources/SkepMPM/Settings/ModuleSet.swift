@@ -17,8 +17,12 @@ public struct ModuleSet: Sendable {
     public static var builtin: ModuleSet { ModuleSet() }
 
     /// The descriptors the configuration reader knows, in hook order.
+    /// A module with hooks at two places of one phase (mod_rewrite's first and last
+    /// fixups) has two entries and one name: it is listed once.
     public var descriptors: [ModuleDescriptor] {
-        CoreModule.all + requestModules.map { $0.descriptor } + MPMModule.all + embedded.map(\.descriptor)
+        var seen: Set<String> = []
+        let request = requestModules.map { $0.descriptor }.filter { seen.insert($0.name).inserted }
+        return CoreModule.all + request + MPMModule.all + embedded.map(\.descriptor)
     }
 
     /// One generation's run-time state, with the embedded modules' handlers.

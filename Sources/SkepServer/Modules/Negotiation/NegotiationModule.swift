@@ -70,7 +70,8 @@ public struct NegotiationModule: HTTPModule {
             run.blocked = true
             return .declined
         }
-        guard let place = Negotiation.locate(filename: filename, uri: r.uri, r, server) else { return nil }
+        // The walk left the path info after the missing name; `locate` finds the name again.
+        guard let place = Negotiation.locate(filename: filename + r.pathInfo, uri: r.uri, r, server) else { return nil }
         let scan = Negotiation.scanDirectory(place, r, server)
         switch scan {
         case .none:
