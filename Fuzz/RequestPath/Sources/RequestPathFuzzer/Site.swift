@@ -46,7 +46,7 @@ struct Site {
     /// `DirectorySlash Off`, the error document, and an aliased tree outside the docroot.
     static func makeTree(_ root: String) throws {
         for directory in ["", "/logs", "/htdocs", "/htdocs/dir", "/htdocs/list", "/htdocs/list/sub",
-                          "/htdocs/private", "/htdocs/noslash", "/htdocs/errors", "/htdocs/multi", "/icons"] {
+                          "/htdocs/private", "/htdocs/noslash", "/htdocs/errors", "/htdocs/multi", "/htdocs/app", "/icons"] {
             if mkdir(root + directory, 0o755) != 0 && errno != EEXIST { throw SetupError("mkdir \(root + directory): errno \(errno)") }
         }
         try write(root + "/htdocs/index.html", Array("<html><body>fuzz</body></html>\n".utf8))
@@ -63,6 +63,21 @@ struct Site {
         try write(root + "/icons/blank.gif", [0x47, 0x49, 0x46, 0x38, 0x39, 0x61])
         try write(root + "/htdocs/multi/page.html.en", Array("<p>english</p>\n".utf8))
         try write(root + "/htdocs/multi/page.html.fr", Array("<p>français</p>\n".utf8))
+        // A front controller behind WordPress's rules, in a .htaccess.
+        try write(root + "/htdocs/app/index.php", Array("<?php echo 'front';\n".utf8))
+        try write(root + "/htdocs/app/style.css", Array("body{}\n".utf8))
+        try write(root + "/htdocs/app/.htaccess", Array("""
+            RewriteEngine On
+            RewriteBase /app/
+            RewriteRule ^index\\.php$ - [L]
+            RewriteRule ^api/(\\w+)/(.*)$ index.php?route=$1&rest=$2 [QSA,B,L]
+            RewriteCond %{REQUEST_FILENAME} !-f
+            RewriteCond %{REQUEST_FILENAME} !-d
+            RewriteRule . /app/index.php [L]
+            RedirectMatch 404 /\\.git
+            php_value memory_limit 64M
+
+            """.utf8))
         // bcrypt, APR1-MD5 and {SHA} entries for "fuzz" / "fuzz" (htpasswd -B, -m, -s).
         try write(root + "/htpasswd", Array("""
             b:$2y$05$BFGfImDJTeR4s1Ql5rh3mefcR8yvcWzVPlSV4AgoGfLu4ijzmjERi
@@ -106,6 +121,7 @@ struct Site {
         LoadModule deflate_module modules/mod_deflate.so
         LoadModule headers_module modules/mod_headers.so
         LoadModule expires_module modules/mod_expires.so
+        LoadModule rewrite_module modules/mod_rewrite.so
         ServerName fuzz.example
         ErrorLog logs/error_log
         LogLevel debug
@@ -154,6 +170,19 @@ struct Site {
         <Directory "\(root)/htdocs/multi">
             Options +MultiViews
         </Directory>
+        <Directory "\(root)/htdocs/app">
+            AllowOverride All
+        </Directory>
+        RewriteEngine On
+        RewriteMap lower int:tolower
+        RewriteMap esc int:escape
+        RewriteRule ^/r/(.*)$ /a.txt?q=$1 [QSA,L]
+        RewriteCond %{HTTP:X-Go} ^(\\d+)$
+        RewriteRule ^/go/(.*)$ /x/${lower:$1}/%1?${esc:$1|none} [R=302,NE,CO=seen:%1:fuzz.example,E=GO:$1]
+        RewriteCond %{QUERY_STRING} (^|&)n=([^&]*)
+        RewriteRule ^/loop(.*)$ /loop$1x [N=20]
+        RewriteRule ^/dirs/(.*)$ /list/$1 [PT]
+        RewriteRule ^/forbidden - [F]
         SetEnvIfNoCase ^Authorization$ "(.+)" HTTP_AUTHORIZATION=$1
         BrowserMatch "Mozilla/2" nokeepalive downgrade-1.0 force-response-1.0
         SetEnv FUZZ_SITE 1
