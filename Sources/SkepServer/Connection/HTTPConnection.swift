@@ -246,16 +246,27 @@ public final class HTTPConnection {
     public func processWithoutBlocking() -> Action? {
         guard let length = pendingLength, parser.completedHead.framing == .none else { return nil }
         let head = parser.completedHead
+        // A target whose handler blocked a moment ago goes to a worker without a try.
+        let bytes = buffer.unconsumed
+        let target = UnsafeRawBufferPointer(rebasing: bytes[head.targetRange])
+        let host = head.hostRange.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        let now = SystemClock.monotonicNanoseconds()
+        let workerTargets = Self.workerTargets.value
+        if workerTargets.contains(target, host: host, now: now) { return nil }
         let request = makeRequest(head, length)
         let run = Self.listenerRuns.value
         run.blocked = false
+        run.blockedByHandler = false
         request.listenerRun = run
         if let score {
             score.setStatus(.writing)
             recordStart(head, request.bytes, request.server, score)
         }
         var response = RequestProcessor(context: context).process(request)
-        if request.wouldBlock { return nil }
+        if request.wouldBlock {
+            if run.blockedByHandler { workerTargets.insert(target, host: host, now: now) }
+            return nil
+        }
         // A filter that may block (DEFLATE on a body it has not cached) sends the request
         // to a worker, which runs it again from the start.
         guard OutputFilterChain.run(&response, request, context) else {
@@ -277,6 +288,8 @@ public final class HTTPConnection {
 
     /// The marker of a listener run, one per thread (the listener's) and reused.
     private static let listenerRuns = ThreadLocal { ListenerRun() }
+    /// The listener's memory of targets that need a worker, one per thread.
+    private static let workerTargets = ThreadLocal { WorkerTargets() }
 
     private func makeRequest(_ head: RequestHead, _ length: Int) -> Request {
         let bytes = buffer.unconsumed

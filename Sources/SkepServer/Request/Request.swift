@@ -251,4 +251,6 @@ extension Substring {
 /// A request's run on the event listener: set once something in it may block.
 final class ListenerRun {
     var blocked = false
+    /// The block was the handler's (not a file lookup the cache did not know yet).
+    var blockedByHandler = false
 }

@@ -179,6 +179,7 @@ public struct RequestProcessor {
         if r.handler == nil, r.fileStatus?.isDirectory == true { name = StaticFiles.directoryType }
         if let run = r.listenerRun, !context.runsWithoutBlocking(name) {
             run.blocked = true
+            run.blockedByHandler = true
             return Self.stopped
         }
         // Whatever no module claims goes to the default handler, which serves the file
@@ -208,7 +209,7 @@ public struct RequestProcessor {
         // `Alias /app /srv/app/` makes `/srv/app//x` of `/app/x`: the walk's
         // `apr_filepath_merge` makes it `/srv/app/x`, the name every later phase sees
         // (per-directory rewrite rules strip the directory from it).
-        if filename.contains("//") {
+        if Self.hasDoubledSlash(filename) {
             filename = Self.collapsingSlashes(filename)
             r.filename = filename
         }
@@ -239,6 +240,17 @@ public struct RequestProcessor {
             }
         }
         return nil
+    }
+
+    /// Whether `path` has two slashes in a row: a byte scan (`String.contains` of a
+    /// string goes through the regex machinery, a cost on every request).
+    static func hasDoubledSlash(_ path: String) -> Bool {
+        var previous: UInt8 = 0
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: "/"), previous == byte { return true }
+            previous = byte
+        }
+        return false
     }
 
     /// `path` with each run of slashes made one.
