@@ -39,13 +39,14 @@ struct ExprDifferentialTests {
         }
     }
 
-    /// The lines of `logs/NAME` once it has `count` of them.
+    /// The lines of `logs/NAME` once it has `count` of them, sorted: each child appends its
+    /// own line, so a file's order is the order the requests finished, on either server.
     static func logLines(_ server: ServerProcess, _ name: String, count: Int) throws -> [String] {
         let path = server.config.root.logs + "/" + name
         return try Deadline.waitForValue("\(count) lines in \(path)") {
             let lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
                 .filter { !$0.contains(ServerProcess.probeTarget) }
-            return lines.count >= count ? lines : nil
+            return lines.count >= count ? lines.sorted() : nil
         }
     }
 
