@@ -250,6 +250,7 @@ final class EventListener: @unchecked Sendable {
     private func beginStopping() {
         guard !table.stopping else { return }
         setAccepting(false)
+        takeQueuedConnections()
         stopping.store(true, ordering: .releasing)
         // This child's copies of the listening sockets go at once: with every child
         // stopping, new connections are refused rather than left in the queue.
@@ -281,22 +282,44 @@ final class EventListener: @unchecked Sendable {
                 pauseAccepting(after: error)
                 return
             }
-            try? socket.setNoDelay(true)
-            let local = (try? socket.localAddress) ?? peer
-            let connection = EventConnection(socket: socket, http: HTTPConnection(context: context, client: peer, local: local))
-            guard case .read(let timeout) = connection.http.start(),
-                  (try? table.open(connection.key, timeoutMilliseconds: timeout, now: SystemClock.monotonicMilliseconds())) != nil else {
-                socket.close()
-                continue
-            }
-            connections[connection.key] = connection
-            accepted += 1
-            arm(connection, .input)
+            guard open(socket, from: peer) else { continue }
             if settings.maxConnectionsPerChild > 0 && accepted >= settings.maxConnectionsPerChild {
                 beginStopping()
                 return
             }
             throttle()
+        }
+    }
+
+    /// Takes an accepted connection into the table, armed for its request head; false
+    /// when the table refused it (the socket is closed).
+    private func open(_ socket: Socket, from peer: SocketAddress) -> Bool {
+        try? socket.setNoDelay(true)
+        let local = (try? socket.localAddress) ?? peer
+        let connection = EventConnection(socket: socket, http: HTTPConnection(context: context, client: peer, local: local))
+        guard case .read(let timeout) = connection.http.start(),
+              (try? table.open(connection.key, timeoutMilliseconds: timeout, now: SystemClock.monotonicMilliseconds())) != nil else {
+            socket.close()
+            return false
+        }
+        connections[connection.key] = connection
+        accepted += 1
+        arm(connection, .input)
+        return true
+    }
+
+    /// A stopping child, already out of the listening sockets' wait queues, takes the
+    /// connections queued on them before it closes its copies. With `EPOLLEXCLUSIVE` the
+    /// kernel wakes one child per arrival: a connection whose wake-up came here just as
+    /// this child stopped would otherwise wait, unaccepted, until the next arrival wakes
+    /// another child (a client that sends one request at a time waits forever). Served
+    /// and closed with this child's other draining connections.
+    private func takeQueuedConnections() {
+        for listener in listeners {
+            for _ in 0..<Self.acceptBatch {
+                guard let accepted = try? listener.accept(nonBlocking: true) else { break }
+                _ = open(accepted.0, from: accepted.1)
+            }
         }
     }
 
