@@ -33,8 +33,10 @@ let package = Package(
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // mod_deflate compresses with zlib from the system (Debian's zlib1g-dev), as Apache's.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // OpenSSL 3's libssl: mod_ssl's TLS (Debian's libssl-dev, as CLibCrypto).
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "SkepScoreboard", dependencies: ["SkepSystem"]),
-        .target(name: "SkepServer", dependencies: ["SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig", "CAPRUtil", "CLibCrypto", "CZlib"]),
+        .target(name: "SkepServer", dependencies: ["SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig", "CAPRUtil", "CLibCrypto", "CZlib", "COpenSSL"]),
         .target(name: "SkepMPM", dependencies: ["SkepServer", "SkepHTTP", "SkepScoreboard", "SkepSystem", "SkepConfig"]),
         // The embedding API and the command line: `skep` is a server built on it with no modules of its own.
         .target(

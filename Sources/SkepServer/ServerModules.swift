@@ -40,6 +40,9 @@ public enum ServerModules {
         PHPFPMModule.self,
         CGIModule.self,
         CGIDModule.self,
+        // `HTTPS` and `SSL_*` are set in its fixup, before any handler builds a script's environment.
+        SSLModule.self,
+        SocacheShmcbModule.self,
         FilterModule.self,
         DeflateModule.self,
         // mod_expires' insert_filter runs before mod_headers' (APR_HOOK_LAST), so a

@@ -48,7 +48,7 @@ struct CommandLineTests {
         ("<Location /x>\nSetHandler none", "<Location> was not closed", 6),
         ("<Location /x>\n</Directory>", "Expected </Location> but saw </Directory>", 7),
         ("Include conf/missing.conf", "could not open configuration file", 6),
-        ("LoadModule ssl_module modules/mod_ssl.so", "module ssl_module", 6),
+        ("LoadModule http2_module modules/mod_http2.so", "module http2_module", 6),
         ("LoadModule mpm_prefork_module modules/mod_mpm_prefork.so", "More than one MPM loaded", 6),
     ])
     func errorClass(_ line: String, _ message: String, _ lineNumber: Int) throws {
@@ -79,9 +79,9 @@ struct CommandLineTests {
     /// Every unknown module and directive in one message, not only the first.
     @Test func wholeGapInOneMessage() throws {
         let f = try Fixture(Self.base + """
-            LoadModule ssl_module modules/mod_ssl.so
-            <IfModule ssl_module>
-              SSLEngine On
+            LoadModule http2_module modules/mod_http2.so
+            <IfModule http2_module>
+              H2Direct On
             </IfModule>
             Frobnicate 1
             Frobnicate 2
@@ -89,8 +89,8 @@ struct CommandLineTests {
         let r = try f.skep(["-t"])
         #expect(r.status == 1)
         #expect(r.stderr.contains("Skep does not implement 1 module and 2 directives"), "\(r.stderr)")
-        #expect(r.stderr.contains("httpd.conf:6: module ssl_module"), "\(r.stderr)")
-        #expect(r.stderr.contains("httpd.conf:8: directive SSLEngine"), "\(r.stderr)")
+        #expect(r.stderr.contains("httpd.conf:6: module http2_module"), "\(r.stderr)")
+        #expect(r.stderr.contains("httpd.conf:8: directive H2Direct"), "\(r.stderr)")
         #expect(r.stderr.contains("httpd.conf:10: directive Frobnicate (and 1 more use)"), "\(r.stderr)")
     }
 

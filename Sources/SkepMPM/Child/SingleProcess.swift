@@ -45,8 +45,9 @@ public struct SingleProcess {
             for (index, listener) in listeners.enumerated() where !entries[index].returnedEvents.isEmpty {
                 guard let (socket, peer) = try? listener.accept(nonBlocking: true) else { continue }
                 let local = (try? socket.localAddress) ?? peer
-                let connection = HTTPConnection(context: context, client: peer, local: local)
-                BlockingDriver(socket: socket, interrupt: signalFD.descriptor).serve(connection)
+                let tls = context.tlsSession(socket: socket, local: local)
+                let connection = HTTPConnection(context: context, client: peer, local: local, tls: tls)
+                BlockingDriver(socket: socket, tls: tls, interrupt: signalFD.descriptor).serve(connection)
             }
         }
     }

@@ -65,13 +65,13 @@ struct EventChild: ChildProcess {
         let http = connection.http
         http.score = score
         defer { http.score = nil }
-        let io = BlockingDriver(socket: connection.socket).io
+        let io = BlockingDriver(socket: connection.socket, tls: http.tls).io
         var action = http.process(io: io)
         while true {
             switch action {
             case .write:
                 do {
-                    guard try http.output.write(to: connection.socket) == .done else { return .write }
+                    guard try http.output.write(to: connection.transport) == .done else { return .write }
                     action = http.didWrite()
                 } catch {
                     action = http.didFailWrite()

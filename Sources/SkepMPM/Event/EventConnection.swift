@@ -8,6 +8,8 @@ import SkepSystem
 final class EventConnection: @unchecked Sendable {
     let socket: Socket
     let http: HTTPConnection
+    /// The socket, or TLS on it (`http.tls`).
+    let transport: Transport
     /// The table's key: the descriptor, unique among open connections.
     let key: UInt64
     /// Whether the descriptor is in the listener's epoll set (armed or disarmed by
@@ -17,6 +19,7 @@ final class EventConnection: @unchecked Sendable {
     init(socket: Socket, http: HTTPConnection) {
         self.socket = socket
         self.http = http
+        self.transport = Transport(socket: socket, tls: http.tls)
         // trap-safe: UInt32 to UInt64 widens
         self.key = UInt64(UInt32(bitPattern: socket.descriptor.rawValue))
     }

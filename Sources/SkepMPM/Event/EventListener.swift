@@ -100,7 +100,8 @@ final class EventListener: @unchecked Sendable {
     /// finds the connection still at the worker. Anything else wakes the listener at once.
     func giveBack(_ connection: EventConnection, _ action: HTTPConnection.Action) {
         let armNow: Bool
-        if case .read = action, connection.registered { armNow = true } else { armNow = false }
+        // Bytes TLS already decrypted need the listener, which reads them at once.
+        if case .read = action, connection.registered, !connection.transport.hasBufferedInput { armNow = true } else { armNow = false }
         mailboxLock.withLock { mailbox.append((connection, action, armNow)) }
         if armNow, (try? epoll.modify(connection.socket.descriptor, events: [.input, .oneShot, .readHangup], data: connection.key)) != nil {
             return
@@ -296,7 +297,8 @@ final class EventListener: @unchecked Sendable {
     private func open(_ socket: Socket, from peer: SocketAddress) -> Bool {
         try? socket.setNoDelay(true)
         let local = (try? socket.localAddress) ?? peer
-        let connection = EventConnection(socket: socket, http: HTTPConnection(context: context, client: peer, local: local))
+        let tls = context.tlsSession(socket: socket, local: local)
+        let connection = EventConnection(socket: socket, http: HTTPConnection(context: context, client: peer, local: local, tls: tls))
         guard case .read(let timeout) = connection.http.start(),
               (try? table.open(connection.key, timeoutMilliseconds: timeout, now: SystemClock.monotonicMilliseconds())) != nil else {
             socket.close()
@@ -378,23 +380,26 @@ final class EventListener: @unchecked Sendable {
             if connection.http.isParked, let storage = spare.popLast() { connection.http.unpark(storage) }
             while true {
                 let space = connection.http.readSpace()
-                guard let result = try? connection.socket.read(into: space) else {
-                    return apply(.close, to: connection, by: .listener)
+                let result: IOResult
+                do {
+                    result = try connection.transport.read(into: space)
+                } catch {
+                    return apply(connection.http.didFailRead(error) ?? .close, to: connection, by: .listener)
                 }
-                guard case .transferred(let n) = result else { return arm(connection, .input) }
+                guard case .transferred(let n) = result else { return arm(connection, connection.transport.waitEvents(reading: true) == .writable ? .output : .input) }
                 let action = connection.http.didRead(n)
                 if case .read = action, n == space.count { continue }
                 return apply(action, to: connection, by: .listener)
             }
         case .writeCompletion:
             do {
-                if try connection.http.output.write(to: connection.socket) == .done {
+                if try connection.http.output.write(to: connection.transport) == .done {
                     // The response is logged and counted here, on the listener's record.
                     apply(inSlot(connection) { $0.didWrite() }, to: connection, by: .listener)
                 } else {
                     // `Timeout` bounds each stall, not the whole response, as Apache's.
                     guard move(connection, to: .writeCompletion(timeoutMilliseconds: connection.http.writeTimeoutMilliseconds)) else { return }
-                    arm(connection, .output)
+                    arm(connection, connection.transport.waitEvents(reading: false) == .readable ? .input : .output)
                 }
             } catch {
                 apply(inSlot(connection) { $0.didFailWrite() }, to: connection, by: .listener)
@@ -403,7 +408,7 @@ final class EventListener: @unchecked Sendable {
             let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
             defer { sink.deallocate() }
             while true {
-                guard let result = try? connection.socket.read(into: sink) else { return apply(.close, to: connection, by: .listener) }
+                guard let result = try? connection.transport.read(into: sink) else { return apply(.close, to: connection, by: .listener) }
                 switch result {
                 case .transferred(0): return apply(.close, to: connection, by: .listener)
                 case .transferred: continue
@@ -443,6 +448,8 @@ final class EventListener: @unchecked Sendable {
             let idle = connection.http.phase == .waitingForRequest && connection.http.requestsServed > 0
             let next: EventConnectionState.Next = idle ? .waitForRequest(timeoutMilliseconds: timeout) : .readHead(timeoutMilliseconds: timeout)
             guard move(connection, by: mover, to: next) else { return }
+            // Bytes TLS already decrypted announce themselves to no epoll: read them now.
+            if connection.transport.hasBufferedInput { return ready(connection, .input) }
             if idle { park(connection) }
             if !armed { arm(connection, .input) }
         case .process:
@@ -460,7 +467,7 @@ final class EventListener: @unchecked Sendable {
             closeSocket(connection)
         case .lingeringClose:
             guard move(connection, by: mover, to: .linger(timeoutMilliseconds: Self.lingerMilliseconds)) else { return }
-            try? connection.socket.shutdownWrite()
+            try? connection.transport.shutdownWrite()
             arm(connection, .input)
         }
     }

@@ -36,11 +36,12 @@ struct PreforkChild: ChildProcess {
                     // After a failure the connection stays queued for another child.
                     guard let (socket, peer) = AcceptFailure.accept(listener, context: context, module: "mpm_prefork") else { continue }
                     let local = (try? socket.localAddress) ?? peer
-                    let connection = HTTPConnection(context: context, client: peer, local: local, score: worker)
+                    let tls = context.tlsSession(socket: socket, local: local)
+                    let connection = HTTPConnection(context: context, client: peer, local: local, tls: tls, score: worker)
                     // A graceful stop during the request closes this child's copies of the
                     // listening sockets at once (Apache's stop_listening); the request finishes.
                     let listeners = self.listeners
-                    BlockingDriver(socket: socket, interrupt: signals.descriptor, onInterrupt: {
+                    BlockingDriver(socket: socket, tls: tls, interrupt: signals.descriptor, onInterrupt: {
                         listeners.forEach { $0.close() }
                         worker.setStatus(.graceful)
                     }).serve(connection)

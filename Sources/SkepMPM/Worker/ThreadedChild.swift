@@ -29,8 +29,9 @@ struct ThreadedChild: ChildProcess {
                     worker.start(pid: Process.id.rawValue, tid: Process.threadID, generation: generation)
                     while let item = queue.take() {
                         let local = (try? item.socket.localAddress) ?? item.peer
-                        let connection = HTTPConnection(context: context, client: item.peer, local: local, score: worker)
-                        BlockingDriver(socket: item.socket, interrupt: stopping.descriptor).serve(connection)
+                        let tls = context.tlsSession(socket: item.socket, local: local)
+                        let connection = HTTPConnection(context: context, client: item.peer, local: local, tls: tls, score: worker)
+                        BlockingDriver(socket: item.socket, tls: tls, interrupt: stopping.descriptor).serve(connection)
                         worker.setStatus(.ready)
                     }
                     worker.stop()

@@ -9,6 +9,8 @@ public struct BlockingDriver {
     static let lingerTotalMilliseconds: UInt64 = 30_000
 
     public let socket: Socket
+    /// The socket, or TLS on it.
+    public let transport: Transport
     /// When this descriptor becomes readable (a graceful stop, a signal), a keep-alive
     /// connection waiting for its next request gets `KeepAliveGrace` for one last request
     /// (then closes); a request in progress, or a new connection's first one, is served
@@ -18,8 +20,9 @@ public struct BlockingDriver {
     /// closes its listening sockets then, as Apache's `stop_listening`).
     public let onInterrupt: (() -> Void)?
 
-    public init(socket: Socket, interrupt: Descriptor? = nil, onInterrupt: (() -> Void)? = nil) {
+    public init(socket: Socket, tls: TLSSession? = nil, interrupt: Descriptor? = nil, onInterrupt: (() -> Void)? = nil) {
         self.socket = socket
+        self.transport = Transport(socket: socket, tls: tls)
         self.interrupt = interrupt
         self.onInterrupt = onInterrupt
     }
@@ -35,7 +38,10 @@ public struct BlockingDriver {
             switch action {
             case .read(let timeout):
                 let idle = connection.phase == .waitingForRequest && connection.requestsServed > 0
-                switch wait(for: .readable, timeoutMilliseconds: timeout, interruptible: idle && !draining) {
+                // Bytes TLS already decrypted are read without a wait.
+                let result = transport.hasBufferedInput ? .ready
+                    : wait(for: transport.waitEvents(reading: true), timeoutMilliseconds: timeout, interruptible: idle && !draining)
+                switch result {
                 case .interrupted:
                     // The child is stopping. Apache and nginx close an idle connection now,
                     // losing a request the client may be sending at that moment; Skep waits
@@ -50,7 +56,14 @@ public struct BlockingDriver {
                     action = connection.didTimeout()
                 case .ready:
                     let space = connection.readSpace()
-                    guard let result = try? socket.read(into: space) else { return }
+                    let result: IOResult
+                    do {
+                        result = try transport.read(into: space)
+                    } catch {
+                        guard let answer = connection.didFailRead(error) else { return }
+                        action = answer
+                        continue
+                    }
                     guard case .transferred(let n) = result else { continue }
                     action = connection.didRead(n)
                 }
@@ -72,11 +85,11 @@ public struct BlockingDriver {
     func write(_ connection: HTTPConnection) -> HTTPConnection.Action {
         while true {
             do {
-                if try connection.output.write(to: socket) == .done { return connection.didWrite() }
+                if try connection.output.write(to: transport) == .done { return connection.didWrite() }
             } catch {
                 return connection.didFailWrite()
             }
-            switch wait(for: .writable, timeoutMilliseconds: connection.core.timeout, interruptible: false) {
+            switch wait(for: transport.waitEvents(reading: false), timeoutMilliseconds: connection.core.timeout, interruptible: false) {
             case .ready: continue
             case .timedOut, .interrupted: return connection.didFailWrite()
             }
@@ -84,13 +97,13 @@ public struct BlockingDriver {
     }
 
     func linger() {
-        try? socket.shutdownWrite()
+        try? transport.shutdownWrite()
         let deadline = SystemClock.monotonicMilliseconds() + Self.lingerTotalMilliseconds
         let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
         defer { sink.deallocate() }
         while SystemClock.monotonicMilliseconds() < deadline {
             guard wait(for: .readable, timeoutMilliseconds: Self.lingerReadMilliseconds, interruptible: false) == .ready,
-                  let result = try? socket.read(into: sink) else { return }
+                  let result = try? transport.read(into: sink) else { return }
             if case .transferred(0) = result { return }
         }
     }
@@ -139,11 +152,13 @@ public struct BlockingDriver {
 
         func read(into buffer: UnsafeMutableRawBufferPointer, timeoutMilliseconds: Int) throws -> Int? {
             while true {
-                switch driver.wait(for: .readable, timeoutMilliseconds: timeoutMilliseconds, interruptible: false) {
+                let ready = driver.transport.hasBufferedInput ? .ready
+                    : driver.wait(for: driver.transport.waitEvents(reading: true), timeoutMilliseconds: timeoutMilliseconds, interruptible: false)
+                switch ready {
                 case .timedOut: return nil
                 case .interrupted: return 0
                 case .ready:
-                    if case .transferred(let n) = try driver.socket.read(into: buffer) { return n }
+                    if case .transferred(let n) = try driver.transport.read(into: buffer) { return n }
                 }
             }
         }
@@ -151,9 +166,9 @@ public struct BlockingDriver {
         func write(_ bytes: UnsafeRawBufferPointer, timeoutMilliseconds: Int) throws {
             var offset = 0
             while offset < bytes.count {
-                if case .transferred(let n) = try driver.socket.write(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
+                if case .transferred(let n) = try driver.transport.write(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
                     offset += n
-                } else if driver.wait(for: .writable, timeoutMilliseconds: timeoutMilliseconds, interruptible: false) != .ready {
+                } else if driver.wait(for: driver.transport.waitEvents(reading: false), timeoutMilliseconds: timeoutMilliseconds, interruptible: false) != .ready {
                     throw BodyError.timeout
                 }
             }

@@ -44,6 +44,8 @@ public final class HTTPConnection {
     public let context: ServerContext
     public let client: SocketAddress
     public let local: SocketAddress
+    /// The connection's TLS session (mod_ssl), nil for plain HTTP.
+    public let tls: TLSSession?
     /// The scoreboard slot of the thread (or prefork child) serving this connection; the
     /// event MPM sets it each time a worker takes the connection and clears it after.
     public var score: WorkerScore?
@@ -76,10 +78,11 @@ public final class HTTPConnection {
     /// How long a write may wait for room in the send buffer (`Timeout`).
     public var writeTimeoutMilliseconds: Int { core.timeout }
 
-    public init(context: ServerContext, client: SocketAddress, local: SocketAddress, score: WorkerScore? = nil) {
+    public init(context: ServerContext, client: SocketAddress, local: SocketAddress, tls: TLSSession? = nil, score: WorkerScore? = nil) {
         self.context = context
         self.client = client
         self.local = local
+        self.tls = tls
         self.score = score
         self.clientText = Array(client.host.utf8)
         let core = context.core
@@ -142,6 +145,26 @@ public final class HTTPConnection {
         return parseNext()
     }
 
+    /// A read failed: a client that spoke plain HTTP to a TLS port gets Apache's 400 in
+    /// plain text; any other TLS failure (a bad or stalled handshake, a broken record)
+    /// is logged at `info`, as Apache logs it, and closes this connection only. Nil: close.
+    public func didFailRead(_ error: Error) -> Action? {
+        guard let tls, let failure = error as? TLSError else { return nil }
+        if failure == .plainHTTP {
+            context.errorLog.log(.info, module: "ssl", client: client, "AH02261: SSL handshake failed: HTTP spoken on HTTPS port; trying to send HTML error page")
+            tls.speakPlainText()
+            // OpenSSL consumed the request's first bytes; as mod_ssl, the refusal answers
+            // (and logs) `GET / HTTP/1.0`.
+            Self.plainHTTPRequest.withUnsafeBytes { buffer.append($0) }
+            return respondWithoutRequest(.badRequest, note: "Reason: You're speaking plain HTTP to an SSL-enabled server port.<br />\n Instead use the HTTPS scheme to access this URL, please.<br />\n")
+        }
+        context.errorLog.log(.info, module: "ssl", client: client,
+                             tls.isEstablished ? "AH02008: SSL library error reading data: \(failure)" : "AH02261: SSL handshake failed: \(failure)")
+        return nil
+    }
+
+    static let plainHTTPRequest = Array("GET / HTTP/1.0\r\n\r\n".utf8)
+
     /// The read deadline passed: a half-read head gets Apache's 408, an idle connection is closed.
     public func didTimeout() -> Action {
         guard phase == .readingHead, !buffer.isEmpty else { return .close }
@@ -181,7 +204,7 @@ public final class HTTPConnection {
     /// Answers a request that could not be parsed: the error page, then close. It is
     /// logged as Apache logs it: `%r` is the request line as far as it was read, and the
     /// header fields read before the error are there for `%{...}i`.
-    func respondWithoutRequest(_ status: HTTPStatus) -> Action {
+    func respondWithoutRequest(_ status: HTTPStatus, note: String? = nil) -> Action {
         phase = .writing
         closeAfterWrite = true
         let bytes = buffer.unconsumed
@@ -190,8 +213,9 @@ public final class HTTPConnection {
                               server: context.selectServer(local: local, host: refused.head.host(in: bytes)),
                               sequence: requestsServed + 1)
         request.refusedRequestLine = refused.requestLine
+        request.tls = tls
         lastRequest = request
-        let body = ErrorPages.body(status, method: "GET", signature: nil, note: parser.errorNote)
+        let body = ErrorPages.body(status, method: "GET", signature: nil, note: note ?? parser.errorNote)
         var head = ResponseHead(status: status, contentLength: Int64(body.utf8.count), connection: .close)  // trap-safe: Int to Int64 widens
         head.setContentType("text/html; charset=iso-8859-1")
         output.reset()
@@ -294,8 +318,10 @@ public final class HTTPConnection {
     private func makeRequest(_ head: RequestHead, _ length: Int) -> Request {
         let bytes = buffer.unconsumed
         let server = context.selectServer(local: local, host: head.host(in: bytes))
-        return Request(head: head, bytes: bytes, headLength: length, client: client, local: local,
-                       server: server, sequence: requestsServed + 1)
+        let request = Request(head: head, bytes: bytes, headLength: length, client: client, local: local,
+                              server: server, sequence: requestsServed + 1)
+        request.tls = tls
+        return request
     }
 
     /// Sends the head and a streamed body on this thread; the output is then complete

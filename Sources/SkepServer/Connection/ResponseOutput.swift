@@ -89,7 +89,7 @@ public struct ResponseOutput {
 
     /// Writes as much as the socket takes. On a non-blocking socket it returns
     /// `.wouldBlock` when the send buffer is full; call again when it is writable.
-    public mutating func write(to socket: Socket) throws -> Progress {
+    public mutating func write(to socket: Transport) throws -> Progress {
         while !isComplete {
             if headWritten < head.count {
                 // The head and a small body go out in one writev.
@@ -116,7 +116,7 @@ public struct ResponseOutput {
                 advanceBody(n)
             case .file(let fd, let offset, let length):
                 let remaining = length - partWritten
-                if useSendfile {
+                if useSendfile && socket.sendsFiles {
                     let result = try socket.sendfile(from: fd, offset: offset + partWritten, count: Int(min(remaining, 1 << 30)))  // trap-safe: at most 1 GiB
                     guard case .transferred(let n) = result else { return .wouldBlock }
                     if n == 0 { throw SystemError(errno: .ioError, call: "sendfile (file shrank)") }
@@ -124,7 +124,9 @@ public struct ResponseOutput {
                     advanceBody(n)
                 } else {
                     if copyBuffer == nil { copyBuffer = .allocate(byteCount: 65536, alignment: 8) }
-                    let chunk = UnsafeMutableRawBufferPointer(rebasing: copyBuffer![..<Int(min(remaining, 65536))])  // trap-safe: allocated on the line above; at most 65536
+                    // Over TLS a record's worth at a time, so a retry after EAGAIN offers the same bytes.
+                    let chunkSize = socket.sendsFiles ? 65536 : Transport.recordSize
+                    let chunk = UnsafeMutableRawBufferPointer(rebasing: copyBuffer![..<Int(min(remaining, Int64(chunkSize)))])  // trap-safe: allocated on the line above; at most 65536
                     let got = pread(fd.rawValue, chunk.baseAddress, chunk.count, off_t(offset + partWritten))  // trap-safe: off_t is Int64
                     if got <= 0 { throw SystemError(errno: .ioError, call: "pread (file shrank)") }
                     let result = try socket.write(UnsafeRawBufferPointer(rebasing: chunk[..<got]))

@@ -230,7 +230,7 @@ public struct ExprEvaluation {
         case .HTTP_HOST: return r.header("Host") ?? ""
         case .HTTP_ACCEPT: return header("Accept")
         case .REQUEST_METHOD: return r.method
-        case .REQUEST_SCHEME: return "http"
+        case .REQUEST_SCHEME: return r.scheme
         case .REQUEST_URI: return r.uri
         case .REQUEST_FILENAME, .SCRIPT_FILENAME: return r.filename ?? ""
         case .REMOTE_HOST, .REMOTE_ADDR, .CONN_REMOTE_ADDR: return r.client.host
@@ -254,7 +254,8 @@ public struct ExprEvaluation {
         case .LAST_MODIFIED: return Self.timeString(0, .full)  // `r->mtime` is not set before the handler
         case .REQUEST_STATUS: return "200"
         case .REMOTE_PORT: return String(r.client.port)
-        case .HTTPS, .HTTP2: return "off"
+        case .HTTPS: return r.tls == nil ? "off" : "on"
+        case .HTTP2: return "off"
         case .IPV6:
             let host = r.client.host
             return host.contains(":") && !host.hasPrefix("::ffff:") ? "on" : "off"

@@ -46,6 +46,8 @@ public struct LogFormat: Sendable {
         case requestHeader([UInt8])
         case responseHeader(String)
         case note(String), environment(String), cookie(String)
+        /// mod_ssl's `%{NAME}x`: `SSL_PROTOCOL`, `SSL_CIPHER`...
+        case sslVariable(String)
         case virtualHost, serverName, serverPort(PortKind), processID(PIDKind)
         case protocolName, method, query, uri, filename, handler, logID
         case bytesReceived, bytesSent, bytesTransferred
@@ -179,6 +181,7 @@ public struct LogFormat: Sendable {
         case UInt8(ascii: "n"): return .note(arg)
         case UInt8(ascii: "e"): return .environment(arg)
         case UInt8(ascii: "C"): return .cookie(arg)
+        case UInt8(ascii: "x"): return .sslVariable(arg)
         case UInt8(ascii: "v"): return .virtualHost
         case UInt8(ascii: "V"): return .serverName
         case UInt8(ascii: "p"):
@@ -299,6 +302,8 @@ public struct LogFormat: Sendable {
                 if let value = r.environment[name] { out.appendEscaped(value) } else { out.appendDash() }
             case .cookie(let name):
                 if let value = Self.cookie(name, in: r) { out.appendEscaped(value) } else { out.appendDash() }
+            case .sslVariable(let name):
+                if let value = SSLModule.variable(name, r.tls), !value.isEmpty { out.appendEscaped(value) } else { out.appendDash() }
             case .virtualHost: out.appendEscaped(server.hostname)
             case .serverName:
                 if let host = r.hostName, !host.isEmpty { out.appendEscaped(host) } else { out.appendEscaped(server.hostname) }

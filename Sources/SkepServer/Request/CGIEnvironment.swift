@@ -37,7 +37,7 @@ public struct CGIEnvironment {
         set("REMOTE_ADDR", r.client.host)
         let documentRoot = core.documentRoot ?? context.config.serverRoot + "/htdocs"
         set("DOCUMENT_ROOT", documentRoot)
-        set("REQUEST_SCHEME", "http")
+        set("REQUEST_SCHEME", r.scheme)
         set("CONTEXT_PREFIX", r.contextPrefix ?? "")
         set("CONTEXT_DOCUMENT_ROOT", r.contextDocumentRoot ?? documentRoot)
         set("SERVER_ADMIN", core.serverAdmin ?? "[no address given]")

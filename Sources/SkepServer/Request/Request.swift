@@ -88,6 +88,12 @@ public final class Request {
     /// Set when the request runs where it must not block (the event MPM's listener);
     /// shared with its internal redirects, so a lookup anywhere in the chain stops it.
     var listenerRun: ListenerRun?
+    /// The connection's TLS session (mod_ssl): `HTTPS`, the `https` scheme, `%{...}x`.
+    public internal(set) var tls: TLSSession?
+    /// `http` or `https`, as the connection came (Apache's `ap_http_scheme`).
+    public var scheme: String { tls == nil ? "http" : "https" }
+    /// The port a URL of this scheme leaves out.
+    var defaultPort: Int { tls == nil ? 80 : 443 }
     /// Request headers an expression read (`<If>`, `Require expr`, `SetEnvIfExpr`), which
     /// Apache adds to a successful response's `Vary`. An internal redirect records them in
     /// the request the connection answers (`varyOwner`). Empty costs no allocation.
@@ -138,6 +144,7 @@ public final class Request {
         r.body = body
         r.methodOverride = methodOverride
         r.listenerRun = listenerRun
+        r.tls = tls
         r.remoteHostLookup = remoteHostLookup
         r.varyOwner = varyOwner ?? self
         return r
@@ -196,14 +203,14 @@ public final class Request {
     public var serverPortForURL: Int {
         if let port = head.port { return port }
         if let name = serverConfig(CoreServerConfig.self).serverName, let port = ServerContext.portPart(name) { return port }
-        return 80
+        return defaultPort
     }
 
     /// `http://host[:port]` for a URL back to this server, as Apache's `ap_construct_url`
     /// (the port left out when it is 80).
     public var selfURLPrefix: String {
         let port = serverPortForURL
-        return port == 80 ? "http://\(serverNameForURL)" : "http://\(serverNameForURL):\(port)"
+        return port == defaultPort ? "\(scheme)://\(serverNameForURL)" : "\(scheme)://\(serverNameForURL):\(port)"
     }
 
     /// Apache's `stat` of a path for this request, through the child's file cache. On the

@@ -12,6 +12,14 @@ public final class ServerContext: @unchecked Sendable {
     public let handlers: [String: Handler]
     /// Handlers that never block, which the event MPM may run on its listener thread.
     public let nonBlockingHandlers: Set<String>
+    /// mod_ssl, when loaded: it says which accepted connections are TLS.
+    let ssl: SSLModule?
+
+    /// The TLS session for a connection accepted on `local` (a host with `SSLEngine on`
+    /// answers that address), else nil. The MPMs call it as they accept.
+    public func tlsSession(socket: Socket, local: SocketAddress) -> TLSSession? {
+        ssl?.session(socket: socket, local: local)
+    }
     /// The output filters the modules offer, by lower-cased name.
     let outputFilters: [String: any OutputFilter]
     /// The main server's core record and mod_reqtimeout's limits, which every connection reads.
@@ -50,6 +58,7 @@ public final class ServerContext: @unchecked Sendable {
             modules.append(try type.init(config: config))
         }
         self.modules = modules
+        self.ssl = modules.lazy.compactMap { $0 as? SSLModule }.first
         var handlers = extraHandlers
         for module in modules { handlers.merge(module.handlers) { first, _ in first } }
         self.handlers = handlers
@@ -122,6 +131,11 @@ public final class ServerContext: @unchecked Sendable {
     /// as Apache picks it: the vhosts on the address, then by ServerName/ServerAlias,
     /// else the first of them; the main server when none is on the address.
     public func selectServer(local: SocketAddress, host: String?) -> VirtualHost {
+        Self.selectServer(in: config, local: local, host: host)
+    }
+
+    /// `selectServer` over a configuration (mod_ssl's SNI picks a host before any context).
+    static func selectServer(in config: ServerConfig, local: SocketAddress, host: String?) -> VirtualHost {
         guard !config.virtualHosts.isEmpty else { return config.main }
         var candidates: [VirtualHost] = []
         for vhost in config.virtualHosts where vhost.addresses.contains(where: { Self.address($0, matches: local) }) {

@@ -150,12 +150,12 @@ extension RewriteRun {
         case .serverProtocol: return bytes(r.protocolName)
         case .serverSoftware: return bytes(context.serverBanner)
         case .apiVersion: return bytes("20120211:137")
-        case .https: return bytes("off")
+        case .https: return bytes(r.tls == nil ? "off" : "on")
         case .ipv6:
             let host = r.client.host
             return bytes(host.contains(":") && !host.hasPrefix("::ffff:") ? "on" : "off")
         case .isSubrequest: return bytes("false")
-        case .requestScheme: return bytes("http")
+        case .requestScheme: return bytes(r.scheme)
         case .requestURI: return r.uriBytes
         case .theRequest: return bytes(r.requestLine)
         case .scriptUser: return bytes(r.fileStatus.flatMap { ExprEvaluation.userName($0.userID) } ?? "<unknown>")
@@ -271,19 +271,19 @@ extension RewriteRun {
     mutating func fullyQualify() {
         guard Self.absoluteURIScheme(filename).length == 0 else { return }
         let port = r.serverPortForURL
-        var prefix = "http://" + r.serverNameForURL + (port == 80 ? "" : ":\(port)")
+        var prefix = r.scheme + "://" + r.serverNameForURL + (port == r.defaultPort ? "" : ":\(port)")
         if filename.first != UInt8(ascii: "/") { prefix += "/" }
         filename = Array(prefix.utf8) + filename
     }
 
     /// Apache's `reduce_uri`: `http://thisserver[:port]/path` back to `/path`.
     mutating func reduceURI() {
-        let scheme = Array("http://".utf8)
+        let scheme = Array((r.scheme + "://").utf8)
         guard filename.count > scheme.count, zip(filename, scheme).allSatisfy({ Self.lower($0) == $1 }) else { return }
         let rest = filename[scheme.count...]
         let hostEnd = rest.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") } ?? rest.endIndex
         let host = Array(rest[rest.startIndex..<hostEnd]).text
-        var port = 80
+        var port = r.defaultPort
         var url: [UInt8]
         if hostEnd < rest.endIndex, rest[hostEnd] == UInt8(ascii: ":") {
             let portEnd = rest[hostEnd...].firstIndex(of: UInt8(ascii: "/")) ?? rest.endIndex

@@ -161,7 +161,7 @@ public struct RewriteModule: HTTPModule {
         let scriptURL = r.environment["REDIRECT_SCRIPT_URL"] ?? r.uri
         r.environment["SCRIPT_URL"] = scriptURL
         let port = r.serverPortForURL
-        r.environment["SCRIPT_URI"] = "http://" + r.serverNameForURL + (port == 80 ? "" : ":\(port)") + scriptURL
+        r.environment["SCRIPT_URI"] = r.scheme + "://" + r.serverNameForURL + (port == r.defaultPort ? "" : ":\(port)") + scriptURL
 
         let originalQuery = r.query
         var run = RewriteRun(r, server, perdir: nil, filename: r.filename.map { Array($0.utf8) } ?? r.uriBytes, log: log)

@@ -1,0 +1,275 @@
+import Foundation
+import Testing
+
+/// mod_ssl end to end, with certificates the test makes (`TestCertificates`: a CA, an RSA
+/// certificate for a.test, an ECDSA one for b.test, a client certificate): TLS under each
+/// MPM with SNI choosing the host's certificate, a large file through write completion,
+/// resumption across children, Apache's answers (plain HTTP on the TLS port, the
+/// variables a script sees, the log codes, a redirect's scheme), mutual TLS, bad input
+/// and bad configuration.
+@Suite(.tags(.skepBinary), .timeLimit(.minutes(5)))
+struct TLSTests {
+    /// Two TLS hosts on the test's port (the first answers clients without SNI), a CGI
+    /// script that prints its environment, and a log line with mod_ssl's codes.
+    static func hosts(_ certificates: TestCertificates, extra: String = "") -> String {
+        """
+        LogFormat "%h \\"%r\\" %>s %{SSL_PROTOCOL}x %{SSL_TLS_SNI}x %{HTTPS}x" tls
+        CustomLog "@LOGS@/tls.log" tls
+        <VirtualHost 127.0.0.1:@PORT@>
+            ServerName a.test
+            SSLEngine on
+            SSLCertificateFile "\(certificates.path("a.test.pem"))"
+            SSLCertificateKeyFile "\(certificates.path("a.test.key"))"
+            SSLProtocol all -TLSv1 -TLSv1.1
+        </VirtualHost>
+        <VirtualHost 127.0.0.1:@PORT@>
+            ServerName b.test
+            SSLEngine on
+            SSLCertificateFile "\(certificates.path("b.test.pem"))"
+            SSLCertificateKeyFile "\(certificates.path("b.test.key"))"
+            \(extra)
+        </VirtualHost>
+        <Directory "@DOCROOT@/cgi">
+            Options +ExecCGI
+            AddHandler cgi-script .cgi
+            SSLOptions +StdEnvVars
+        </Directory>
+        """
+    }
+
+    static let envScript = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nenv | sort\n"
+
+    static func setUp(_ config: inout TestConfig, _ certificates: TestCertificates, extra: String = "") throws {
+        let cgi = config.mpm == .prefork ? "cgi" : "cgid"
+        let modules = EngineFixture.commonModules + ["mime", "ssl", "socache_shmcb", cgi]
+        config.modules = modules
+        config.skepModules = modules
+        config.extra = hosts(certificates, extra: extra)
+        try config.root.writeDocument("index.html", "<p>tls index</p>\n")
+        try config.root.writeDocument("dir/index.html", "<p>dir</p>\n")
+        try config.root.writeDocument("cgi/env.cgi", envScript, mode: 0o755)
+        try config.root.writeDocument("big.bin", bytes: (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 11) })
+    }
+
+    /// curl over TLS to `host` on the server's port, trusting the test CA.
+    static func get(_ server: ServerProcess, _ host: String, _ path: String, _ certificates: TestCertificates,
+                    _ extra: [String] = []) throws -> CurlResult {
+        try Curl.get("https://\(host):\(server.port)\(path)",
+                     ["--cacert", certificates.path("ca.pem"), "--resolve", "\(host):\(server.port):127.0.0.1"] + extra)
+    }
+
+    @Test(arguments: MPM.allCases)
+    func servesOverTLSWithSNI(mpm: MPM) throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        var config = try TestConfig(mpm: mpm)
+        try Self.setUp(&config, certificates)
+        try withServer(.skep, config: config) { skep in
+            for host in ["a.test", "b.test"] {
+                let page = try Self.get(skep, host, "/", certificates)
+                #expect(page.exitCode == 0, "\(host): \(page.stderr)")
+                #expect(page.status == 200 && page.bodyText == "<p>tls index</p>\n", "\(host): \(page.status ?? 0)")
+                // The certificate is the named host's: RSA for a.test, ECDSA for b.test.
+                let handshake = try TestCertificates.handshake(port: skep.port, serverName: host, certificates)
+                #expect(handshake.contains("CN = \(host)") || handshake.contains("CN=\(host)"), "\(host): \(handshake.prefix(400))")
+                #expect(handshake.contains(host == "a.test" ? "RSA" : "ECDSA") || handshake.contains(host == "a.test" ? "rsaEncryption" : "id-ecPublicKey"),
+                        "\(host) key type: \(handshake.prefix(600))")
+            }
+            // 3 MB, three times on one connection: write completion and keep-alive over TLS.
+            let expected = FileManager.default.contents(atPath: config.root.docroot + "/big.bin").map { [UInt8]($0) } ?? []
+            let one = try Self.get(skep, "a.test", "/big.bin", certificates)
+            #expect(one.body == expected, "big.bin: \(one.body.count) bytes, \(one.stderr)")
+            let url = "https://a.test:\(skep.port)/big.bin"
+            let three = try Subprocess.run(Curl.path, ["-sS", "--cacert", certificates.path("ca.pem"), "--resolve", "a.test:\(skep.port):127.0.0.1",
+                                                       "-w", "%{size_download} %{num_connects}\n"] + Array(repeating: ["-o", "/dev/null", url], count: 3).flatMap { $0 })
+            #expect(three.stdout == "\(expected.count) 1\n\(expected.count) 0\n\(expected.count) 0\n", "\(three.stdout) \(three.stderr)")
+            #expect(!skep.errorLog().contains("AH00052"), "a child died")
+        }
+    }
+
+    /// TLS 1.2 session ids and TLS 1.3 tickets made by one child resume in the others: the
+    /// master made the contexts (and their ticket keys) before forking.
+    @Test func sessionsResumeAcrossChildren() throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        var config = try TestConfig(mpm: .prefork)
+        try Self.setUp(&config, certificates)
+        config.extra += "\nStartServers 4\nMinSpareServers 4\n"
+        try withServer(.skep, config: config) { skep in
+            for version in ["-tls1_3", "-tls1_2"] {
+                let session = certificates.path("session\(version)")
+                let first = try TestCertificates.handshake(port: skep.port, serverName: "a.test", certificates, ["-sess_out", session, version])
+                #expect(first.contains("\nNew, "), "\(version): \(first.prefix(300))")
+                var resumed = 0
+                for _ in 0..<8 {
+                    let again = try TestCertificates.handshake(port: skep.port, serverName: "a.test", certificates, ["-sess_in", session, version])
+                    if again.contains("\nReused, ") { resumed += 1 }
+                }
+                // Eight connections land on several of the four children; every one resumes.
+                #expect(resumed == 8, "\(version): \(resumed) of 8 resumed")
+            }
+        }
+    }
+
+    /// What Apache answers: plain HTTP on the TLS port, the variables a CGI script sees,
+    /// the log codes, and a DirectorySlash redirect's https URL.
+    @Test func answersAsApache() throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        try withServerPair(mpm: .event, setUp: { config in try Self.setUp(&config, certificates) }) { skep, apache in
+            // Plain HTTP to the TLS port: Apache's 400 with the reason, then close.
+            let request = "GET /index.html HTTP/1.1\r\nHost: a.test\r\n\r\n"
+            let s = try EngineFixture.exchange(skep, request), a = try EngineFixture.exchange(apache, request)
+            #expect(s.status == 400 && a.status == 400)
+            func reason(_ body: String) -> String { body.components(separatedBy: "<hr>").first ?? body }
+            #expect(reason(s.bodyText) == reason(a.bodyText), "skep:\n\(s.bodyText)\napache:\n\(a.bodyText)")
+
+            // The environment of a script over TLS.
+            let keys = ["HTTPS", "SSL_TLS_SNI", "REQUEST_SCHEME", "SERVER_PORT", "SSL_PROTOCOL", "SSL_SESSION_RESUMED", "SSL_CLIENT_VERIFY", "SSL_SECURE_RENEG"]
+            func environment(_ server: ServerProcess) throws -> [String: String] {
+                let page = try Self.get(server, "b.test", "/cgi/env.cgi", certificates)
+                var out: [String: String] = [:]
+                for line in page.bodyText.split(separator: "\n") {
+                    let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+                    if parts.count == 2, keys.contains(parts[0]) { out[parts[0]] = parts[1] }
+                }
+                return out
+            }
+            var se = try environment(skep), ae = try environment(apache)
+            se["SERVER_PORT"] = se["SERVER_PORT"].map { $0 == String(skep.port) ? "PORT" : $0 }
+            ae["SERVER_PORT"] = ae["SERVER_PORT"].map { $0 == String(apache.port) ? "PORT" : $0 }
+            #expect(se == ae, "skep \(se)\napache \(ae)")
+            #expect(se["HTTPS"] == "on" && se["SSL_TLS_SNI"] == "b.test")
+
+            // A DirectorySlash redirect names https and the port.
+            let sr = try Self.get(skep, "a.test", "/dir", certificates), ar = try Self.get(apache, "a.test", "/dir", certificates)
+            #expect(sr.status == 301 && ar.status == 301)
+            #expect(sr.header("Location")?.replacingOccurrences(of: String(skep.port), with: "PORT")
+                    == ar.header("Location")?.replacingOccurrences(of: String(apache.port), with: "PORT"),
+                    "\(sr.header("Location") ?? "-") / \(ar.header("Location") ?? "-")")
+
+            // The log codes, line by line (each server's lines in the order requests ended).
+            func lines(_ server: ServerProcess) throws -> [String] {
+                try Deadline.waitForValue("4 log lines") {
+                    let text = server.config.root.read(server.config.root.logs + "/tls.log")
+                    let all = text.split(separator: "\n").map(String.init).filter { !$0.contains("HEAD /") }
+                    return all.count >= 4 ? all : nil
+                }.sorted()
+            }
+            let sl = try lines(skep), al = try lines(apache)
+            #expect(sl == al, "skep:\n\(sl.joined(separator: "\n"))\napache:\n\(al.joined(separator: "\n"))")
+        }
+    }
+
+    /// `SSLVerifyClient require`: no certificate, no answer; the CA's client certificate
+    /// gets in, and the script sees its subject.
+    @Test func mutualTLS() throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        var config = try TestConfig(mpm: .event)
+        try Self.setUp(&config, certificates, extra: """
+            SSLVerifyClient require
+                SSLCACertificateFile "\(certificates.path("ca.pem"))"
+            """)
+        try withServer(.skep, config: config) { skep in
+            let refused = try Self.get(skep, "b.test", "/", certificates)
+            #expect(refused.status == nil && refused.exitCode != 0, "without a client certificate: \(refused.status ?? 0)")
+            let client = ["--cert", certificates.path("client.pem"), "--key", certificates.path("client.key")]
+            let page = try Self.get(skep, "b.test", "/cgi/env.cgi", certificates, client)
+            #expect(page.status == 200, "\(page.stderr)")
+            #expect(page.bodyText.contains("SSL_CLIENT_S_DN=CN=skep client"), "\(page.bodyText)")
+            #expect(page.bodyText.contains("SSL_CLIENT_VERIFY=SUCCESS"))
+            // a.test asks for no certificate.
+            #expect(try Self.get(skep, "a.test", "/", certificates).status == 200)
+        }
+    }
+
+    /// Garbage, a truncated hello and a stalled handshake cost their own connection only.
+    @Test(arguments: [MPM.event, .prefork])
+    func badClientsCloseOnlyTheirConnection(mpm: MPM) throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        var config = try TestConfig(mpm: mpm)
+        try Self.setUp(&config, certificates)
+        config.extra += "\nTimeout 2\n"
+        try withServer(.skep, config: config) { skep in
+            let stalled = try RawHTTPClient(port: skep.port, timeout: .seconds(10))
+            defer { stalled.close() }
+            try stalled.send([0x16, 0x03, 0x01, 0x00, 0x40, 0x01])  // a hello's first bytes, then nothing
+            for bytes: [UInt8] in [Array(repeating: 0xFF, count: 300), [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00], Array("\u{16}\u{03}\u{03}garbage".utf8)] {
+                let client = try RawHTTPClient(port: skep.port, timeout: .seconds(10))
+                try client.send(bytes)
+                client.shutdownWrite()
+                _ = try? client.readUntilClose(timeout: .seconds(5))
+                client.close()
+            }
+            let page = try Self.get(skep, "a.test", "/", certificates)
+            #expect(page.status == 200, "after bad clients: \(page.stderr)")
+            #expect(!skep.errorLog().contains("AH00052"), "a child died")
+        }
+    }
+
+    /// A certificate that is missing or not a certificate is `file:line` at `-t`; a key
+    /// that does not match is refused at start, naming both files.
+    @Test func badConfiguration() throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        var config = try TestConfig(mpm: .event)
+        try Self.setUp(&config, certificates)
+        config.extra = config.extra.replacingOccurrences(of: certificates.path("a.test.pem"), with: certificates.path("missing.pem"))
+        let path = try config.write(for: .skep)
+        let missing = try ServerBinary.configtest(.skep, configPath: path)
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("\(path):") && missing.stderr.contains("SSLCertificateFile") && missing.stderr.contains("missing.pem"), "\(missing.stderr)")
+
+        var mismatch = try TestConfig(mpm: .event)
+        try Self.setUp(&mismatch, certificates)
+        mismatch.extra = mismatch.extra.replacingOccurrences(of: certificates.path("a.test.key"), with: certificates.path("b.test.key"))
+        #expect(throws: (any Error).self) {
+            try withServer(.skep, config: mismatch, readyTimeout: .seconds(5)) { _ in }
+        }
+        config.root.remove()
+    }
+}
+
+/// Certificates made with the `openssl` command for one test: a CA (ECDSA P-256), a.test
+/// (RSA 2048), b.test (ECDSA P-256) and a client certificate, each signed by the CA.
+struct TestCertificates {
+    let directory: TemporaryDirectory
+
+    init() throws {
+        directory = try TemporaryDirectory(prefix: "skep-tls")
+        chmod(directory.path, 0o755)
+        try run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("ca.key"),
+                 "-out", path("ca.pem"), "-days", "2", "-subj", "/CN=Skep Test CA"])
+        for (name, key) in [("a.test", ["-newkey", "rsa:2048"]), ("b.test", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]),
+                            ("client", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])] {
+            let subject = name == "client" ? "/CN=skep client" : "/CN=\(name)"
+            try run(["req"] + key + ["-nodes", "-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", subject])
+            try "subjectAltName=DNS:\(name)\n".write(toFile: path("\(name).ext"), atomically: true, encoding: .utf8)
+            try run(["x509", "-req", "-in", path("\(name).csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"), "-CAcreateserial",
+                     "-out", path("\(name).pem"), "-days", "2", "-extfile", path("\(name).ext")])
+            chmod(path("\(name).key"), 0o644)
+        }
+    }
+
+    func path(_ name: String) -> String { directory.path + "/" + name }
+
+    func remove() { directory.remove() }
+
+    private func run(_ arguments: [String]) throws {
+        let result = try Subprocess.run("/usr/bin/openssl", arguments, timeout: .seconds(60))
+        guard result.status == 0 else { throw HarnessError("openssl \(arguments.joined(separator: " ")): \(result.stderr)") }
+    }
+
+    /// `openssl s_client`'s report of a handshake (and one HTTP/1.0 request, so TLS 1.3
+    /// tickets arrive before it saves a session), certificate text included.
+    static func handshake(port: UInt16, serverName: String, _ certificates: TestCertificates, _ extra: [String] = []) throws -> String {
+        let request = certificates.path("request-\(serverName)")
+        try "GET / HTTP/1.0\r\nHost: \(serverName)\r\n\r\n".write(toFile: request, atomically: true, encoding: .utf8)
+        let script = "/usr/bin/openssl s_client -connect 127.0.0.1:\(port) -servername \(serverName) -CAfile \(certificates.path("ca.pem")) "
+            + extra.joined(separator: " ") + " -ign_eof < \(request) | tee /dev/stderr | /usr/bin/openssl x509 -noout -text 2>/dev/null"
+        let result = try Subprocess.run("/bin/sh", ["-c", script], timeout: .seconds(20))
+        return result.stderr + result.stdout
+    }
+}
