@@ -104,6 +104,77 @@ struct DebianWorkflowTests {
         try Self.stop(skep, tree)
     }
 
+    /// certbot's `options-ssl-apache.conf` as certbot writes it (certbot-apache's
+    /// `current-options-ssl-apache.conf`).
+    static let certbotOptions = """
+        # This file contains important security parameters. If you modify this file
+        # manually, Certbot will be unable to automatically provide future security
+        # updates.
+
+        SSLEngine on
+
+        # Intermediate configuration, tweak to your needs
+        SSLProtocol             all -SSLv2 -SSLv3 -TLSv1 -TLSv1.1
+        SSLCipherSuite          ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384
+        SSLHonorCipherOrder     off
+        SSLSessionTickets       off
+
+        SSLOptions +StrictRequire
+
+        # Add vhost name to log entries:
+        LogFormat "%h %l %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" \\"%{User-agent}i\\"" vhost_combined
+        LogFormat "%v %h %l %u %t \\"%r\\" %>s %b" vhost_common
+
+        """
+
+    /// `a2enmod ssl; a2ensite default-ssl` with the ssl-cert package's snakeoil
+    /// certificate: Apache and Skep serve Debian's default page over HTTPS from the tree
+    /// unchanged, and certbot's options file, included in that host, loads.
+    @Test func theDefaultSSLSiteServesHTTPS() throws {
+        let skep = try ServerBinary.path(for: .skep)
+        let tree = try DebianTree()
+        defer { _ = try? tree.server(skep, ["-k", "stop"]); _ = try? tree.server(Oracle.path, ["-k", "stop"]) }
+        // What the ssl-cert package's postinst does when it was installed without one.
+        if access("/etc/ssl/certs/ssl-cert-snakeoil.pem", R_OK) != 0 {
+            let made = try Subprocess.run("/usr/sbin/make-ssl-cert", ["generate-default-snakeoil"], timeout: .seconds(60))
+            #expect(made.status == 0, "make-ssl-cert: \(made.stderr)")
+        }
+        try tree.a2("a2enmod", ["-q", "ssl"])
+        try tree.a2("a2ensite", ["-q", "default-ssl"])
+        func page() throws -> CurlResult {
+            try Curl.get("https://127.0.0.1:\(tree.sslPort)/", ["--insecure"])
+        }
+        try Self.start(Oracle.path, tree)
+        let apache = try page()
+        try Self.stop(Oracle.path, tree)
+        #expect(apache.status == 200, "Apache over HTTPS: \(apache.stderr)")
+
+        let test = try tree.server(skep, ["-t"])
+        #expect(test.succeeded && test.stderr.contains("Syntax OK"), "skep -t with default-ssl: \(test.stdout)\(test.stderr)")
+        try Self.start(skep, tree)
+        let served = try page()
+        #expect(served.status == 200, "Skep over HTTPS: \(served.stderr)")
+        #expect(served.body == apache.body && served.bodyText.contains("Apache2 Debian Default Page"))
+        #expect(served.header("Content-Type") == apache.header("Content-Type"))
+        try Self.stop(skep, tree)
+
+        // certbot's options file in the TLS host, as certbot's installer includes it.
+        let options = tree.confdir + "/options-ssl-apache.conf"
+        try Self.certbotOptions.write(toFile: options, atomically: true, encoding: .utf8)
+        let site = tree.confdir + "/sites-available/default-ssl.conf"
+        let text = try String(contentsOfFile: site, encoding: .utf8)
+        try text.replacingOccurrences(of: "SSLEngine on", with: "Include \(options)").write(toFile: site, atomically: true, encoding: .utf8)
+        for binary in [skep, Oracle.path] {
+            let test = try tree.server(binary, ["-t"])
+            #expect(test.succeeded && test.stderr.contains("Syntax OK"), "\(binary) -t with certbot's options: \(test.stdout)\(test.stderr)")
+        }
+        try Self.start(skep, tree)
+        let certbot = try Curl.get("https://127.0.0.1:\(tree.sslPort)/", ["--insecure", "--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES128-GCM-SHA256"])
+        #expect(certbot.status == 200, "Skep with certbot's options: \(certbot.stderr)")
+        let old = try Curl.get("https://127.0.0.1:\(tree.sslPort)/", ["--insecure", "--tlsv1.1", "--tls-max", "1.1"])
+        #expect(old.status == nil, "TLS 1.1 is refused by certbot's SSLProtocol")
+    }
+
     func phpThroughTheSeedsCommands(_ tree: DebianTree, skep: String) throws {
         guard let fpm = PHPFPM.binary, let version = fpm.split(separator: "/").last?.dropFirst("php-fpm".count), !version.isEmpty else {
             Issue.record("php-fpm is not installed")

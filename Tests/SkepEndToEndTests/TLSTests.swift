@@ -184,6 +184,30 @@ struct TLSTests {
         }
     }
 
+    /// certbot's renew hook reloads the server: after a graceful restart new connections
+    /// get the renewed certificate, read by the master as root before the new children fork.
+    @Test func gracefulRestartLoadsRenewedCertificates() throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        var config = try TestConfig(mpm: .event)
+        try Self.setUp(&config, certificates)
+        try withServer(.skep, config: config) { skep in
+            func serial() throws -> String {
+                let text = try TestCertificates.handshake(port: skep.port, serverName: "a.test", certificates)
+                return text.firstMatch(of: /Serial Number:\s*\n?\s*([0-9a-f:]+)/)?.1.description ?? "none"
+            }
+            let before = try serial()
+            try certificates.issue("a.test", key: ["-newkey", "rsa:2048"])
+            skep.signal(SIGUSR1)
+            let after = try Deadline.waitForValue("the renewed certificate after USR1", timeout: .seconds(20)) {
+                let now = try serial()
+                return now != before && now != "none" ? now : nil
+            }
+            #expect(after != before)
+            #expect(try Self.get(skep, "a.test", "/", certificates).status == 200)
+        }
+    }
+
     /// Garbage, a truncated hello and a stalled handshake cost their own connection only.
     @Test(arguments: [MPM.event, .prefork])
     func badClientsCloseOnlyTheirConnection(mpm: MPM) throws {
@@ -244,13 +268,18 @@ struct TestCertificates {
                  "-out", path("ca.pem"), "-days", "2", "-subj", "/CN=Skep Test CA"])
         for (name, key) in [("a.test", ["-newkey", "rsa:2048"]), ("b.test", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]),
                             ("client", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])] {
-            let subject = name == "client" ? "/CN=skep client" : "/CN=\(name)"
-            try run(["req"] + key + ["-nodes", "-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", subject])
-            try "subjectAltName=DNS:\(name)\n".write(toFile: path("\(name).ext"), atomically: true, encoding: .utf8)
-            try run(["x509", "-req", "-in", path("\(name).csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"), "-CAcreateserial",
-                     "-out", path("\(name).pem"), "-days", "2", "-extfile", path("\(name).ext")])
-            chmod(path("\(name).key"), 0o644)
+            try issue(name, key: key)
         }
+    }
+
+    /// A new key and certificate for `name` (CN `name`, or "skep client"), signed by the CA.
+    func issue(_ name: String, key: [String]) throws {
+        let subject = name == "client" ? "/CN=skep client" : "/CN=\(name)"
+        try run(["req"] + key + ["-nodes", "-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", subject])
+        try "subjectAltName=DNS:\(name)\n".write(toFile: path("\(name).ext"), atomically: true, encoding: .utf8)
+        try run(["x509", "-req", "-in", path("\(name).csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"), "-CAcreateserial",
+                 "-out", path("\(name).pem"), "-days", "2", "-extfile", path("\(name).ext")])
+        chmod(path("\(name).key"), 0o644)
     }
 
     func path(_ name: String) -> String { directory.path + "/" + name }

@@ -12,6 +12,8 @@ import Glibc
 final class DebianTree {
     let directory: TemporaryDirectory
     let port: UInt16
+    /// The port of `ports.conf`'s `Listen 443` and `default-ssl`'s host.
+    let sslPort: UInt16
     var confdir: String { directory.path + "/etc/apache2" }
     var logDirectory: String { directory.path + "/log" }
     var pidFile: String { directory.path + "/run/apache2.pid" }
@@ -31,11 +33,14 @@ final class DebianTree {
     init() throws {
         directory = try TemporaryDirectory(prefix: "skep-debian")
         port = try FreePort.next()
+        sslPort = try FreePort.next()
         do {
             try extract(package: "apache2")
             for name in ["run", "lock", "log", "state"] { try directory.makeDirectory(name) }
             try rewrite("ports.conf") { $0.replacingOccurrences(of: "Listen 80\n", with: "Listen 127.0.0.1:\(port)\n") }
             try rewrite("sites-available/000-default.conf") { $0.replacingOccurrences(of: "<VirtualHost *:80>", with: "<VirtualHost *:\(port)>") }
+            try rewrite("ports.conf") { $0.replacingOccurrences(of: "Listen 443\n", with: "Listen 127.0.0.1:\(sslPort)\n") }
+            try rewrite("sites-available/default-ssl.conf") { $0.replacingOccurrences(of: "<VirtualHost *:443>", with: "<VirtualHost *:\(sslPort)>") }
             try rewrite("envvars") { text in
                 text.replacingOccurrences(of: "export APACHE_RUN_DIR=/var/run/apache2$SUFFIX", with: "export APACHE_RUN_DIR=\(directory.path)/run")
                     .replacingOccurrences(of: "export APACHE_PID_FILE=/var/run/apache2$SUFFIX/apache2.pid", with: "export APACHE_PID_FILE=\(pidFile)")
