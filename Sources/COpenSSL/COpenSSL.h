@@ -16,6 +16,9 @@ static inline long skep_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version)
 static inline long skep_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version) {
     return SSL_CTX_set_max_proto_version(ctx, version);
 }
+static inline long skep_SSL_CTX_set_read_ahead(SSL_CTX *ctx, long yes) {
+    return SSL_CTX_set_read_ahead(ctx, yes);
+}
 static inline long skep_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_mode(ctx, mode);
 }

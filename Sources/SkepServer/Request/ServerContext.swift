@@ -58,6 +58,7 @@ public final class ServerContext: @unchecked Sendable {
             modules.append(try type.init(config: config))
         }
         self.modules = modules
+        self.hostSelector = VirtualHostSelector(config)
         self.ssl = modules.lazy.compactMap { $0 as? SSLModule }.first
         var handlers = extraHandlers
         for module in modules { handlers.merge(module.handlers) { first, _ in first } }
@@ -131,26 +132,11 @@ public final class ServerContext: @unchecked Sendable {
     /// as Apache picks it: the vhosts on the address, then by ServerName/ServerAlias,
     /// else the first of them; the main server when none is on the address.
     public func selectServer(local: SocketAddress, host: String?) -> VirtualHost {
-        Self.selectServer(in: config, local: local, host: host)
+        hostSelector.select(local: local, host: host)
     }
 
-    /// `selectServer` over a configuration (mod_ssl's SNI picks a host before any context).
-    static func selectServer(in config: ServerConfig, local: SocketAddress, host: String?) -> VirtualHost {
-        guard !config.virtualHosts.isEmpty else { return config.main }
-        var candidates: [VirtualHost] = []
-        for vhost in config.virtualHosts where vhost.addresses.contains(where: { Self.address($0, matches: local) }) {
-            candidates.append(vhost)
-        }
-        guard let first = candidates.first else { return config.main }
-        guard let host, !host.isEmpty else { return first }
-        let name = host.split(separator: ":").first.map(String.init) ?? host
-        for vhost in candidates {
-            let core = vhost.server[CoreServerConfig.self]
-            if let serverName = core.serverName, Self.hostPart(serverName).lowercased() == name { return vhost }
-            for alias in core.serverAliases where Wildcard.matches(pattern: alias.lowercased(), name) { return vhost }
-        }
-        return first
-    }
+    /// The configuration's virtual hosts, read once for `selectServer`.
+    let hostSelector: VirtualHostSelector
 
     static func hostPart(_ serverName: String) -> String {
         var s = Substring(serverName)
@@ -166,15 +152,5 @@ public final class ServerContext: @unchecked Sendable {
         if s.hasPrefix("["), let close = s.firstIndex(of: "]") { s = s[s.index(after: close)...] }
         guard let colon = s.lastIndex(of: ":") else { return nil }
         return Int(s[s.index(after: colon)...]).flatMap { (1...65535).contains($0) ? $0 : nil }  // trap-safe: a failable Int(text), then flatMap
-    }
-
-    static func address(_ text: String, matches local: SocketAddress) -> Bool {
-        guard let listen = ListenAddress(parsing: text.hasPrefix("_default_") ? "*" + text.dropFirst(9) : text)
-                ?? (text == "*" || text == "_default_" ? ListenAddress(host: nil, port: Int(local.port)) : nil) else {  // trap-safe: UInt16 to Int widens
-            return false
-        }
-        if listen.port != Int(local.port) && !text.hasSuffix(":*") { return false }  // trap-safe: UInt16 to Int widens
-        guard let host = listen.host else { return true }
-        return host == local.host
     }
 }

@@ -70,6 +70,8 @@ public final class TLSContext: @unchecked Sendable {
         // Releasing buffers keeps an idle keep-alive connection small; partial writes and a
         // moving buffer let a write resume after EAGAIN with the same bytes rebuilt.
         _ = skep_SSL_CTX_set_mode(context, Int(SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))  // trap-safe: UInt32 flag constants to Int widen
+        // Read ahead: a record's header and body in one `read`, not two.
+        _ = skep_SSL_CTX_set_read_ahead(context, 1)
         var options = skep_SSL_OP_NO_COMPRESSION | skep_SSL_OP_NO_RENEGOTIATION
         if config.honorCipherOrder == true { options |= skep_SSL_OP_CIPHER_SERVER_PREFERENCE }
         if config.sessionTickets == false { options |= skep_SSL_OP_NO_TICKET }

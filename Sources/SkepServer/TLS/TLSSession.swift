@@ -44,9 +44,9 @@ public final class TLSSession {
         return SSL_TLSEXT_ERR_OK
     }
 
-    /// Decrypted bytes into `buffer`, as many as the records already here fill (so none
-    /// stay inside OpenSSL where epoll cannot see them unless `buffer` is full: then
-    /// `hasBufferedInput`). `.transferred(0)`: the client closed.
+    /// Decrypted bytes into `buffer`, as many as the records OpenSSL already holds fill
+    /// (so none stay inside OpenSSL, where epoll cannot see them, unless `buffer` is full:
+    /// then `hasBufferedInput`). `.transferred(0)`: the client closed.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(TLSError) -> IOResult {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .transferred(0) }
         if plainText { return try plain { try Socket(descriptor: descriptor).read(into: buffer) } }
@@ -56,6 +56,8 @@ public final class TLSSession {
             let n = SSL_read(ssl, base + total, Int32(clamping: buffer.count - total))
             if n > 0 {
                 total += Int(n)  // trap-safe: Int32 to Int widens
+                // Nothing more inside OpenSSL: what is still in the socket, epoll reports.
+                if SSL_has_pending(ssl) == 0 { return .transferred(total) }
                 continue
             }
             switch SSL_get_error(ssl, n) {
@@ -110,8 +112,9 @@ public final class TLSSession {
     /// `SSL_SECURE_RENEG`: the client supports secure renegotiation (RFC 5746).
     public var secureRenegotiation: Bool { skep_SSL_get_secure_renegotiation_support(ssl) == 1 }
 
-    /// Decrypted bytes OpenSSL holds that no socket readiness will announce.
-    public var hasBufferedInput: Bool { SSL_pending(ssl) > 0 }
+    /// Bytes OpenSSL holds (decrypted, or read ahead from the socket) that no socket
+    /// readiness will announce.
+    public var hasBufferedInput: Bool { SSL_has_pending(ssl) == 1 }
 
     /// From now on bytes go to and from the socket as they are (Apache's answer to plain
     /// HTTP on a TLS port).

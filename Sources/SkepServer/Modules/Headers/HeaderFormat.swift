@@ -14,8 +14,8 @@ public struct HeaderFormat: Sendable {
         case requestTime
         /// `%{VAR}e`: a variable of the request's environment, `(null)` when unset.
         case environment(String)
-        /// `%{VAR}s`: a mod_ssl variable (`SSL_PROTOCOL`...), `(null)` on a plain-HTTP
-        /// connection or for a name mod_ssl does not know, as Apache's.
+        /// `%{VAR}s`: a mod_ssl variable (`SSL_PROTOCOL`...; `HTTPS` is `off` on a plain
+        /// connection), `(null)` without mod_ssl or for a name it does not know, as Apache's.
         case ssl(String)
         /// `%l`: `l=` and the 1, 5 and 15 minute load averages.
         case loadAverage
@@ -95,7 +95,8 @@ public struct HeaderFormat: Sendable {
                 out += "D=\(overflow ? 0 : elapsed)"
             case .requestTime: out += "t=\(r.received.microseconds)"
             case .environment(let name): out += r.environment[name].map(Self.unwrapped) ?? "(null)"
-            case .ssl(let name): out += SSLModule.variable(name, r.tls).map(Self.unwrapped) ?? "(null)"
+            // Without mod_ssl loaded there is no lookup at all, as Apache's optional function.
+            case .ssl(let name): out += (context.ssl == nil ? nil : SSLModule.variable(name, r.tls)).map(Self.unwrapped) ?? "(null)"
             case .loadAverage:
                 let (one, five, fifteen) = StatusReport.systemLoadAverage()
                 out += "l=" + [one, five, fifteen].map { StatusReport.fixed($0, 2) }.joined(separator: "/")

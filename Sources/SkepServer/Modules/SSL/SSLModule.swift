@@ -127,10 +127,9 @@ public struct SSLModule: HTTPModule {
     /// Each TLS host's context: the main server's (`nil` key) and the virtual hosts' by
     /// the `<VirtualHost>` line.
     let contexts: [SourceLocation?: TLSContext]
-    let config: ServerConfig
+    let selector: VirtualHostSelector
 
     public init(config: ServerConfig) throws {
-        self.config = config
         var contexts: [SourceLocation?: TLSContext] = [:]
         for host in [config.main] + config.virtualHosts {
             let ssl = host.server[SSLServerConfig.self]
@@ -145,22 +144,23 @@ public struct SSLModule: HTTPModule {
                 throw TLSError.configuration("\(host.location.map { "\($0): " } ?? "")\(name): \(error)")
             }
         }
-        let config = self.config
+        let selector = VirtualHostSelector(config)
         let all = contexts
         for context in contexts.values {
             context.installServerNameCallback()
             context.serverNameResolver = { name, local in
-                all[ServerContext.selectServer(in: config, local: local, host: name).location] ?? nil
+                all[selector.select(local: local, host: name).location] ?? nil
             }
         }
         self.contexts = contexts
+        self.selector = selector
     }
 
     /// The TLS session for a connection accepted on `local`, when the host that answers
     /// that address first has `SSLEngine on`; nil for plain HTTP.
     func session(socket: Socket, local: SocketAddress) -> TLSSession? {
         guard !contexts.isEmpty else { return nil }
-        let host = ServerContext.selectServer(in: config, local: local, host: nil)
+        let host = selector.select(local: local, host: nil)
         guard let context = contexts[host.location] ?? nil else { return nil }
         return context.session(socket: socket, local: local)
     }
