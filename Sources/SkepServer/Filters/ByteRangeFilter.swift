@@ -123,10 +123,12 @@ enum ByteRangeFilter {
     }
 
     /// A boundary that differs between files, changes and requests, as Apache's (hex of
-    /// the request time and the file's identity).
+    /// the request time and the file's identity), always 16 digits: a HEAD and a GET of
+    /// the same ranges announce the same `Content-Length`.
     static func multipartBoundary(_ r: Request) -> String {
         let seed = UInt64(bitPattern: r.received.microseconds)
         let file = r.fileStatus.map { UInt64(bitPattern: $0.modificationTime.microseconds) ^ $0.inode } ?? 0
-        return String((seed ^ file) &* 0x9E37_79B9_7F4A_7C15, radix: 16)
+        let hex = String((seed ^ file) &* 0x9E37_79B9_7F4A_7C15, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }

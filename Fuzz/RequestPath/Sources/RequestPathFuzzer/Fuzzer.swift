@@ -4,8 +4,9 @@ import SkepSystem
 
 // libFuzzer's entry point. An input is the bytes a client sends on one connection,
 // optionally followed by `Input.backendMarker` and what the FastCGI back end answers
-// (see `BackendAnswer`). Every input runs a whole connection: nothing may trap, and
-// every response must be well formed (`ResponseCheck`).
+// (see `BackendAnswer`); or, after `Input.tlsMarker`, what a client sends to the TLS port
+// (`TLSRun`: a handshake, records, or plain HTTP). Every input runs a whole connection:
+// nothing may trap, and every plain response must be well formed (`ResponseCheck`).
 
 /// The back end and the site, made on the first input and shared by all.
 let backend: FakeBackend = {
@@ -18,7 +19,12 @@ let site: Site = {
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let input = Input(UnsafeBufferPointer(start: data, count: size))
+    let bytes = UnsafeBufferPointer(start: data, count: size)
+    if bytes.starts(with: Input.tlsMarker) {
+        TLSRun(context: site.context, bytes: Array(bytes.dropFirst(Input.tlsMarker.count))).run()
+        return 0
+    }
+    let input = Input(bytes)
     backend.setAnswer(BackendAnswer.records(from: input.backend))
     ClientRun(context: site.context, input: input).run()
     return 0
@@ -27,6 +33,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 /// One fuzz input taken apart.
 struct Input {
     static let backendMarker = Array("\n--backend--\n".utf8)
+    /// An input that starts with it is the byte stream a client sends to the TLS port.
+    static let tlsMarker = Array("--tls--\n".utf8)
 
     /// What the client sends.
     let request: [UInt8]

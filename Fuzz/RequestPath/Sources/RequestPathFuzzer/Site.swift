@@ -78,6 +78,10 @@ struct Site {
             php_value memory_limit 64M
 
             """.utf8))
+        // The TLS host's certificate, made afresh for each run.
+        let made = system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=tls.fuzz.example"
+                          + " -keyout '\(root)/tls.key' -out '\(root)/tls.pem' >/dev/null 2>&1")
+        if made != 0 { throw SetupError("openssl could not make the TLS certificate (\(made))") }
         // bcrypt, APR1-MD5 and {SHA} entries for "fuzz" / "fuzz" (htpasswd -B, -m, -s).
         try write(root + "/htpasswd", Array("""
             b:$2y$05$BFGfImDJTeR4s1Ql5rh3mefcR8yvcWzVPlSV4AgoGfLu4ijzmjERi
@@ -122,6 +126,7 @@ struct Site {
         LoadModule headers_module modules/mod_headers.so
         LoadModule expires_module modules/mod_expires.so
         LoadModule rewrite_module modules/mod_rewrite.so
+        LoadModule ssl_module modules/mod_ssl.so
         ServerName fuzz.example
         ErrorLog logs/error_log
         LogLevel debug
@@ -212,6 +217,14 @@ struct Site {
         ErrorDocument 502 /php/error
         ProxyPass "/php/" "\(backend)\(root)/htdocs/" timeout=2
         ProxyPass "/stream/" "\(backend)/" enablereuse=on flushpackets=on timeout=2
+        # The TLS entry point's host (`TLSRun`): connections to port 443 are TLS.
+        <VirtualHost 127.0.0.1:443>
+            ServerName tls.fuzz.example
+            SSLEngine on
+            SSLCertificateFile "\(root)/tls.pem"
+            SSLCertificateKeyFile "\(root)/tls.key"
+            SSLOptions +StdEnvVars
+        </VirtualHost>
         """
     }
 }
