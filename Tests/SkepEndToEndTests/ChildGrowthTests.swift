@@ -32,13 +32,19 @@ extension MPMEndToEnd {
                 // load's requests are then the listener's to answer.
                 #expect(try S.get(port: server.port) == 200)
                 var most = 1
-                let summary = try GracefulTestSupport.wrk(["-t2", "-c64", "-d2s", "--timeout", "5s"], port: server.port,
-                                                          every: .milliseconds(50)) {
-                    most = max(most, server.children().count)
+                var summaries: [String] = []
+                // Up to three 2-second loads: on a machine whose cores the other suites
+                // share, the listener is not always the bottleneck in the first.
+                for _ in 0..<3 where most < 2 {
+                    let summary = try GracefulTestSupport.wrk(["-t2", "-c64", "-d2s", "--timeout", "5s"], port: server.port,
+                                                              every: .milliseconds(50)) {
+                        most = max(most, server.children().count)
+                    }
+                    #expect(summary.socketErrors == 0 && summary.non2xx == 0, "the load itself failed: \(summary)")
+                    summaries.append("\(summary)")
                 }
-                #expect(summary.socketErrors == 0 && summary.non2xx == 0, "the load itself failed: \(summary)")
                 #expect(most >= 2,
-                        "expected the listener-bound load (wrk -c64, 2 s) to grow the event MPM from 1 child to at least 2; at most \(most) child(ren) were seen\n\(summary)")
+                        "expected the listener-bound load (wrk -c64, up to 3 x 2 s) to grow the event MPM from 1 child to at least 2; at most \(most) child(ren) were seen\n\(summaries.joined(separator: "\n"))")
                 var left = server.children().count
                 do {
                     try Deadline.wait(for: "the children to shrink back to 1", timeout: .seconds(15), interval: .milliseconds(100)) {
