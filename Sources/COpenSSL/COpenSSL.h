@@ -57,4 +57,56 @@ static const uint64_t skep_SSL_OP_CIPHER_SERVER_PREFERENCE = SSL_OP_CIPHER_SERVE
 static const uint64_t skep_SSL_OP_NO_TICKET = SSL_OP_NO_TICKET;
 static const unsigned long skep_XN_FLAG_RFC2253 = XN_FLAG_RFC2253;
 
+// SSLSessionTicketKeyFile: Apache's 48-byte file (a key name, an HMAC secret and an AES key,
+// 16 bytes each), used as mod_ssl uses it: tickets sealed with AES-128-CBC and HMAC-SHA256
+// by OpenSSL's own ciphers. The keys live in the context's ex_data (freed with it).
+#include <openssl/rand.h>
+#include <openssl/core_names.h>
+#include <string.h>
+
+static inline void skep_free_ticket_keys(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp) {
+    if (ptr != NULL) OPENSSL_clear_free(ptr, 48);
+}
+
+/* The ex_data slot of the keys, taken once (the master makes the contexts, before any thread). */
+static inline int skep_ticket_keys_index(void) {
+    static int index = -1;
+    if (index < 0) index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, skep_free_ticket_keys);
+    return index;
+}
+
+static inline int skep_ticket_key_callback(SSL *ssl, unsigned char *name, unsigned char *iv,
+                                           EVP_CIPHER_CTX *cipher, EVP_MAC_CTX *mac, int encrypt) {
+    const unsigned char *keys = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), skep_ticket_keys_index());
+    if (keys == NULL) return -1;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)(keys + 16), 16),
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (encrypt) {
+        memcpy(name, keys, 16);
+        if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_128_cbc())) != 1) return -1;
+        if (EVP_EncryptInit_ex(cipher, EVP_aes_128_cbc(), NULL, keys + 32, iv) != 1) return -1;
+        if (EVP_MAC_CTX_set_params(mac, params) != 1) return -1;
+        return 1;
+    }
+    if (memcmp(name, keys, 16) != 0) return 0;  /* another key's ticket: a full handshake */
+    if (EVP_MAC_CTX_set_params(mac, params) != 1) return -1;
+    if (EVP_DecryptInit_ex(cipher, EVP_aes_128_cbc(), NULL, keys + 32, iv) != 1) return -1;
+    return 1;
+}
+
+/* Installs the 48 bytes of an SSLSessionTicketKeyFile on `ctx`; 1 on success. */
+static inline int skep_SSL_CTX_use_ticket_keys(SSL_CTX *ctx, const unsigned char *keys) {
+    unsigned char *copy = OPENSSL_malloc(48);
+    if (copy == NULL) return 0;
+    memcpy(copy, keys, 48);
+    if (SSL_CTX_set_ex_data(ctx, skep_ticket_keys_index(), copy) != 1) {
+        OPENSSL_clear_free(copy, 48);
+        return 0;
+    }
+    return (int)SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, skep_ticket_key_callback);
+}
+
 #endif

@@ -161,6 +161,48 @@ struct TLSTests {
         }
     }
 
+    /// `SSLSessionTicketKeyFile`: two servers with the same 48 bytes resume each other's
+    /// TLS 1.3 tickets (several machines behind one load balancer); without the file each
+    /// server's keys are its own and the other makes a full handshake.
+    @Test func ticketKeyFileResumesAcrossServers() throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        let keyFile = certificates.path("ticket.key")
+        let keys = (0..<48).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        try Data(keys).write(to: URL(fileURLWithPath: keyFile))
+        func resumes(shared: Bool) throws -> Bool {
+            let line = shared ? "SSLSessionTicketKeyFile \"\(keyFile)\"" : ""
+            var first = try TestConfig(mpm: .event), second = try TestConfig(mpm: .event)
+            try Self.setUp(&first, certificates, extra: line)
+            try Self.setUp(&second, certificates, extra: line)
+            return try withServer(.skep, config: first) { a in
+                try withServer(.skep, config: second) { b in
+                    let session = certificates.path("session-\(shared)")
+                    let made = try TestCertificates.handshake(port: a.port, serverName: "b.test", certificates, ["-sess_out", session, "-tls1_3"])
+                    #expect(made.contains("\nNew, "), "\(made.prefix(300))")
+                    let other = try TestCertificates.handshake(port: b.port, serverName: "b.test", certificates, ["-sess_in", session, "-tls1_3"])
+                    return other.contains("\nReused, ")
+                }
+            }
+        }
+        #expect(try resumes(shared: true), "a ticket from one server did not resume on the other with the same key file")
+        #expect(try !resumes(shared: false), "without the key file, servers must not share tickets")
+    }
+
+    /// A key file that is not 48 bytes is `file:line` at `-t`.
+    @Test func ticketKeyFileOfTheWrongSizeIsAConfigError() throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        try Data(repeating: 7, count: 32).write(to: URL(fileURLWithPath: certificates.path("short.key")))
+        var config = try TestConfig(mpm: .event)
+        try Self.setUp(&config, certificates, extra: "SSLSessionTicketKeyFile \"\(certificates.path("short.key"))\"")
+        defer { config.root.remove() }
+        let path = try config.write(for: .skep)
+        let result = try ServerBinary.configtest(.skep, configPath: path)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(path):") && result.stderr.contains("exactly 48 bytes"), "\(result.stderr)")
+    }
+
     /// `SSLVerifyClient require`: no certificate, no answer; the CA's client certificate
     /// gets in, and the script sees its subject.
     @Test func mutualTLS() throws {

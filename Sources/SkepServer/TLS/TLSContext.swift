@@ -89,6 +89,13 @@ public final class TLSContext: @unchecked Sendable {
         let idContext = Array(serverName.utf8.prefix(Int(SSL_MAX_SID_CTX_LENGTH)))  // trap-safe: the constant 32 to Int
         _ = SSL_CTX_set_session_id_context(context, idContext, UInt32(idContext.count))  // trap-safe: at most SSL_MAX_SID_CTX_LENGTH (32)
 
+        // Keys of the administrator's, so several servers resume each other's tickets;
+        // else OpenSSL's own, made with this context by the master and shared by its children.
+        if let keys = config.ticketKeys, config.sessionTickets != false,
+           keys.withUnsafeBufferPointer({ skep_SSL_CTX_use_ticket_keys(context, $0.baseAddress) }) != 1 {
+            try fail("SSLSessionTicketKeyFile")
+        }
+
         for command in config.openSSLConfCommands {
             guard let conf = SSL_CONF_CTX_new() else { try fail("SSL_CONF_CTX_new") }
             defer { SSL_CONF_CTX_free(conf) }
@@ -164,6 +171,16 @@ public final class TLSContext: @unchecked Sendable {
         ERR_clear_error()  // the end of the file is reported as an error
         if out.isEmpty { throw .configuration("\(path): no PEM certificate in it") }
         return out
+    }
+
+    /// The 48 bytes of an `SSLSessionTicketKeyFile`, or what is wrong with the file.
+    static func readTicketKeys(_ path: String) -> Result<[UInt8], TLSError> {
+        guard let file = fopen(path, "rb") else { return .failure(.configuration("\(SystemError(errno: Errno(rawValue: Glibc.errno), call: "fopen"))")) }
+        defer { fclose(file) }
+        var bytes = [UInt8](repeating: 0, count: 49)
+        let count = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, 49, file) }
+        guard count == 48 else { return .failure(.configuration("it must hold exactly 48 bytes (a key name, an HMAC secret and an AES key), as Apache's")) }
+        return .success(Array(bytes.prefix(48)))
     }
 
     /// Checks that `path` holds what a directive names (a certificate, or a private key),

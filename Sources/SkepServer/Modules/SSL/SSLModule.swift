@@ -117,8 +117,13 @@ public struct SSLModule: HTTPModule {
         .accepted("SSLStaplingResponderTimeout", .take1, .server, help: "seconds", note: nil),
         .accepted("SSLStaplingReturnResponderErrors", .flag, .server, help: "On or Off", note: nil),
         .accepted("SSLStaplingStandardCacheTimeout", .take1, .server, help: "seconds", note: nil),
-        .accepted("SSLSessionTicketKeyFile", .take1, .serverConfig, help: "a file of 48 random bytes",
-                  note: "accepted: the ticket keys are the ones the master makes at start and restart, shared by its children"),
+        DirectiveSpec("SSLSessionTicketKeyFile", .take1, .server, help: "48 bytes: a key name, an HMAC secret and an AES key") { d, scope throws(ConfigError) in
+            let path = scope.serverRootRelative(d.arguments[0])
+            switch TLSContext.readTicketKeys(path) {
+            case .success(let keys): scope.server[SSLServerConfig.self].ticketKeys = keys
+            case .failure(let problem): throw d.error("SSLSessionTicketKeyFile: file '\(path)': \(problem)")
+            }
+        },
     ], overrides: [
         "SSLOptions": .options,
         "SSLRequireSSL": .authConfig,
@@ -131,9 +136,16 @@ public struct SSLModule: HTTPModule {
 
     public init(config: ServerConfig) throws {
         var contexts: [SourceLocation?: TLSContext] = [:]
-        for host in [config.main] + config.virtualHosts {
-            let ssl = host.server[SSLServerConfig.self]
+        let hosts = [config.main] + config.virtualHosts
+        // OpenSSL seals and opens tickets with the callback of the context a connection
+        // started with, and may open one before SNI has chosen the host: so the first key
+        // file read serves every TLS host of the server (one file for all, as a load
+        // balancer's machines share it).
+        let sharedKeys = hosts.lazy.map { $0.server[SSLServerConfig.self] }.first { $0.engine == true && $0.ticketKeys != nil }?.ticketKeys
+        for host in hosts {
+            var ssl = host.server[SSLServerConfig.self]
             guard ssl.engine == true else { continue }
+            if let sharedKeys { ssl.ticketKeys = sharedKeys }
             let name = host.server[CoreServerConfig.self].serverName ?? "localhost"
             guard !ssl.certificateFiles.isEmpty else {
                 throw TLSError.configuration("AH02572: Failed to configure at least one certificate and key for \(name)\(host.location.map { " (\($0))" } ?? "")")
@@ -239,6 +251,8 @@ public struct SSLServerConfig: ModuleConfig {
     var openSSLConfCommands: [ConfCommand] = []
     var verifyClient: VerifyClient?
     var verifyDepth: Int?
+    /// `SSLSessionTicketKeyFile`'s 48 bytes.
+    var ticketKeys: [UInt8]?
 
     public init() {}
 
@@ -265,6 +279,7 @@ public struct SSLServerConfig: ModuleConfig {
         out.openSSLConfCommands = openSSLConfCommands + child.openSSLConfCommands
         out.verifyClient = child.verifyClient ?? verifyClient
         out.verifyDepth = child.verifyDepth ?? verifyDepth
+        out.ticketKeys = child.ticketKeys ?? ticketKeys
         return out
     }
 }
