@@ -25,17 +25,8 @@ static inline long skep_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) {
 static inline long skep_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_session_cache_mode(ctx, mode);
 }
-static inline long skep_SSL_CTX_sess_set_cache_size(SSL_CTX *ctx, long size) {
-    return SSL_CTX_sess_set_cache_size(ctx, size);
-}
 static inline long skep_SSL_CTX_set_tlsext_servername_callback(SSL_CTX *ctx, int (*cb)(SSL *, int *, void *)) {
     return SSL_CTX_set_tlsext_servername_callback(ctx, cb);
-}
-static inline long skep_SSL_CTX_set_tlsext_servername_arg(SSL_CTX *ctx, void *arg) {
-    return SSL_CTX_set_tlsext_servername_arg(ctx, arg);
-}
-static inline long skep_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *list) {
-    return SSL_CTX_set1_groups_list(ctx, list);
 }
 static inline int skep_SSL_session_reused(const SSL *ssl) {
     return (int)SSL_session_reused(ssl);
@@ -45,9 +36,6 @@ static inline long skep_SSL_get_secure_renegotiation_support(SSL *ssl) {
 }
 static inline long skep_SSL_CTX_add0_chain_cert(SSL_CTX *ctx, X509 *x509) {
     return SSL_CTX_add0_chain_cert(ctx, x509);
-}
-static inline long skep_SSL_CTX_select_current_cert(SSL_CTX *ctx, X509 *x509) {
-    return SSL_CTX_select_current_cert(ctx, x509);
 }
 
 // Option and name-printing flags: OpenSSL 3 builds them with SSL_OP_BIT and casts.

@@ -51,6 +51,13 @@ struct TLSTests {
         try config.root.writeDocument("big.bin", bytes: (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 11) })
     }
 
+    /// A config for `mpm` set up by `setUp`.
+    static func config(_ mpm: MPM, _ certificates: TestCertificates, extra: String = "") throws -> TestConfig {
+        var config = try TestConfig(mpm: mpm)
+        try setUp(&config, certificates, extra: extra)
+        return config
+    }
+
     /// curl over TLS to `host` on the server's port, trusting the test CA.
     static func get(_ server: ServerProcess, _ host: String, _ path: String, _ certificates: TestCertificates,
                     _ extra: [String] = []) throws -> CurlResult {
@@ -62,8 +69,7 @@ struct TLSTests {
     func servesOverTLSWithSNI(mpm: MPM) throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        var config = try TestConfig(mpm: mpm)
-        try Self.setUp(&config, certificates)
+        let config = try Self.config(mpm, certificates)
         try withServer(.skep, config: config) { skep in
             for host in ["a.test", "b.test"] {
                 let page = try Self.get(skep, host, "/", certificates)
@@ -92,8 +98,7 @@ struct TLSTests {
     @Test func sessionsResumeAcrossChildren() throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        var config = try TestConfig(mpm: .prefork)
-        try Self.setUp(&config, certificates)
+        var config = try Self.config(.prefork, certificates)
         config.extra += "\nStartServers 4\nMinSpareServers 4\n"
         try withServer(.skep, config: config) { skep in
             for version in ["-tls1_3", "-tls1_2"] {
@@ -172,9 +177,7 @@ struct TLSTests {
         try Data(keys).write(to: URL(fileURLWithPath: keyFile))
         func resumes(shared: Bool) throws -> Bool {
             let line = shared ? "SSLSessionTicketKeyFile \"\(keyFile)\"" : ""
-            var first = try TestConfig(mpm: .event), second = try TestConfig(mpm: .event)
-            try Self.setUp(&first, certificates, extra: line)
-            try Self.setUp(&second, certificates, extra: line)
+            let first = try Self.config(.event, certificates, extra: line), second = try Self.config(.event, certificates, extra: line)
             return try withServer(.skep, config: first) { a in
                 try withServer(.skep, config: second) { b in
                     let session = certificates.path("session-\(shared)")
@@ -194,8 +197,7 @@ struct TLSTests {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
         try Data(repeating: 7, count: 32).write(to: URL(fileURLWithPath: certificates.path("short.key")))
-        var config = try TestConfig(mpm: .event)
-        try Self.setUp(&config, certificates, extra: "SSLSessionTicketKeyFile \"\(certificates.path("short.key"))\"")
+        let config = try Self.config(.event, certificates, extra: "SSLSessionTicketKeyFile \"\(certificates.path("short.key"))\"")
         defer { config.root.remove() }
         let path = try config.write(for: .skep)
         let result = try ServerBinary.configtest(.skep, configPath: path)
@@ -208,8 +210,7 @@ struct TLSTests {
     @Test func mutualTLS() throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        var config = try TestConfig(mpm: .event)
-        try Self.setUp(&config, certificates, extra: """
+        let config = try Self.config(.event, certificates, extra: """
             SSLVerifyClient require
                 SSLCACertificateFile "\(certificates.path("ca.pem"))"
             """)
@@ -231,8 +232,7 @@ struct TLSTests {
     @Test func gracefulRestartLoadsRenewedCertificates() throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        var config = try TestConfig(mpm: .event)
-        try Self.setUp(&config, certificates)
+        let config = try Self.config(.event, certificates)
         try withServer(.skep, config: config) { skep in
             func serial() throws -> String {
                 let text = try TestCertificates.handshake(port: skep.port, serverName: "a.test", certificates)
@@ -255,8 +255,7 @@ struct TLSTests {
     func badClientsCloseOnlyTheirConnection(mpm: MPM) throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        var config = try TestConfig(mpm: mpm)
-        try Self.setUp(&config, certificates)
+        var config = try Self.config(mpm, certificates)
         config.extra += "\nTimeout 2\n"
         try withServer(.skep, config: config) { skep in
             let stalled = try RawHTTPClient(port: skep.port, timeout: .seconds(10))
@@ -280,16 +279,14 @@ struct TLSTests {
     @Test func badConfiguration() throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        var config = try TestConfig(mpm: .event)
-        try Self.setUp(&config, certificates)
+        var config = try Self.config(.event, certificates)
         config.extra = config.extra.replacingOccurrences(of: certificates.path("a.test.pem"), with: certificates.path("missing.pem"))
         let path = try config.write(for: .skep)
         let missing = try ServerBinary.configtest(.skep, configPath: path)
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("\(path):") && missing.stderr.contains("SSLCertificateFile") && missing.stderr.contains("missing.pem"), "\(missing.stderr)")
 
-        var mismatch = try TestConfig(mpm: .event)
-        try Self.setUp(&mismatch, certificates)
+        var mismatch = try Self.config(.event, certificates)
         mismatch.extra = mismatch.extra.replacingOccurrences(of: certificates.path("a.test.key"), with: certificates.path("b.test.key"))
         #expect(throws: (any Error).self) {
             try withServer(.skep, config: mismatch, readyTimeout: .seconds(5)) { _ in }

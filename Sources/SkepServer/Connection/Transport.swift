@@ -14,8 +14,6 @@ public struct Transport {
         self.tls = tls
     }
 
-    public var descriptor: Descriptor { socket.descriptor }
-
     /// The readiness a `.wouldBlock` from this transport waits for: a TLS read may need
     /// to write (a handshake message), a TLS write may need to read.
     public func waitEvents(reading: Bool) -> PollEvents {
