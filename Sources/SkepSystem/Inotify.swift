@@ -55,25 +55,26 @@ public struct Inotify: Sendable {
     /// Every report queued now; empty when none is.
     public func read() -> [Event] {
         var events: [Event] = []
-        let capacity = 16 * 1024
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
-        defer { buffer.deallocate() }
-        while true {
-            let n = Glibc.read(descriptor.rawValue, buffer.baseAddress, capacity)
-            if n <= 0 { return events }
-            var offset = 0
-            let header = MemoryLayout<inotify_event>.size
-            while offset + header <= n {
-                let base = buffer.baseAddress! + offset
-                let wd = base.loadUnaligned(fromByteOffset: 0, as: Int32.self)
-                let mask = base.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-                let length = Int(base.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
-                let nameBytes = UnsafeRawBufferPointer(start: base + header, count: length)
-                let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
-                events.append(Event(watch: wd, mask: mask, name: name))
-                offset += header + length
+        // On the stack: a worker drains the queue once per request, usually finding it empty.
+        withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 8) { buffer in
+            while true {
+                let n = Glibc.read(descriptor.rawValue, buffer.baseAddress, buffer.count)
+                if n <= 0 { return }
+                var offset = 0
+                let header = MemoryLayout<inotify_event>.size
+                while offset + header <= n {
+                    let base = buffer.baseAddress! + offset
+                    let wd = base.loadUnaligned(fromByteOffset: 0, as: Int32.self)
+                    let mask = base.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+                    let length = Int(base.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+                    let nameBytes = UnsafeRawBufferPointer(start: base + header, count: length)
+                    let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
+                    events.append(Event(watch: wd, mask: mask, name: name))
+                    offset += header + length
+                }
             }
         }
+        return events
     }
 
     public func close() { descriptor.close() }

@@ -90,6 +90,21 @@ import SkepTestSupport
         #expect(!known(missing), "creating a remembered missing file is reported")
     }
 
+    /// A worker's lookup trusts what is remembered, after applying the reports queued
+    /// when its request starts: a change made before the request is seen, with no `stat`.
+    @Test func aWorkerAppliesQueuedReportsBeforeTrustingItsMemory() throws {
+        let cache = FileCache(capacity: 1 << 20)
+        #expect(cache.startWatching() != nil)
+        let file = directory + "/page"
+        try writeFile(file, "one")
+        _ = cache.lookUp(file)
+        try writeFile(file, "three")
+        #expect(try cache.lookUp(file, applyReports: false).get()?.size == 3,
+                "later lookups of the same request trust the memory the first one left")
+        #expect(try cache.lookUp(file).get()?.size == 5, "the request's first lookup applies the queued report")
+        #expect(try cache.remembered(file)?.get()?.size == 5)
+    }
+
     @Test func neverRemembersLinks() throws {
         let cache = FileCache(capacity: 1 << 20)
         #expect(cache.startWatching() != nil)

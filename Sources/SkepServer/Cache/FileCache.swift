@@ -9,16 +9,15 @@ import SkepSystem
 /// event listener answers itself").
 ///
 /// Two layers:
-/// - Small files' bytes, kept with the status they were read under. A worker that may
-///   block still `stat`s the path per request, as Apache does, and uses the bytes only
-///   when inode, size, mtime and ctime all still match.
+/// - Small files' bytes, kept with the status they were read under, used only when
+///   inode, size, mtime and ctime all still match the status the request found.
 /// - In an event child (`startWatching`): the lookups themselves (status, or no such
 ///   file, or the error that means 403), trusted without a `stat` because inotify
 ///   watches every directory above each remembered path, and each remembered file
 ///   itself (a write through another name is reported on the file, not its directory),
 ///   and the listener applies the kernel's reports before it handles the requests of the
-///   same wake-up. A client that changes a file and then asks for it gets the new one, as
-///   from Apache. A report about a name drops the watches at and below that name too: a
+///   same wake-up; a worker applies those queued when its request starts. A client that
+///   changes a file and then asks for it gets the new one, as from Apache. A report about a name drops the watches at and below that name too: a
 ///   directory renamed away, or a directory link pointed elsewhere, leaves its watch on
 ///   the old inode, so the name is watched afresh at its next lookup.
 ///
@@ -89,22 +88,27 @@ public final class FileCache: @unchecked Sendable {
 
     /// Applies the kernel's reports: what changed is forgotten.
     public func applyChanges() {
-        guard let instance = mutex.withLock({ inotify }) else { return }
+        mutex.withLock { drainReports() }
+    }
+
+    /// Reads and applies every report queued now, under the lock: a thread that finds
+    /// none can trust what is remembered, as no other thread holds reports read but not
+    /// yet applied.
+    private func drainReports() {
+        guard let instance = inotify else { return }
         let events = instance.read()
         guard !events.isEmpty else { return }
-        mutex.withLock {
-            changes &+= 1
-            for event in events {
-                if event.mask & Inotify.overflow != 0 {
-                    lookups.removeAll()
-                    missing.removeAll()
-                    kept.removeAll()
-                    keptBytes = 0
-                    continue
-                }
-                guard let path = directories[event.watch] else { continue }
-                forget(event.name.isEmpty ? path : Self.join(path, event.name))
+        changes &+= 1
+        for event in events {
+            if event.mask & Inotify.overflow != 0 {
+                lookups.removeAll()
+                missing.removeAll()
+                kept.removeAll()
+                keptBytes = 0
+                continue
             }
+            guard let path = directories[event.watch] else { continue }
+            forget(event.name.isEmpty ? path : Self.join(path, event.name))
         }
     }
 
@@ -115,18 +119,19 @@ public final class FileCache: @unchecked Sendable {
         return mutex.withLock { inotify == nil ? nil : lookups[key] }
     }
 
-    /// `stat` (or `lstat`) of `path` now, remembered when the cache is watching.
-    public func lookUp(_ path: String, followSymlinks: Bool = true) -> Lookup {
+    /// `stat` (or `lstat`) of `path`, remembered when the cache is watching.
+    ///
+    /// A worker first applies the reports queued now (`applyReports`, once per request):
+    /// every change made before the request was sent is then known, so a remembered
+    /// answer is as fresh as Apache's `stat` and costs no system call.
+    public func lookUp(_ path: String, followSymlinks: Bool = true, applyReports: Bool = true) -> Lookup {
         let key = Key(path: path, follow: followSymlinks)
-        // A worker looks up afresh, as Apache does; a path already remembered as it is
-        // found needs nothing more (the common case: the listener handed the request on
-        // for another reason, a large file or a handler).
-        let (known, watching) = mutex.withLock { (lookups[key], inotify != nil) }
-        guard watching else { return Self.stat(path, followSymlinks) }
-        if let known {
-            let result = Self.stat(path, followSymlinks)
-            if result == known { return result }
+        let (known, watching) = mutex.withLock { () -> (Lookup?, Bool) in
+            if applyReports { drainReports() }
+            return (lookups[key], inotify != nil)
         }
+        guard watching else { return Self.stat(path, followSymlinks) }
+        if let known { return known }
         guard let generation = mutex.withLock({ prepareWatches(for: path) }) else {
             return Self.stat(path, followSymlinks)
         }

@@ -88,6 +88,9 @@ public final class Request {
     /// Set when the request runs where it must not block (the event MPM's listener);
     /// shared with its internal redirects, so a lookup anywhere in the chain stops it.
     var listenerRun: ListenerRun?
+    /// Whether this request has applied the file cache's queued reports (its first
+    /// lookup does; later ones trust what that left remembered).
+    private var appliedCacheReports = false
     /// The connection's TLS session (mod_ssl): `HTTPS`, the `https` scheme, `%{...}x`.
     public internal(set) var tls: TLSSession?
     /// `http` or `https`, as the connection came (Apache's `ap_http_scheme`).
@@ -217,7 +220,10 @@ public final class Request {
     /// listener, a path the cache does not know stops the request (`wouldBlock`) and reads
     /// as missing; the processor returns at its next phase.
     func lookUp(_ path: String, followSymlinks: Bool = true, in cache: FileCache) throws(SystemError) -> FileStatus? {
-        guard let run = listenerRun else { return try cache.lookUp(path, followSymlinks: followSymlinks).get() }
+        guard let run = listenerRun else {
+            defer { appliedCacheReports = true }
+            return try cache.lookUp(path, followSymlinks: followSymlinks, applyReports: !appliedCacheReports).get()
+        }
         guard let known = cache.remembered(path, followSymlinks: followSymlinks) else {
             run.blocked = true
             return nil
