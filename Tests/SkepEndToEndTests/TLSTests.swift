@@ -116,6 +116,40 @@ struct TLSTests {
         }
     }
 
+    /// Without tickets, sessions resume across children only through the shared cache
+    /// (`shmcb:`, as Debian's ssl.conf sets it); `none` keeps no session at all.
+    @Test(arguments: [("shmcb:@LOGS@/ssl_scache(512000)", 8), ("none", 0)])
+    func sharedSessionCacheResumesAcrossChildren(cache: String, expected: Int) throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        var config = try Self.config(.prefork, certificates)
+        config.extra += "\nStartServers 4\nMinSpareServers 4\nSSLSessionTickets off\nSSLSessionCache \(cache)\n"
+        try withServer(.skep, config: config) { skep in
+            for version in ["-tls1_2", "-tls1_3"] {
+                let session = certificates.path("cache-session\(version)")
+                let first = try TestCertificates.handshake(port: skep.port, serverName: "a.test", certificates, ["-sess_out", session, version])
+                #expect(first.contains("\nNew, "), "\(version): \(first.prefix(300))")
+                var resumed = 0
+                for _ in 0..<8 {
+                    let again = try TestCertificates.handshake(port: skep.port, serverName: "a.test", certificates, ["-sess_in", session, version])
+                    if again.contains("\nReused, ") { resumed += 1 }
+                }
+                #expect(resumed == expected, "\(cache) \(version): \(resumed) of 8 resumed")
+            }
+        }
+    }
+
+    @Test func sharedSessionCacheSizeIsCheckedAsApache() throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        var config = try Self.config(.event, certificates)
+        config.extra += "\nSSLSessionCache shmcb:@LOGS@/ssl_scache(100)\n"
+        let path = try config.write(for: .skep)
+        let result = try ServerBinary.configtest(.skep, configPath: path)
+        #expect(result.status == 1 && result.stderr.contains("\(path):") && result.stderr.contains("size has to be >= 8192 bytes"), "\(result.stderr)")
+        config.root.remove()
+    }
+
     /// What Apache answers: plain HTTP on the TLS port, the variables a CGI script sees,
     /// the log codes, and a DirectorySlash redirect's https URL.
     @Test func answersAsApache() throws {

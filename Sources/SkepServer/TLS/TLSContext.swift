@@ -45,13 +45,16 @@ public final class TLSContext: @unchecked Sendable {
     var serverNameResolver: ((String, SocketAddress) -> TLSContext?)?
     /// `SSLStrictSNIVHostCheck`: a client without SNI is refused.
     let strictSNI: Bool
+    /// `SSLSessionCache shmcb:`'s table, kept alive as long as the context that uses it.
+    let sessionCache: TLSSessionCache?
 
-    init(_ config: SSLServerConfig, serverName: String) throws(TLSError) {
+    init(_ config: SSLServerConfig, serverName: String, sessionCache: TLSSessionCache? = nil) throws(TLSError) {
         guard let method = TLS_server_method(), let context = SSL_CTX_new(method) else {
             throw .configuration("SSL_CTX_new: \(TLSError.drainErrors())")
         }
         self.context = context
         self.strictSNI = config.strictSNIVHostCheck ?? false
+        self.sessionCache = config.sessionCacheOff ? nil : sessionCache
         do {
             try configure(config, serverName: serverName)
         } catch {
@@ -81,9 +84,14 @@ public final class TLSContext: @unchecked Sendable {
               skep_SSL_CTX_set_max_proto_version(context, highest) == 1 else { try fail("SSLProtocol") }
         if let ciphers = config.cipherSuite, SSL_CTX_set_cipher_list(context, ciphers) != 1 { try fail("SSLCipherSuite \(ciphers)") }
         if let suites = config.tls13CipherSuites, SSL_CTX_set_ciphersuites(context, suites) != 1 { try fail("SSLCipherSuite TLSv1.3 \(suites)") }
-        // The session cache of one process (`SSLSessionCache none` turns it off); tickets,
-        // whose keys the master's context made, resume across children.
-        _ = skep_SSL_CTX_set_session_cache_mode(context, config.sessionCacheOff ? Int(SSL_SESS_CACHE_OFF) : Int(SSL_SESS_CACHE_SERVER))  // trap-safe: small UInt32 constants to Int widen
+        // Sessions kept in the children's shared table (`shmcb:`), else in each process
+        // (no `SSLSessionCache`), or not at all (`none`); tickets, whose keys the master's
+        // context made, resume across children either way.
+        if let sessionCache {
+            sessionCache.install(on: context)
+        } else {
+            _ = skep_SSL_CTX_set_session_cache_mode(context, config.sessionCacheOff ? Int(SSL_SESS_CACHE_OFF) : Int(SSL_SESS_CACHE_SERVER))  // trap-safe: small UInt32 constants to Int widen
+        }
         _ = SSL_CTX_set_timeout(context, config.sessionCacheTimeout ?? 300)
         // A session id context, so a resumed session belongs to this host's settings.
         let idContext = Array(serverName.utf8.prefix(Int(SSL_MAX_SID_CTX_LENGTH)))  // trap-safe: the constant 32 to Int

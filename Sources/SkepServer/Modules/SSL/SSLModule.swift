@@ -66,6 +66,12 @@ public struct SSLModule: HTTPModule {
                 throw d.error("SSLSessionCache: Invalid argument: '\(d.arguments[0])'")
             }
             scope.server[SSLServerConfig.self].sessionCacheOff = value == "none"
+            if value.hasPrefix("shmcb:") {
+                switch TLSSessionCache.size(of: d.arguments[0]) {
+                case .success(let size): scope.server[SSLServerConfig.self].sharedCacheSize = size
+                case .failure(let problem): throw d.error("SSLSessionCache: \(problem)")
+                }
+            }
         },
         DirectiveSpec("SSLSessionCacheTimeout", .take1, .server, help: "seconds a session stays resumable (default 300)") { d, scope throws(ConfigError) in
             scope.server[SSLServerConfig.self].sessionCacheTimeout = try d.integer(in: 0...Directive.longestSeconds)
@@ -142,6 +148,10 @@ public struct SSLModule: HTTPModule {
         // file read serves every TLS host of the server (one file for all, as a load
         // balancer's machines share it).
         let sharedKeys = hosts.lazy.map { $0.server[SSLServerConfig.self] }.first { $0.engine == true && $0.ticketKeys != nil }?.ticketKeys
+        // `SSLSessionCache shmcb:` is the server's: one table for every TLS host.
+        let sharedCache = try config.main.server[SSLServerConfig.self].sharedCacheSize.map { size in
+            do { return try TLSSessionCache(size: size) } catch { throw TLSError.configuration("SSLSessionCache: \(error)") }
+        }
         for host in hosts {
             var ssl = host.server[SSLServerConfig.self]
             guard ssl.engine == true else { continue }
@@ -151,7 +161,7 @@ public struct SSLModule: HTTPModule {
                 throw TLSError.configuration("AH02572: Failed to configure at least one certificate and key for \(name)\(host.location.map { " (\($0))" } ?? "")")
             }
             do {
-                contexts[host.location] = try TLSContext(ssl, serverName: name)
+                contexts[host.location] = try TLSContext(ssl, serverName: name, sessionCache: sharedCache)
             } catch {
                 throw TLSError.configuration("\(host.location.map { "\($0): " } ?? "")\(name): \(error)")
             }
@@ -246,6 +256,8 @@ public struct SSLServerConfig: ModuleConfig {
     var honorCipherOrder: Bool?
     var sessionTickets: Bool?
     var sessionCacheOff = false
+    /// `SSLSessionCache shmcb:`'s size: sessions shared by every child.
+    var sharedCacheSize: Int?
     var sessionCacheTimeout: Int?
     var strictSNIVHostCheck: Bool?
     var openSSLConfCommands: [ConfCommand] = []
@@ -274,6 +286,7 @@ public struct SSLServerConfig: ModuleConfig {
         out.honorCipherOrder = child.honorCipherOrder ?? honorCipherOrder
         out.sessionTickets = child.sessionTickets ?? sessionTickets
         out.sessionCacheOff = child.sessionCacheOff || sessionCacheOff
+        out.sharedCacheSize = child.sharedCacheSize ?? sharedCacheSize
         out.sessionCacheTimeout = child.sessionCacheTimeout ?? sessionCacheTimeout
         out.strictSNIVHostCheck = child.strictSNIVHostCheck ?? strictSNIVHostCheck
         out.openSSLConfCommands = openSSLConfCommands + child.openSSLConfCommands
@@ -370,8 +383,7 @@ struct SSLProtocols: Sendable, Equatable {
 }
 
 /// Apache's mod_socache_shmcb, which `a2enmod ssl` enables for `SSLSessionCache shmcb:`:
-/// loaded by name; the session cache is OpenSSL's in each child, and tickets (whose keys
-/// the master's contexts made before forking) resume sessions across children.
+/// loaded by name; the shared session cache itself is `TLSSessionCache`.
 public struct SocacheShmcbModule: HTTPModule {
     public static let descriptor = ModuleDescriptor(name: "socache_shmcb_module", sourceName: "mod_socache_shmcb.c", directives: [])
     public init(config: ServerConfig) {}
