@@ -425,8 +425,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="comma list (%(default)s)")
     ap.add_argument("--duration", type=int, default=10, help="seconds per measurement (10)")
     ap.add_argument("--rounds", type=int, default=3, help="rounds; medians reported (3)")
-    ap.add_argument("--clients", type=int, default=2,
-                    help="parallel s_time processes per measurement (2)")
+    ap.add_argument("--clients", type=int, default=4,
+                    help="parallel s_time processes per measurement (4)")
     ap.add_argument("--warmup", type=int, default=2, help="warm-up seconds per server (2)")
     ap.add_argument("--path", default="/index.html", help="what -www scenarios GET")
     ap.add_argument("--quick", action="store_true",

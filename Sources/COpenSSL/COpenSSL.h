@@ -9,6 +9,8 @@
 #include <openssl/x509v3.h>
 #include <openssl/pem.h>
 #include <openssl/conf.h>
+#include <openssl/ocsp.h>
+#include <openssl/http.h>
 
 static inline long skep_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {
     return SSL_CTX_set_min_proto_version(ctx, version);
@@ -36,6 +38,41 @@ static inline long skep_SSL_get_secure_renegotiation_support(SSL *ssl) {
 }
 static inline long skep_SSL_CTX_add0_chain_cert(SSL_CTX *ctx, X509 *x509) {
     return SSL_CTX_add0_chain_cert(ctx, x509);
+}
+static inline long skep_SSL_CTX_set_tlsext_status_cb(SSL_CTX *ctx, int (*cb)(SSL *, void *)) {
+    return SSL_CTX_set_tlsext_status_cb(ctx, cb);
+}
+/* Hands `der` (OPENSSL_malloc'ed; OpenSSL frees it) to the handshake as the stapled response. */
+static inline long skep_SSL_set_tlsext_status_ocsp_resp(SSL *ssl, unsigned char *der, long length) {
+    return SSL_set_tlsext_status_ocsp_resp(ssl, der, length);
+}
+static inline void *skep_OPENSSL_malloc(size_t size) { return OPENSSL_malloc(size); }
+static inline void skep_OPENSSL_free(void *pointer) { OPENSSL_free(pointer); }
+
+/* The first OCSP responder URL in the certificate's Authority Information Access, as a
+   copy to free with skep_OPENSSL_free; NULL when it names none. */
+static inline char *skep_first_ocsp_url(X509 *certificate) {
+    STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(certificate);
+    char *first = NULL;
+    if (urls != NULL && sk_OPENSSL_STRING_num(urls) > 0) first = OPENSSL_strdup(sk_OPENSSL_STRING_value(urls, 0));
+    X509_email_free(urls);
+    return first;
+}
+
+/* The certificate in `certs` (the context's chain) that issued `subject`, or NULL. */
+static inline X509 *skep_find_issuer(STACK_OF(X509) *certs, X509 *subject) {
+    for (int i = 0; certs != NULL && i < sk_X509_num(certs); i++) {
+        X509 *candidate = sk_X509_value(certs, i);
+        if (X509_check_issued(candidate, subject) == X509_V_OK) return candidate;
+    }
+    return NULL;
+}
+/* Makes the first (or next) certificate of `ctx` current; 1 while there is one. */
+static inline long skep_SSL_CTX_select_certificate(SSL_CTX *ctx, int first) {
+    return SSL_CTX_set_current_cert(ctx, first ? SSL_CERT_SET_FIRST : SSL_CERT_SET_NEXT);
+}
+static inline long skep_SSL_CTX_get0_chain_certs(SSL_CTX *ctx, STACK_OF(X509) **chain) {
+    return SSL_CTX_get0_chain_certs(ctx, chain);
 }
 
 // Option and name-printing flags: OpenSSL 3 builds them with SSL_OP_BIT and casts.

@@ -345,11 +345,13 @@ struct TestCertificates {
         }
     }
 
-    /// A new key and certificate for `name` (CN `name`, or "skep client"), signed by the CA.
-    func issue(_ name: String, key: [String]) throws {
+    /// A new key and certificate for `name` (CN `name`, or "skep client"), signed by the
+    /// CA, with `extensions` (lines of `openssl x509 -extfile`) beside its name.
+    func issue(_ name: String, key: [String], extensions: [String] = []) throws {
         let subject = name == "client" ? "/CN=skep client" : "/CN=\(name)"
         try run(["req"] + key + ["-nodes", "-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", subject])
-        try "subjectAltName=DNS:\(name)\n".write(toFile: path("\(name).ext"), atomically: true, encoding: .utf8)
+        try (["subjectAltName=DNS:\(name)"] + extensions).map { $0 + "\n" }.joined()
+            .write(toFile: path("\(name).ext"), atomically: true, encoding: .utf8)
         try run(["x509", "-req", "-in", path("\(name).csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"), "-CAcreateserial",
                  "-out", path("\(name).pem"), "-days", "2", "-extfile", path("\(name).ext")])
         chmod(path("\(name).key"), 0o644)
@@ -359,7 +361,7 @@ struct TestCertificates {
 
     func remove() { directory.remove() }
 
-    private func run(_ arguments: [String]) throws {
+    func run(_ arguments: [String]) throws {
         let result = try Subprocess.run("/usr/bin/openssl", arguments, timeout: .seconds(60))
         guard result.status == 0 else { throw HarnessError("openssl \(arguments.joined(separator: " ")): \(result.stderr)") }
     }

@@ -73,6 +73,7 @@ public final class ServerContext: @unchecked Sendable {
         let core = config[CoreServerConfig.self]
         let path = config.serverRootRelative(core.errorLogPath)
         self.errorLog = ErrorLog(file: try LogFile(path: path), levels: core.logLevels)
+        ssl?.attach(errorLog)
         self.serverBanner = Self.banner(core.serverTokens)
         self.serverBannerBytes = Array(serverBanner.utf8)
         let htaccess = HtaccessFiles(modules: CoreModule.all + moduleTypes.map { $0.descriptor }, config: config,

@@ -47,14 +47,19 @@ public final class TLSContext: @unchecked Sendable {
     let strictSNI: Bool
     /// `SSLSessionCache shmcb:`'s table, kept alive as long as the context that uses it.
     let sessionCache: TLSSessionCache?
+    /// The server's OCSP stapling, when this host staples (kept alive with the context).
+    let stapling: OCSPStapling?
+    /// Why certificates of this host are not stapled, as Apache logs it at start.
+    private(set) var staplingProblems: [String] = []
 
-    init(_ config: SSLServerConfig, serverName: String, sessionCache: TLSSessionCache? = nil) throws(TLSError) {
+    init(_ config: SSLServerConfig, serverName: String, sessionCache: TLSSessionCache? = nil, stapling: OCSPStapling? = nil) throws(TLSError) {
         guard let method = TLS_server_method(), let context = SSL_CTX_new(method) else {
             throw .configuration("SSL_CTX_new: \(TLSError.drainErrors())")
         }
         self.context = context
         self.strictSNI = config.strictSNIVHostCheck ?? false
         self.sessionCache = config.sessionCacheOff ? nil : sessionCache
+        self.stapling = config.useStapling == true ? stapling : nil
         do {
             try configure(config, serverName: serverName)
         } catch {
@@ -148,6 +153,10 @@ public final class TLSContext: @unchecked Sendable {
                     SSL_CTX_set_client_CA_list(context, names)
                 }
             }
+        }
+
+        if let stapling {
+            staplingProblems = stapling.add(context, settings: config.stapling.settings, serverName: serverName)
         }
 
         // ALPN: HTTP/1.1 only, until HTTP/2 lands.

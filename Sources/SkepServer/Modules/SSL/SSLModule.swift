@@ -118,11 +118,41 @@ public struct SSLModule: HTTPModule {
         DirectiveSpec("SSLInsecureRenegotiation", .flag, .server, help: "Off: insecure renegotiation stays refused") { d, _ throws(ConfigError) in
             if try d.flag() { throw d.error("SSLInsecureRenegotiation On is not supported: Skep refuses renegotiation") }
         },
-        .accepted("SSLUseStapling", .flag, .server, help: "On or Off: OCSP stapling", note: "accepted: OCSP stapling is not built yet (issue 19); responses carry no stapled status"),
-        .accepted("SSLStaplingCache", .take1, .serverConfig, help: "a cache for OCSP responses", note: nil),
-        .accepted("SSLStaplingResponderTimeout", .take1, .server, help: "seconds", note: nil),
-        .accepted("SSLStaplingReturnResponderErrors", .flag, .server, help: "On or Off", note: nil),
-        .accepted("SSLStaplingStandardCacheTimeout", .take1, .server, help: "seconds", note: nil),
+        DirectiveSpec("SSLUseStapling", .flag, .server, help: "On: staple the certificate's OCSP status to handshakes") { d, scope throws(ConfigError) in
+            scope.server[SSLServerConfig.self].useStapling = try d.flag()
+        },
+        DirectiveSpec("SSLStaplingCache", .take1, .serverConfig, help: "shmcb:PATH(SIZE): where OCSP answers are kept") { d, scope throws(ConfigError) in
+            let value = d.arguments[0].lowercased()
+            guard ["shmcb:", "shmcb", "dbm:", "memcache:", "redis:", "dc:"].contains(where: { value.hasPrefix($0) }) else {
+                throw d.error("SSLStaplingCache: Invalid argument: '\(d.arguments[0])' (shmcb:PATH(SIZE))")
+            }
+            scope.server[SSLServerConfig.self].staplingCache = true
+        },
+        DirectiveSpec("SSLStaplingResponderTimeout", .take1, .server, help: "seconds to wait for the OCSP responder (default 10)") { d, scope throws(ConfigError) in
+            scope.server[SSLServerConfig.self].stapling.responderTimeout = try d.integer(in: 1...Directive.longestSeconds)
+        },
+        DirectiveSpec("SSLStaplingReturnResponderErrors", .flag, .server, help: "On (default): staple error and invalid answers too") { d, scope throws(ConfigError) in
+            scope.server[SSLServerConfig.self].stapling.returnResponderErrors = try d.flag()
+        },
+        DirectiveSpec("SSLStaplingFakeTryLater", .flag, .server, help: "On (default): staple tryLater when the responder cannot be reached") { d, scope throws(ConfigError) in
+            scope.server[SSLServerConfig.self].stapling.fakeTryLater = try d.flag()
+        },
+        DirectiveSpec("SSLStaplingStandardCacheTimeout", .take1, .server, help: "seconds a good OCSP answer is kept (default 3600)") { d, scope throws(ConfigError) in
+            scope.server[SSLServerConfig.self].stapling.standardCacheTimeout = try d.integer(in: 0...Directive.longestSeconds)
+        },
+        DirectiveSpec("SSLStaplingErrorCacheTimeout", .take1, .server, help: "seconds an error answer is kept (default 600)") { d, scope throws(ConfigError) in
+            scope.server[SSLServerConfig.self].stapling.errorCacheTimeout = try d.integer(in: 0...Directive.longestSeconds)
+        },
+        DirectiveSpec("SSLStaplingResponseTimeSkew", .take1, .server, help: "seconds of clock skew allowed in an answer (default 300)") { d, scope throws(ConfigError) in
+            scope.server[SSLServerConfig.self].stapling.responseTimeSkew = try d.integer(in: 0...Directive.longestSeconds)
+        },
+        DirectiveSpec("SSLStaplingResponseMaxAge", .take1, .server, help: "the oldest answer accepted, in seconds (default -1: any)") { d, scope throws(ConfigError) in
+            scope.server[SSLServerConfig.self].stapling.responseMaxAge = try d.integer(in: -1...Directive.longestSeconds)
+        },
+        DirectiveSpec("SSLStaplingForceURL", .take1, .server, help: "the OCSP responder to ask, over the certificate's") { d, scope throws(ConfigError) in
+            guard OCSPStapling.parse(d.arguments[0]) != nil else { throw d.error("SSLStaplingForceURL: '\(d.arguments[0])' is not an http:// URL") }
+            scope.server[SSLServerConfig.self].stapling.forceURL = d.arguments[0]
+        },
         DirectiveSpec("SSLSessionTicketKeyFile", .take1, .server, help: "48 bytes: a key name, an HMAC secret and an AES key") { d, scope throws(ConfigError) in
             let path = scope.serverRootRelative(d.arguments[0])
             switch TLSContext.readTicketKeys(path) {
@@ -139,6 +169,7 @@ public struct SSLModule: HTTPModule {
     /// the `<VirtualHost>` line.
     let contexts: [SourceLocation?: TLSContext]
     let selector: VirtualHostSelector
+    let stapling: OCSPStapling?
 
     public init(config: ServerConfig) throws {
         var contexts: [SourceLocation?: TLSContext] = [:]
@@ -152,6 +183,20 @@ public struct SSLModule: HTTPModule {
         let sharedCache = try config.main.server[SSLServerConfig.self].sharedCacheSize.map { size in
             do { return try TLSSessionCache(size: size) } catch { throw TLSError.configuration("SSLSessionCache: \(error)") }
         }
+        // OCSP answers are kept per certificate of every stapling host, in memory the
+        // children share (`SSLStaplingCache`, which Apache requires too).
+        let staplingHosts = hosts.map { $0.server[SSLServerConfig.self] }.filter { $0.engine == true && $0.useStapling == true }
+        var stapling: OCSPStapling?
+        if !staplingHosts.isEmpty {
+            guard config.main.server[SSLServerConfig.self].staplingCache else {
+                throw TLSError.configuration("AH01958: SSLStapling: no stapling cache available (SSLUseStapling On needs SSLStaplingCache)")
+            }
+            do {
+                stapling = try OCSPStapling(capacity: staplingHosts.reduce(0) { $0 + max(1, $1.certificateFiles.count) })
+            } catch {
+                throw TLSError.configuration("SSLStaplingCache: \(error)")
+            }
+        }
         for host in hosts {
             var ssl = host.server[SSLServerConfig.self]
             guard ssl.engine == true else { continue }
@@ -161,7 +206,7 @@ public struct SSLModule: HTTPModule {
                 throw TLSError.configuration("AH02572: Failed to configure at least one certificate and key for \(name)\(host.location.map { " (\($0))" } ?? "")")
             }
             do {
-                contexts[host.location] = try TLSContext(ssl, serverName: name, sessionCache: sharedCache)
+                contexts[host.location] = try TLSContext(ssl, serverName: name, sessionCache: sharedCache, stapling: stapling)
             } catch {
                 throw TLSError.configuration("\(host.location.map { "\($0): " } ?? "")\(name): \(error)")
             }
@@ -176,6 +221,16 @@ public struct SSLModule: HTTPModule {
         }
         self.contexts = contexts
         self.selector = selector
+        self.stapling = stapling
+    }
+
+    /// Gives mod_ssl the generation's error log: what could not be set up for stapling is
+    /// logged, as Apache logs it at start, and the stapling thread logs there.
+    func attach(_ errorLog: ErrorLog) {
+        stapling?.errorLog = errorLog
+        for context in contexts.values.compactMap({ $0 }) {
+            for problem in context.staplingProblems { errorLog.log(.error, module: "ssl", problem) }
+        }
     }
 
     /// The TLS session for a connection accepted on `local`, when the host that answers
@@ -265,6 +320,11 @@ public struct SSLServerConfig: ModuleConfig {
     var verifyDepth: Int?
     /// `SSLSessionTicketKeyFile`'s 48 bytes.
     var ticketKeys: [UInt8]?
+    var useStapling: Bool?
+    /// `SSLStaplingCache` was given (the server's).
+    var staplingCache = false
+    /// The `SSLStapling*` settings this host names; the rest are Apache's defaults.
+    var stapling = StaplingOverrides()
 
     public init() {}
 
@@ -293,6 +353,45 @@ public struct SSLServerConfig: ModuleConfig {
         out.verifyClient = child.verifyClient ?? verifyClient
         out.verifyDepth = child.verifyDepth ?? verifyDepth
         out.ticketKeys = child.ticketKeys ?? ticketKeys
+        out.useStapling = child.useStapling ?? useStapling
+        out.staplingCache = child.staplingCache || staplingCache
+        out.stapling = stapling.merged(with: child.stapling)
+        return out
+    }
+}
+
+/// The `SSLStapling*` directives a host sets, over Apache's defaults (`StaplingSettings`).
+struct StaplingOverrides: Sendable, Equatable {
+    var responderTimeout: Int?
+    var returnResponderErrors: Bool?
+    var fakeTryLater: Bool?
+    var standardCacheTimeout: Int?
+    var errorCacheTimeout: Int?
+    var responseTimeSkew: Int?
+    var responseMaxAge: Int?
+    var forceURL: String?
+
+    func merged(with child: StaplingOverrides) -> StaplingOverrides {
+        StaplingOverrides(responderTimeout: child.responderTimeout ?? responderTimeout,
+                          returnResponderErrors: child.returnResponderErrors ?? returnResponderErrors,
+                          fakeTryLater: child.fakeTryLater ?? fakeTryLater,
+                          standardCacheTimeout: child.standardCacheTimeout ?? standardCacheTimeout,
+                          errorCacheTimeout: child.errorCacheTimeout ?? errorCacheTimeout,
+                          responseTimeSkew: child.responseTimeSkew ?? responseTimeSkew,
+                          responseMaxAge: child.responseMaxAge ?? responseMaxAge,
+                          forceURL: child.forceURL ?? forceURL)
+    }
+
+    var settings: StaplingSettings {
+        var out = StaplingSettings()
+        if let responderTimeout { out.responderTimeout = responderTimeout }
+        if let returnResponderErrors { out.returnResponderErrors = returnResponderErrors }
+        if let fakeTryLater { out.fakeTryLater = fakeTryLater }
+        if let standardCacheTimeout { out.standardCacheTimeout = standardCacheTimeout }
+        if let errorCacheTimeout { out.errorCacheTimeout = errorCacheTimeout }
+        if let responseTimeSkew { out.responseTimeSkew = responseTimeSkew }
+        if let responseMaxAge { out.responseMaxAge = responseMaxAge }
+        out.forceURL = forceURL
         return out
     }
 }
