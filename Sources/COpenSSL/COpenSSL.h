@@ -67,6 +67,15 @@ static inline X509 *skep_find_issuer(STACK_OF(X509) *certs, X509 *subject) {
     }
     return NULL;
 }
+/* The subject alternative names' stack, typed macros Swift cannot import. */
+static inline int skep_sk_GENERAL_NAME_num(const STACK_OF(GENERAL_NAME) *names) { return sk_GENERAL_NAME_num(names); }
+static inline GENERAL_NAME *skep_sk_GENERAL_NAME_value(const STACK_OF(GENERAL_NAME) *names, int index) {
+    return sk_GENERAL_NAME_value(names, index);
+}
+
+static inline int skep_sk_X509_num(const STACK_OF(X509) *certificates) { return sk_X509_num(certificates); }
+static inline X509 *skep_sk_X509_value(const STACK_OF(X509) *certificates, int index) { return sk_X509_value(certificates, index); }
+
 /* Makes the first (or next) certificate of `ctx` current; 1 while there is one. */
 static inline long skep_SSL_CTX_select_certificate(SSL_CTX *ctx, int first) {
     return SSL_CTX_set_current_cert(ctx, first ? SSL_CERT_SET_FIRST : SSL_CERT_SET_NEXT);

@@ -38,6 +38,8 @@ struct TLSTests {
     }
 
     static let envScript = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nenv | sort\n"
+    /// The environment with NUL after each variable, for values of several lines (PEM).
+    static let nulEnvScript = "#!/bin/sh\nprintf 'Content-Type: application/octet-stream\\n\\n'\nenv -0\n"
 
     static func setUp(_ config: inout TestConfig, _ certificates: TestCertificates, extra: String = "") throws {
         let cgi = config.mpm == .prefork ? "cgi" : "cgid"
@@ -48,6 +50,7 @@ struct TLSTests {
         try config.root.writeDocument("index.html", "<p>tls index</p>\n")
         try config.root.writeDocument("dir/index.html", "<p>dir</p>\n")
         try config.root.writeDocument("cgi/env.cgi", envScript, mode: 0o755)
+        try config.root.writeDocument("cgi/env0.cgi", nulEnvScript, mode: 0o755)
         try config.root.writeDocument("big.bin", bytes: (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 11) })
     }
 
@@ -197,6 +200,40 @@ struct TLSTests {
             }
             let sl = try lines(skep), al = try lines(apache)
             #expect(sl == al, "skep:\n\(sl.joined(separator: "\n"))\napache:\n\(al.joined(separator: "\n"))")
+        }
+    }
+
+    /// `SSLOptions +StdEnvVars +ExportCertData` with a client certificate: every `SSL_*`
+    /// variable Apache gives a script, with Apache's values (the session id differs by
+    /// nature, so only its presence is compared).
+    @Test func certificateVariablesAsApache() throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        try withServerPair(mpm: .event, setUp: { config in
+            try Self.setUp(&config, certificates, extra: """
+                SSLVerifyClient optional
+                SSLCACertificateFile "\(certificates.path("ca.pem"))"
+                """)
+            config.extra = config.extra.replacingOccurrences(of: "SSLOptions +StdEnvVars", with: "SSLOptions +StdEnvVars +ExportCertData")
+        }) { skep, apache in
+            func environment(_ server: ServerProcess) throws -> [String: String] {
+                let page = try Self.get(server, "b.test", "/cgi/env0.cgi", certificates,
+                                        ["--cert", certificates.path("client.pem"), "--key", certificates.path("client.key")])
+                var out: [String: String] = [:]
+                for entry in page.body.split(separator: 0) {
+                    let parts = String(decoding: entry, as: UTF8.self).split(separator: "=", maxSplits: 1).map(String.init)
+                    if parts.count == 2, parts[0].hasPrefix("SSL_") || parts[0] == "HTTPS" { out[parts[0]] = parts[1] }
+                }
+                // These differ by nature: the session's id, and the interface's name.
+                for name in ["SSL_SESSION_ID", "SSL_VERSION_INTERFACE"] { out[name] = out[name].map { _ in "(differs)" } }
+                return out
+            }
+            let se = try environment(skep), ae = try environment(apache)
+            #expect(ae["SSL_CLIENT_CERT"]?.hasPrefix("-----BEGIN CERTIFICATE-----") == true, "apache: \(ae)")
+            #expect(Set(se.keys) == Set(ae.keys), "only skep: \(Set(se.keys).subtracting(ae.keys).sorted())\nonly apache: \(Set(ae.keys).subtracting(se.keys).sorted())")
+            for (key, value) in ae.sorted(by: { $0.key < $1.key }) where se[key] != value {
+                Issue.record("\(key): skep \(se[key] ?? "(none)") apache \(value)")
+            }
         }
     }
 

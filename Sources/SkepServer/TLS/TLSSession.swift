@@ -162,25 +162,30 @@ public final class TLSSession {
     /// `SSL_SESSION_RESUMED`: Initial or Resumed.
     public var sessionResumed: Bool { skep_SSL_session_reused(ssl) == 1 }
 
-    /// The client certificate's subject and issuer (mutual TLS), and whether it verified.
-    public var clientCertificate: (subject: String, issuer: String, verified: Bool)? {
-        guard let certificate = SSL_get1_peer_certificate(ssl) else { return nil }
-        defer { X509_free(certificate) }
-        func name(_ n: OpaquePointer?) -> String {
-            guard let n, let bio = BIO_new(BIO_s_mem()) else { return "" }
-            defer { BIO_free(bio) }
-            _ = X509_NAME_print_ex(bio, n, 0, skep_XN_FLAG_RFC2253)
-            var pointer: UnsafeMutablePointer<CChar>?
-            let length = BIO_get_mem_data_shim(bio, &pointer)
-            guard let pointer, length > 0 else { return "" }
-            return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
-        }
-        return (name(X509_get_subject_name(certificate)), name(X509_get_issuer_name(certificate)),
-                SSL_get_verify_result(ssl) == X509_V_OK)
+    /// The certificate this server presented (`SSL_SERVER_*`).
+    var serverCertificate: TLSCertificate? { SSL_get_certificate(ssl).map { TLSCertificate($0) } }
+
+    /// The client's certificate (mutual TLS: `SSL_CLIENT_*`), read once.
+    private(set) lazy var clientCertificate: TLSCertificate? = SSL_get1_peer_certificate(ssl).map(TLSCertificate.init(adopting:))
+
+    /// Whether the client's certificate verified.
+    var clientCertificateVerified: Bool { SSL_get_verify_result(ssl) == X509_V_OK }
+
+    /// The certificates the client sent after its own (`SSL_CLIENT_CERT_CHAIN_n`).
+    var clientChain: [TLSCertificate] {
+        guard let chain = SSL_get_peer_cert_chain(ssl) else { return [] }
+        return (0..<max(0, skep_sk_X509_num(chain))).compactMap { skep_sk_X509_value(chain, $0).map { TLSCertificate($0) } }
+    }
+
+    /// `SSL_SESSION_ID`: the session's id in hexadecimal, as Apache prints it.
+    var sessionID: String? {
+        guard let session = SSL_get_session(ssl) else { return nil }
+        var length: UInt32 = 0
+        guard let id = SSL_SESSION_get_id(session, &length), length > 0 else { return nil }
+        return UnsafeBufferPointer(start: id, count: Int(length)).map { byte in  // trap-safe: UInt32 to Int widens
+            let digits = Array("0123456789ABCDEF".utf8)
+            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]], as: UTF8.self)  // trap-safe: nibbles index 16 digits
+        }.joined()
     }
 }
 
-/// `BIO_get_mem_data` is a macro over `BIO_ctrl`.
-private func BIO_get_mem_data_shim(_ bio: OpaquePointer, _ pointer: inout UnsafeMutablePointer<CChar>?) -> Int {
-    withUnsafeMutablePointer(to: &pointer) { Int(BIO_ctrl(bio, BIO_CTRL_INFO, 0, UnsafeMutableRawPointer($0))) }  // trap-safe: long is Int on 64-bit
-}

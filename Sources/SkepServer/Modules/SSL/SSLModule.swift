@@ -248,47 +248,6 @@ public struct SSLModule: HTTPModule {
         server.errorLog.log(.error, module: "ssl", client: r.client, "AH02219: access to \(r.filename ?? r.uri) failed, reason: SSL connection required")
         return .fail(.forbidden)
     }
-
-    /// `HTTPS` and `SSL_TLS_SNI` for every request over TLS, and the rest of mod_ssl's
-    /// variables with `SSLOptions +StdEnvVars` (Apache's `ssl_hook_Fixup`).
-    public func fixup(_ r: Request, _ server: ServerContext) -> HookResult {
-        guard let tls = r.tls else { return .declined }
-        r.environment["HTTPS"] = "on"
-        if let name = tls.serverName { r.environment["SSL_TLS_SNI"] = name }
-        guard r.config(SSLDirConfig.self).options?.contains(.stdEnvVars) == true else { return .declined }
-        for name in Self.standardVariables {
-            if let value = Self.variable(name, tls) { r.environment[name] = value }
-        }
-        return .declined
-    }
-
-    static let standardVariables = ["SSL_PROTOCOL", "SSL_CIPHER", "SSL_CIPHER_USEKEYSIZE", "SSL_CIPHER_ALGKEYSIZE",
-                                    "SSL_SESSION_RESUMED", "SSL_VERSION_INTERFACE", "SSL_VERSION_LIBRARY",
-                                    "SSL_CLIENT_S_DN", "SSL_CLIENT_I_DN", "SSL_CLIENT_VERIFY", "SSL_SECURE_RENEG"]
-
-    /// mod_ssl's `ssl_var_lookup` for the names Skep knows (`%{NAME}x` and the variables).
-    public static func variable(_ name: String, _ tls: TLSSession?) -> String? {
-        // A connection whose handshake never finished (plain HTTP on the port) has none.
-        guard let tls, tls.isEstablished else { return name == "HTTPS" ? "off" : nil }
-        switch name {
-        case "HTTPS": return "on"
-        case "SSL_PROTOCOL": return tls.protocolName
-        case "SSL_CIPHER": return tls.cipherName
-        case "SSL_CIPHER_USEKEYSIZE": return String(tls.cipherBits.used)
-        case "SSL_CIPHER_ALGKEYSIZE": return String(tls.cipherBits.algorithm)
-        case "SSL_SESSION_RESUMED": return tls.sessionResumed ? "Resumed" : "Initial"
-        case "SSL_TLS_SNI": return tls.serverName
-        case "SSL_VERSION_INTERFACE": return "Skep/\(ServerContext.version)"
-        case "SSL_VERSION_LIBRARY": return String(cString: OpenSSL_version(OPENSSL_VERSION)).split(separator: " ").prefix(2).joined(separator: "/")
-        case "SSL_CLIENT_S_DN": return tls.clientCertificate?.subject
-        case "SSL_CLIENT_I_DN": return tls.clientCertificate?.issuer
-        case "SSL_CLIENT_VERIFY":
-            guard let certificate = tls.clientCertificate else { return "NONE" }
-            return certificate.verified ? "SUCCESS" : "FAILED"
-        case "SSL_SECURE_RENEG": return tls.secureRenegotiation ? "true" : "false"
-        default: return nil
-        }
-    }
 }
 
 /// mod_ssl's per-server record.
