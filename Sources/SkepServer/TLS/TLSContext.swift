@@ -52,7 +52,9 @@ public final class TLSContext: @unchecked Sendable {
     /// Why certificates of this host are not stapled, as Apache logs it at start.
     private(set) var staplingProblems: [String] = []
 
-    init(_ config: SSLServerConfig, serverName: String, sessionCache: TLSSessionCache? = nil, stapling: OCSPStapling? = nil) throws(TLSError) {
+    /// - Parameter keyID: Apache's `servername:port`, which the pass phrase dialog names.
+    init(_ config: SSLServerConfig, serverName: String, keyID: String? = nil, sessionCache: TLSSessionCache? = nil,
+         stapling: OCSPStapling? = nil) throws(TLSError) {
         guard let method = TLS_server_method(), let context = SSL_CTX_new(method) else {
             throw .configuration("SSL_CTX_new: \(TLSError.drainErrors())")
         }
@@ -60,17 +62,13 @@ public final class TLSContext: @unchecked Sendable {
         self.strictSNI = config.strictSNIVHostCheck ?? false
         self.sessionCache = config.sessionCacheOff ? nil : sessionCache
         self.stapling = config.useStapling == true ? stapling : nil
-        do {
-            try configure(config, serverName: serverName)
-        } catch {
-            SSL_CTX_free(context)
-            throw error
-        }
+        // Every property is set, so a throw from here runs deinit, which frees the context.
+        try configure(config, serverName: serverName, keyID: keyID ?? "\(serverName):443")
     }
 
     deinit { SSL_CTX_free(context) }
 
-    private func configure(_ config: SSLServerConfig, serverName: String) throws(TLSError) {
+    private func configure(_ config: SSLServerConfig, serverName: String, keyID: String) throws(TLSError) {
         func fail(_ what: String) throws(TLSError) -> Never {
             throw .configuration("\(what): \(TLSError.drainErrors())")
         }
@@ -126,7 +124,9 @@ public final class TLSContext: @unchecked Sendable {
                 try fail("SSLCertificateFile \(certificate)")
             }
             let key = index < config.keyFiles.count ? config.keyFiles[index] : certificate
-            guard SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1 else {
+            let privateKey = try (config.passPhraseDialog ?? .builtin).readKey(key, hostID: keyID, index: index)
+            defer { EVP_PKEY_free(privateKey) }
+            guard SSL_CTX_use_PrivateKey(context, privateKey) == 1 else {
                 try fail("SSLCertificateKeyFile \(key)")
             }
             guard SSL_CTX_check_private_key(context) == 1 else {
@@ -207,7 +207,15 @@ public final class TLSContext: @unchecked Sendable {
         defer { fclose(file) }
         ERR_clear_error()
         if key {
-            guard let pkey = PEM_read_PrivateKey(file, nil, nil, nil) else { return "no usable private key in it (\(TLSError.drainErrors()))" }
+            // An empty pass phrase, so OpenSSL never prompts; an encrypted key is opened at
+            // start, with SSLPassPhraseDialog (as Apache's -t does not ask either).
+            guard let pkey = "".withCString({ PEM_read_PrivateKey(file, nil, nil, UnsafeMutableRawPointer(mutating: $0)) }) else {
+                if PassPhraseDialog.isEncrypted(path) {
+                    ERR_clear_error()
+                    return nil
+                }
+                return "no usable private key in it (\(TLSError.drainErrors()))"
+            }
             EVP_PKEY_free(pkey)
         } else {
             guard let certificate = PEM_read_X509(file, nil, nil, nil) else { return "no PEM certificate in it (\(TLSError.drainErrors()))" }

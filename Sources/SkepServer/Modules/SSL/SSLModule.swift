@@ -1,4 +1,5 @@
 import COpenSSL
+import Glibc
 import SkepConfig
 import SkepSystem
 
@@ -107,10 +108,17 @@ public struct SSLModule: HTTPModule {
         },
         .accepted("SSLRandomSeed", .take23, .serverConfig, help: "startup|connect builtin|file:...|exec:... [bytes]",
                   note: "accepted with no effect: OpenSSL 3 seeds itself from the kernel"),
-        DirectiveSpec("SSLPassPhraseDialog", .take1, .serverConfig, help: "builtin or exec:/path") { d, _ throws(ConfigError) in
+        DirectiveSpec("SSLPassPhraseDialog", .take1, .serverConfig, help: "builtin or exec:/path: how encrypted keys' pass phrases are asked") { d, scope throws(ConfigError) in
             let value = d.arguments[0]
-            guard value == "builtin" || value.hasPrefix("exec:") else { throw d.error("SSLPassPhraseDialog: Invalid argument '\(value)'") }
-            // Skep reads only unencrypted keys: an encrypted one is refused by name when it is read.
+            if value == "builtin" {
+                scope.server[SSLServerConfig.self].passPhraseDialog = .builtin
+            } else if value.hasPrefix("exec:") {
+                let program = scope.serverRootRelative(String(value.dropFirst(5)))
+                guard access(program, X_OK) == 0 else { throw d.error("SSLPassPhraseDialog: file '\(program)' does not exist or is not executable") }
+                scope.server[SSLServerConfig.self].passPhraseDialog = .exec(program)
+            } else {
+                throw d.error("SSLPassPhraseDialog: Invalid argument '\(value)'")
+            }
         },
         DirectiveSpec("SSLCompression", .flag, .server, help: "Off: TLS compression (CRIME) stays off") { d, _ throws(ConfigError) in
             if try d.flag() { throw d.error("SSLCompression On: Skep never compresses at the TLS layer (CRIME); remove the line or say Off") }
@@ -206,7 +214,8 @@ public struct SSLModule: HTTPModule {
                 throw TLSError.configuration("AH02572: Failed to configure at least one certificate and key for \(name)\(host.location.map { " (\($0))" } ?? "")")
             }
             do {
-                contexts[host.location] = try TLSContext(ssl, serverName: name, sessionCache: sharedCache, stapling: stapling)
+                contexts[host.location] = try TLSContext(ssl, serverName: name, keyID: "\(name.split(separator: ":").first.map(String.init) ?? name):\(Self.port(serverName: name))",
+                                                         sessionCache: sharedCache, stapling: stapling)
             } catch {
                 throw TLSError.configuration("\(host.location.map { "\($0): " } ?? "")\(name): \(error)")
             }
@@ -222,6 +231,12 @@ public struct SSLModule: HTTPModule {
         self.contexts = contexts
         self.selector = selector
         self.stapling = stapling
+    }
+
+    /// Apache's port in a TLS host's id (`ssl_util_vhostid`): the one `ServerName` names,
+    /// else 443.
+    static func port(serverName: String) -> Int {
+        ServerContext.portPart(serverName) ?? 443
     }
 
     /// Gives mod_ssl the generation's error log: what could not be set up for stapling is
@@ -280,6 +295,8 @@ public struct SSLServerConfig: ModuleConfig {
     /// `SSLSessionTicketKeyFile`'s 48 bytes.
     var ticketKeys: [UInt8]?
     var useStapling: Bool?
+    /// `SSLPassPhraseDialog` (the server's; `builtin` when not given).
+    var passPhraseDialog: PassPhraseDialog?
     /// `SSLStaplingCache` was given (the server's).
     var staplingCache = false
     /// The `SSLStapling*` settings this host names; the rest are Apache's defaults.
@@ -313,6 +330,7 @@ public struct SSLServerConfig: ModuleConfig {
         out.verifyDepth = child.verifyDepth ?? verifyDepth
         out.ticketKeys = child.ticketKeys ?? ticketKeys
         out.useStapling = child.useStapling ?? useStapling
+        out.passPhraseDialog = child.passPhraseDialog ?? passPhraseDialog
         out.staplingCache = child.staplingCache || staplingCache
         out.stapling = stapling.merged(with: child.stapling)
         return out
