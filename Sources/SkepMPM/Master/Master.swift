@@ -241,6 +241,7 @@ public final class Master {
         scoreboard.recordMasterTimes()
         let snapshot = scoreboard.snapshot(generation: generation, includeText: false)
         var idle = 0
+        var idleWorkers = 0
         var live = 0
         var idlest: (slot: Int, lastUsed: Int64)?
         for process in snapshot.processes where process.inUse && process.generation == generation && !process.quiescing {
@@ -248,6 +249,7 @@ public final class Master {
             // A starting child counts as idle, as in Apache: it is about to be.
             let starting = snapshot.workers.filter { $0.slot == process.slot && $0.thread < settings.threadsPerChild && $0.status == .starting }.count
             let idleHere = process.idleThreads + starting
+            idleWorkers += idleHere
             idle += Self.effectiveIdle(idleHere, listenerBusyPermille: process.listenerBusyPermille)
             if idleHere == settings.threadsPerChild && process.listenerBusyPermille < Self.busyListenerPermille {
                 let used = snapshot.workers.filter { $0.slot == process.slot }.map(\.lastUsedMicroseconds).max() ?? 0
@@ -262,8 +264,11 @@ public final class Master {
         } else if idle < settings.minSpare {
             if live >= settings.maxChildren {
                 if !reportedMaxWorkers {
+                    // Idle workers but saturated listeners (TLS handshakes, cached files): the
+                    // same advice, since more children bring more listeners, with the reason.
+                    let why = idleWorkers >= settings.minSpare ? " (the workers are idle but every child's listener is busy: more children would add listeners)" : ""
                     context.errorLog.log(.error, module: module, always: true,
-                                         "AH00161: server reached MaxRequestWorkers setting, consider raising the MaxRequestWorkers setting")
+                                         "AH00161: server reached MaxRequestWorkers setting, consider raising the MaxRequestWorkers setting" + why)
                     reportedMaxWorkers = true
                 }
                 spawnRate = 1
