@@ -74,7 +74,7 @@ public enum ConfigLexer {
 
     static func isBlank(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\u{0B}" || c == "\u{0C}" }
 
-    static func trimBlanks<S: StringProtocol>(_ s: S) -> Substring {
+    public static func trimBlanks<S: StringProtocol>(_ s: S) -> Substring {
         var sub = Substring(s)
         while let f = sub.first, isBlank(f) || f == "\r" { sub = sub.dropFirst() }
         while let l = sub.last, isBlank(l) || l == "\r" { sub = sub.dropLast() }

@@ -2,12 +2,11 @@
 ///
 /// Why: the request path must not allocate or hash; a switch over a byte compiles to a
 /// table or range checks.
-@usableFromInline
-enum ByteClass {
+public enum ByteClass {
     /// `tchar`: the characters of a method or header-field name token
     /// (`!#$%&'*+-.^_`|~`, DIGIT, ALPHA), as a 128-bit map.
     @inlinable @inline(__always)
-    static func isToken(_ b: UInt8) -> Bool {
+    public static func isToken(_ b: UInt8) -> Bool {
         let lo: UInt64 = 0x03FF_6CFA_0000_0000  // bytes 0-63
         let hi: UInt64 = 0x57FF_FFFF_C7FF_FFFE  // bytes 64-127
         let word = b < 64 ? lo : (b < 128 ? hi : 0)

@@ -36,6 +36,7 @@ public enum ServerModules {
         LogConfigModule.self,
         StatusModule.self,
         ProxyFCGIModule.self,
+        ProxyHTTPModule.self,
         // No hooks: its per-directory settings are read by mod_proxy_fcgi.
         PHPFPMModule.self,
         CGIModule.self,

@@ -385,15 +385,22 @@ public final class HTTPConnection {
         if head.version != .http09 {
             var responseHead = ResponseHead(status: response.status, connection: connection)
             var contentType: String?
+            var date: [UInt8]?, server: [UInt8]?
             for field in response.headers {
                 if ResponseHead.isContentType(field.name) { contentType = field.value; continue }
+                // A proxied answer keeps the origin's Date and Server (Apache's
+                // `ap_basic_http_header` for `r->proxyreq`).
+                if response.keepsOriginDateAndServer {
+                    if date == nil, field.name.lowercased() == "date" { date = Array(field.value.utf8); continue }
+                    if server == nil, field.name.lowercased() == "server" { server = Array(field.value.utf8); continue }
+                }
                 responseHead.add(name: field.name, value: field.value)
             }
             let noBodyStatus = response.status.code == 304 || response.status.code == 204 || response.status.code < 200
             if !noBodyStatus && !unknownLength { responseHead.contentLength = response.contentLength }
             responseHead.chunked = streamChunked
             if let contentType { responseHead.setContentType(contentType) }
-            responseHead.write(into: &output.head, date: ThreadDate.value(at: SystemClock.now().seconds), server: context.serverBannerBytes)
+            responseHead.write(into: &output.head, date: date ?? ThreadDate.value(at: SystemClock.now().seconds), server: server ?? context.serverBannerBytes)
         }
         switch response.body {
         case .empty, .stream:

@@ -40,6 +40,9 @@ public struct Response {
     /// change only `headers_out`. A filter that removes one of these first fields
     /// lowers the count.
     public var errorTableCount = 0
+    /// A reverse proxy's answer: the back end's `Date` and `Server` are sent instead of
+    /// Skep's own, as Apache sends them for a proxied request.
+    public var keepsOriginDateAndServer = false
     /// The request that answered after internal redirects (`DirectoryIndex`, a local
     /// `ErrorDocument`): the output filters read its configuration, as Apache's filters
     /// see the redirect's `r`. Nil for the request the connection made.

@@ -6,7 +6,7 @@ import SkepSystem
 struct FastCGIExchange {
     let p: ProxyRequest
     let context: ServerContext
-    let pool: FastCGIPool
+    let pool: BackendPool
     var r: Request { p.request }
     var timeout: Int { p.timeoutMilliseconds }
 
@@ -16,7 +16,7 @@ struct FastCGIExchange {
     /// Request bodies sent in STDIN records of this size (Apache's AP_IOBUFSIZE).
     static let stdinChunk = 8192
 
-    init(_ p: ProxyRequest, _ context: ServerContext, pool: FastCGIPool) {
+    init(_ p: ProxyRequest, _ context: ServerContext, pool: BackendPool) {
         self.p = p
         self.context = context
         self.pool = pool
@@ -42,7 +42,7 @@ struct FastCGIExchange {
             return processor.error(error.status, r)
         }
 
-        var backend: FastCGIBackend
+        var backend: BackendConnection
         var reused = false
         switch pool.acquire(p.worker, timeoutMilliseconds: p.worker.parameters.acquireMilliseconds ?? timeout) {
         case .idle(let kept):
@@ -100,7 +100,7 @@ struct FastCGIExchange {
     /// Reads the script's headers and as much of the body as is at hand, and builds the
     /// response: complete with a `Content-Length` when the whole body came at once,
     /// else streamed.
-    private func answer(from backend: FastCGIBackend, _ processor: RequestProcessor) -> Response {
+    private func answer(from backend: BackendConnection, _ processor: RequestProcessor) -> Response {
         var reader = StdoutReader(backend: backend, exchange: self)
         let fieldsLimit = r.serverConfig(CoreServerConfig.self).requestFieldsLimit
         var scanner = CGIScriptHeaderScanner(lineCountLimit: fieldsLimit > 0 ? fieldsLimit : Self.largestFieldCount)
@@ -230,7 +230,7 @@ struct FastCGIExchange {
     /// A header block that overflows a bound: logged as Apache logs a script's bad
     /// header, answered 500 as Apache answers it, and the back end's connection closed
     /// rather than read to its end.
-    private func refuseHeaders(_ message: String, _ backend: FastCGIBackend, _ processor: RequestProcessor) -> Response {
+    private func refuseHeaders(_ message: String, _ backend: BackendConnection, _ processor: RequestProcessor) -> Response {
         backend.close()
         log(.error, message)
         log(.error, "AH01070: Error parsing script headers")
@@ -238,13 +238,13 @@ struct FastCGIExchange {
     }
 
     /// A new connection, counted by the pool (the caller holds its place).
-    private func connect() throws -> FastCGIBackend {
-        let backend = try FastCGIBackend.connect(p.worker, timeoutMilliseconds: p.worker.parameters.connectionTimeoutMilliseconds ?? timeout)
+    private func connect() throws -> BackendConnection {
+        let backend = try BackendConnection.connect(p.worker, timeoutMilliseconds: p.worker.parameters.connectionTimeoutMilliseconds ?? timeout)
         backend.pool = pool
         return backend
     }
 
-    private func send(_ bytes: [UInt8], to backend: FastCGIBackend) throws {
+    private func send(_ bytes: [UInt8], to backend: BackendConnection) throws {
         try bytes.withUnsafeBytes { try backend.send($0, timeoutMilliseconds: timeout) }
     }
 
@@ -336,11 +336,11 @@ extension ProxyError: CustomStringConvertible {
 /// The STDOUT stream of one exchange: content chunks until END_REQUEST; STDERR goes to
 /// the error log on the way.
 struct StdoutReader {
-    let backend: FastCGIBackend
+    let backend: BackendConnection
     let exchange: FastCGIExchange
     private(set) var finished = false
 
-    init(backend: FastCGIBackend, exchange: FastCGIExchange) {
+    init(backend: BackendConnection, exchange: FastCGIExchange) {
         self.backend = backend
         self.exchange = exchange
     }
@@ -371,8 +371,8 @@ struct StdoutReader {
     }
 
     /// After END_REQUEST: keeps the connection for the next request when reuse is on.
-    func release(to pool: FastCGIPool) {
-        if finished && backend.reusable && backend.worker.parameters.reuse == true {
+    func release(to pool: BackendPool) {
+        if finished && backend.reusable && backend.worker.reusesConnections {
             pool.put(backend)
         } else {
             backend.close()

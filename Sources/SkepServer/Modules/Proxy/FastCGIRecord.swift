@@ -164,3 +164,21 @@ public struct FastCGIParams {
         FastCGIRecord.appendHeader(.params, requestID: requestID, contentLength: 0, to: &out)
     }
 }
+
+extension BackendConnection {
+    /// The next FastCGI record: its header and content (valid until the next call).
+    func readRecord(timeoutMilliseconds: Int) throws(ProxyError) -> (FastCGIRecord.Header, UnsafeRawBufferPointer) {
+        try need(FastCGIRecord.headerLength, timeoutMilliseconds: timeoutMilliseconds)
+        let header: FastCGIRecord.Header
+        do {
+            header = try FastCGIRecord.parseHeader(buffered)
+        } catch {
+            throw .malformed("AH01068: Got bogus version \(buffered[0])")
+        }
+        let total = FastCGIRecord.headerLength + header.contentLength + header.paddingLength
+        try need(total, timeoutMilliseconds: timeoutMilliseconds)
+        let content = UnsafeRawBufferPointer(rebasing: buffered[FastCGIRecord.headerLength..<(FastCGIRecord.headerLength + header.contentLength)])
+        consume(total)
+        return (header, content)
+    }
+}

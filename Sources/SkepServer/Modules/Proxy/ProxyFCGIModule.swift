@@ -24,7 +24,7 @@ public struct ProxyFCGIModule: ProxySchemeModule {
     ])
 
     public let scheme = "fcgi"
-    let pool = FastCGIPool()
+    let pool = BackendPool()
 
     public init(config: ServerConfig) {}
 

@@ -29,7 +29,7 @@ public struct ProxyModule: HTTPModule {
         },
         DirectiveSpec("Proxy", .take1, .server, help: "a back end's URL; its ProxySet applies to it", isSection: true) { d, scope throws(ConfigError) in
             guard ProxyWorker.parse(d.arguments[0]) != nil else {
-                throw d.error("<Proxy \(d.arguments[0])>: Skep proxies only fcgi:// and unix:...|fcgi:// back ends")
+                throw d.error("<Proxy \(d.arguments[0])>: Skep proxies only http://, fcgi:// and unix:...|fcgi:// back ends")
             }
             scope.server[ProxyConfig.self].openSection = d.arguments[0]
         },
@@ -42,7 +42,12 @@ public struct ProxyModule: HTTPModule {
         DirectiveSpec("ProxyRequests", .flag, .server, help: "forward proxying; Skep is a gateway only") { d, scope throws(ConfigError) in
             if d.arguments[0].lowercased() == "on" { throw d.error("ProxyRequests On: Skep does not act as a forward proxy") }
         },
-        .accepted("ProxyPreserveHost", .flag, .server, help: "no effect on FastCGI back ends"),
+        DirectiveSpec("ProxyPreserveHost", .flag, .anywhere, help: "On: an HTTP back end gets the client's Host") { d, scope throws(ConfigError) in
+            scope.directory[ProxyDirConfig.self].preserveHost = try d.flag()
+        },
+        DirectiveSpec("ProxyAddHeaders", .flag, .anywhere, help: "On (default): X-Forwarded-For, -Host and -Server to HTTP back ends") { d, scope throws(ConfigError) in
+            scope.directory[ProxyDirConfig.self].addHeaders = try d.flag()
+        },
         DirectiveSpec("ProxyStatus", .take1, .server, help: "Off, On or Full: show the load balancers in mod_status") { d, _ throws(ConfigError) in
             // mod_proxy's status hook lists balancers only, and Skep has none yet (issue
             // 20): with none, Apache's server-status shows nothing more either.
@@ -50,7 +55,12 @@ public struct ProxyModule: HTTPModule {
         },
         .accepted("ProxyErrorOverride", .iterate, .anywhere, help: "not supported yet",
                   note: "not supported yet: the back end's error pages are passed through"),
-        .accepted("ProxyPassReverse", .iterate, .anywhere, help: "no effect on FastCGI back ends"),
+        DirectiveSpec("ProxyPassReverse", .iterate, .anywhere, help: "a path and the back end URL whose redirects map back to it") { d, scope throws(ConfigError) in
+            guard d.arguments.count >= 2 else {
+                throw d.error("ProxyPassReverse with one argument (inside <Location>) is not supported yet: write ProxyPassReverse /path/ URL")
+            }
+            scope.directory[ProxyDirConfig.self].reverse.append(.init(alias: d.arguments[0], url: d.arguments[1]))
+        },
         .accepted("ProxyVia", .take1, .server, help: "no effect on FastCGI back ends"),
     ])
 
@@ -150,7 +160,7 @@ public struct ProxyModule: HTTPModule {
             return
         }
         guard ProxyWorker.parse(target) != nil else {
-            throw d.error("\(d.name) \(target): Skep proxies only to fcgi:// and unix:/path|fcgi:// back ends")
+            throw d.error("\(d.name) \(target): Skep proxies only to http://, fcgi:// and unix:/path|fcgi:// back ends")
         }
         try setParameters(d, &scope, url: target, Array(d.arguments.dropFirst(2)))
         scope.server[ProxyConfig.self].passes.append(.init(pattern: pattern, target: target))
@@ -192,6 +202,28 @@ public struct ProxyConfig: ModuleConfig {
 
     func parameters(for worker: ProxyWorker) -> ProxyWorkerParameters {
         workers[worker.key] ?? ProxyWorkerParameters()
+    }
+}
+
+/// mod_proxy's per-directory records (Apache's `proxy_dir_conf`).
+public struct ProxyDirConfig: ModuleConfig {
+    struct ReverseMapping: Sendable {
+        let alias: String
+        let url: String
+    }
+    /// `ProxyPassReverse`, in order.
+    var reverse: [ReverseMapping] = []
+    var preserveHost: Bool?
+    var addHeaders: Bool?
+
+    public init() {}
+
+    public func merged(with child: ProxyDirConfig) -> ProxyDirConfig {
+        var out = child
+        out.reverse = reverse + child.reverse
+        out.preserveHost = child.preserveHost ?? preserveHost
+        out.addHeaders = child.addHeaders ?? addHeaders
+        return out
     }
 }
 

@@ -14,6 +14,10 @@ public struct ProxyWorker: Sendable, Equatable {
     public let unixPath: String?
     public var parameters = ProxyWorkerParameters()
 
+    /// Whether connections to this back end are kept for the next request: Apache's
+    /// default is yes for HTTP, no for FastCGI (`enablereuse`/`disablereuse` decide).
+    var reusesConnections: Bool { parameters.reuse ?? (scheme == "http") }
+
     /// Apache's `ap_proxy_port_of_scheme`: the port a URL without one means.
     static func defaultPort(_ scheme: String) -> UInt16 {
         switch scheme {

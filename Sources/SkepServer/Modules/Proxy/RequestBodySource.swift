@@ -3,10 +3,11 @@ import SkepConfig
 import SkepHTTP
 import SkepSystem
 
-/// The request body as FastCGI STDIN: a body with a `Content-Length` is streamed from
-/// the client as it is sent on; a chunked one is read whole first (in memory, then in an
-/// unlinked temporary file past 1 MiB), because PHP reads `CONTENT_LENGTH` bytes and
-/// nothing else.
+/// The request body on its way to a back end (FastCGI STDIN, an HTTP back end's body): a
+/// body with a `Content-Length` is streamed from the client as it is sent on; a chunked
+/// one is read whole first (in memory, then in an unlinked temporary file past 1 MiB),
+/// because PHP reads `CONTENT_LENGTH` bytes and nothing else, and so the HTTP back end gets
+/// a `Content-Length` too (Apache's `proxy-sendcl`).
 final class RequestBodySource {
     /// `CONTENT_LENGTH`: nil when the request has no body.
     let length: Int64?
@@ -86,38 +87,46 @@ final class RequestBodySource {
     }
 
     /// Sends the body as STDIN records, then the empty STDIN record that ends it.
-    func send(to backend: FastCGIBackend, timeoutMilliseconds: Int) throws {
+    func send(to backend: BackendConnection, timeoutMilliseconds: Int) throws {
         var records: [UInt8] = []
         records.reserveCapacity(FastCGIExchange.stdinChunk + 16)
-        func sendRecord(_ content: UnsafeRawBufferPointer) throws {
+        try forEachPart(FastCGIExchange.stdinChunk) { content in
             records.removeAll(keepingCapacity: true)
             FastCGIRecord.append(.stdin, content: content, to: &records)
             try records.withUnsafeBytes { try backend.send($0, timeoutMilliseconds: timeoutMilliseconds) }
-        }
-        if spoolFile == nil && reader == nil {
-            try spooled.withUnsafeBytes { all in
-                var offset = 0
-                while offset < all.count {
-                    let n = min(FastCGIExchange.stdinChunk, all.count - offset)
-                    try sendRecord(UnsafeRawBufferPointer(rebasing: all[offset..<(offset + n)]))
-                    offset += n
-                }
-            }
-        } else {
-            // From the client as it arrives, or back from the spool file.
-            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: FastCGIExchange.stdinChunk, alignment: 8)
-            defer { scratch.deallocate() }
-            var offset: Int64 = 0
-            while true {
-                let n = try reader.map { try $0.read(into: scratch) } ?? spoolFile!.read(into: scratch, at: offset)  // trap-safe: without a reader the body was spooled (the branch above handles neither)
-                if n == 0 { break }
-                offset += Int64(n)  // trap-safe: Int to Int64 widens
-                try sendRecord(UnsafeRawBufferPointer(rebasing: scratch[..<n]))
-            }
         }
         records.removeAll(keepingCapacity: true)
         FastCGIRecord.appendHeader(.stdin, contentLength: 0, to: &records)
         try records.withUnsafeBytes { try backend.send($0, timeoutMilliseconds: timeoutMilliseconds) }
     }
-}
 
+    /// Sends the body's bytes as they are (an HTTP back end, after a `Content-Length`).
+    func sendRaw(to backend: BackendConnection, timeoutMilliseconds: Int) throws {
+        try forEachPart(65536) { try backend.send($0, timeoutMilliseconds: timeoutMilliseconds) }
+    }
+
+    /// The body in parts of at most `size` bytes: from the client as it arrives, or from
+    /// the spool.
+    private func forEachPart(_ size: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        if spoolFile == nil && reader == nil {
+            try spooled.withUnsafeBytes { all in
+                var offset = 0
+                while offset < all.count {
+                    let n = min(size, all.count - offset)
+                    try body(UnsafeRawBufferPointer(rebasing: all[offset..<(offset + n)]))
+                    offset += n
+                }
+            }
+            return
+        }
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+        defer { scratch.deallocate() }
+        var offset: Int64 = 0
+        while true {
+            let n = try reader.map { try $0.read(into: scratch) } ?? spoolFile!.read(into: scratch, at: offset)  // trap-safe: without a reader the body was spooled (the branch above handles neither)
+            if n == 0 { break }
+            offset += Int64(n)  // trap-safe: Int to Int64 widens
+            try body(UnsafeRawBufferPointer(rebasing: scratch[..<n]))
+        }
+    }
+}

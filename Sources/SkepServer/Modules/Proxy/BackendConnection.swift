@@ -14,11 +14,11 @@ enum ProxyError: Error {
     case malformed(String)
 }
 
-/// One connection to a FastCGI back end: a non-blocking socket whose every wait has the
-/// worker's timeout, and a buffer of what has arrived. While a request body is being
-/// sent, what the back end writes meanwhile is kept, so a script that answers before
-/// reading all its input cannot deadlock the exchange.
-final class FastCGIBackend {
+/// One connection to a back end (FastCGI, HTTP): a non-blocking socket whose every wait
+/// has the worker's timeout, and a buffer of what has arrived. While a request body is
+/// being sent, what the back end writes meanwhile is kept, so a back end that answers
+/// before reading all its input cannot deadlock the exchange.
+final class BackendConnection {
     let socket: Socket
     let worker: ProxyWorker
     private var storage: UnsafeMutableRawBufferPointer
@@ -37,7 +37,7 @@ final class FastCGIBackend {
     deinit { storage.deallocate() }
 
     /// Connects with `connectiontimeout` (or the timeout), trying each address in turn.
-    static func connect(_ worker: ProxyWorker, timeoutMilliseconds: Int) throws(ProxyError) -> FastCGIBackend {
+    static func connect(_ worker: ProxyWorker, timeoutMilliseconds: Int) throws(ProxyError) -> BackendConnection {
         var lastError = SystemError(errno: .noSuchFileOrDirectory, call: "connect")
         let addresses: [SocketAddress]
         do {
@@ -60,7 +60,7 @@ final class FastCGIBackend {
                         throw error
                     }
                 }
-                return FastCGIBackend(socket: socket, worker: worker)
+                return BackendConnection(socket: socket, worker: worker)
             } catch let error as SystemError {
                 lastError = error
             } catch {}
@@ -69,7 +69,7 @@ final class FastCGIBackend {
     }
 
     /// The pool that counts this connection against `max=`.
-    weak var pool: FastCGIPool?
+    weak var pool: BackendPool?
 
     /// Closes the connection and frees its place in the pool.
     func close() {
@@ -102,23 +102,6 @@ final class FastCGIBackend {
         }
     }
 
-    /// The next record: its header and content (valid until the next call).
-    func readRecord(timeoutMilliseconds: Int) throws(ProxyError) -> (FastCGIRecord.Header, UnsafeRawBufferPointer) {
-        try need(FastCGIRecord.headerLength, timeoutMilliseconds: timeoutMilliseconds)
-        let header: FastCGIRecord.Header
-        do {
-            header = try FastCGIRecord.parseHeader(UnsafeRawBufferPointer(rebasing: storage[start..<end]))
-        } catch {
-            throw .malformed("AH01068: Got bogus version \(storage[start])")
-        }
-        let total = FastCGIRecord.headerLength + header.contentLength + header.paddingLength
-        try need(total, timeoutMilliseconds: timeoutMilliseconds)
-        let contentStart = start + FastCGIRecord.headerLength
-        let content = UnsafeRawBufferPointer(rebasing: storage[contentStart..<(contentStart + header.contentLength)])
-        start += total
-        return (header, content)
-    }
-
     /// Whether more bytes are already here or arrive within `milliseconds`.
     func hasInput(within milliseconds: Int) -> Bool {
         if end > start { return true }
@@ -131,7 +114,16 @@ final class FastCGIBackend {
         return ready.isEmpty
     }
 
-    private func need(_ count: Int, timeoutMilliseconds: Int) throws(ProxyError) {
+    /// The bytes that have arrived and are not yet consumed.
+    var buffered: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: storage[start..<end]) }
+
+    /// Marks `count` buffered bytes as consumed.
+    func consume(_ count: Int) {
+        start += min(count, end - start)
+    }
+
+    /// Waits until at least `count` bytes are buffered (a whole record, a chunk's data).
+    func need(_ count: Int, timeoutMilliseconds: Int) throws(ProxyError) {
         while end - start < count {
             if start > 0 && storage.count - start < count {
                 // Move what is left to the front, so a whole record fits.
@@ -143,8 +135,17 @@ final class FastCGIBackend {
         }
     }
 
-    /// Reads once what the socket has, waiting up to `timeoutMilliseconds` for it.
-    private func fill(timeoutMilliseconds: Int, growing: Bool) throws(ProxyError) {
+    /// Reads once what the socket has, waiting up to `timeoutMilliseconds` for it; the
+    /// back end's closing the connection is an error.
+    func fill(timeoutMilliseconds: Int, growing: Bool) throws(ProxyError) {
+        guard try receive(timeoutMilliseconds: timeoutMilliseconds, growing: growing) else {
+            throw .closed("the back end closed the connection")
+        }
+    }
+
+    /// Reads once what the socket has, waiting up to `timeoutMilliseconds` for it; false
+    /// when the back end closed the connection (the end of a body read until close).
+    func receive(timeoutMilliseconds: Int, growing: Bool = false) throws(ProxyError) -> Bool {
         if end == storage.count {
             if start > 0 {
                 storage.baseAddress!.copyMemory(from: storage.baseAddress! + start, byteCount: end - start)  // trap-safe: storage is an allocated block (its count > 0)
@@ -156,7 +157,7 @@ final class FastCGIBackend {
                 storage.deallocate()
                 storage = larger
             } else {
-                return
+                return true
             }
         }
         while true {
@@ -168,12 +169,12 @@ final class FastCGIBackend {
             }
             switch result {
             case .transferred(0):
-                throw .closed("the back end closed the connection")
+                return false
             case .transferred(let n):
                 end += n
-                return
+                return true
             case .wouldBlock:
-                if timeoutMilliseconds == 0 { return }
+                if timeoutMilliseconds == 0 { return true }
                 let ready: PollEvents
                 do {
                     ready = try socket.wait(for: .readable, timeoutMilliseconds: timeoutMilliseconds)
@@ -182,76 +183,6 @@ final class FastCGIBackend {
                 }
                 if ready.isEmpty { throw .timeout("polling") }
             }
-        }
-    }
-}
-
-/// The back-end connections of one child: the idle ones kept for `enablereuse=on`, and
-/// how many are open per back end, so that `max=` bounds them as Apache's connection pool
-/// does (a request waits for a free connection, up to `acquire=`, then gets 503). Kept
-/// connections count against `max=`: each holds a PHP-FPM child even while idle.
-final class FastCGIPool: @unchecked Sendable {
-    private struct Backends {
-        var idle: [FastCGIBackend] = []
-        var open = 0
-    }
-
-    private let mutex = Mutex()
-    /// Signalled when a connection is put back or closed: a request waiting for `max=` may go.
-    private let released = Condition()
-    private var backends: [String: Backends] = [:]
-    /// Idle connections kept per back end when `max=` does not say.
-    static let defaultIdleLimit = 64
-
-    enum Acquired {
-        /// A kept connection to use.
-        case idle(FastCGIBackend)
-        /// Room for a new connection: connect, and `closed` it when done unless kept.
-        case connect
-        /// None free within `acquire=`.
-        case busy
-    }
-
-    /// A kept connection, or the right to open a new one (waiting while `max=` are open).
-    func acquire(_ worker: ProxyWorker, timeoutMilliseconds: Int) -> Acquired {
-        let key = worker.key
-        let reuse = worker.parameters.reuse == true
-        let deadline = SystemClock.monotonicDeadline(afterMilliseconds: timeoutMilliseconds)
-        return mutex.withLock {
-            while true {
-                while reuse, let backend = backends[key]?.idle.popLast() {
-                    if backend.isIdleAndOpen { return .idle(backend) }
-                    backend.socket.close()
-                    backends[key, default: Backends()].open -= 1
-                }
-                if worker.parameters.max.map({ backends[key, default: Backends()].open < $0 }) ?? true {
-                    backends[key, default: Backends()].open += 1
-                    return .connect
-                }
-                if !released.wait(mutex, untilMonotonicNanoseconds: deadline) { return .busy }
-            }
-        }
-    }
-
-    /// Keeps `backend` for the next request (or closes it past the idle limit).
-    func put(_ backend: FastCGIBackend) {
-        let key = backend.worker.key
-        mutex.withLock {
-            if backends[key, default: Backends()].idle.count < (backend.worker.parameters.max ?? Self.defaultIdleLimit) {
-                backends[key, default: Backends()].idle.append(backend)
-            } else {
-                backend.socket.close()
-                backends[key, default: Backends()].open -= 1
-            }
-            released.signal()
-        }
-    }
-
-    /// `backend` is closed (or never connected): its place is free.
-    func closed(_ worker: ProxyWorker) {
-        mutex.withLock {
-            backends[worker.key, default: Backends()].open -= 1
-            released.signal()
         }
     }
 }

@@ -2,8 +2,8 @@ import SkepSystem
 import Testing
 @testable import SkepServer
 
-/// `FastCGIPool`'s `max=` and `acquire=` bookkeeping, without a back end.
-@Suite struct FastCGIPoolTests {
+/// `BackendPool`'s `max=` and `acquire=` bookkeeping, without a back end.
+@Suite struct BackendPoolTests {
     static func worker(max: Int) throws -> ProxyWorker {
         var worker = try #require(ProxyWorker.parse("fcgi://127.0.0.1:9/")).worker
         #expect(worker.parameters.set("max=\(max)") == nil)
@@ -11,7 +11,7 @@ import Testing
     }
 
     @Test func aRequestPastMaxWaitsUntilAPlaceIsFreed() throws {
-        let pool = FastCGIPool()
+        let pool = BackendPool()
         let worker = try Self.worker(max: 1)
         guard case .connect = pool.acquire(worker, timeoutMilliseconds: 1000) else { Issue.record("the first place"); return }
         let start = SystemClock.monotonicNanoseconds()
@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func aRequestPastMaxGivesUpAtAcquire() throws {
-        let pool = FastCGIPool()
+        let pool = BackendPool()
         let worker = try Self.worker(max: 1)
         guard case .connect = pool.acquire(worker, timeoutMilliseconds: 1000) else { Issue.record("the first place"); return }
         let start = SystemClock.monotonicNanoseconds()
