@@ -6,7 +6,8 @@ import SkepTestSupport
 /// the reverse proxy's tests: it answers with JSON of the request it got (method, path,
 /// fields, body), and some paths answer otherwise: `/chunked...` chunked, `/close...`
 /// until close, `/redirect...` a 302 to its own URL, `/slow...` after 3 s, `/malformed...`
-/// a field line without a colon.
+/// a field line without a colon, `/truncated...` 10 of
+/// the 100 bytes it announces, then the end of the connection.
 struct EchoHTTPBackend {
     let port: UInt16
     let pid: pid_t
@@ -27,6 +28,9 @@ struct EchoHTTPBackend {
                 time.sleep(3)
             if path.startswith("/malformed"):
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nbroken header line\r\n\r\nok"); self.close_connection = True; return
+            if path.startswith("/truncated"):
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten.."); self.wfile.flush()
+                self.close_connection = True; return
             if path.startswith("/redirect"):
                 self.send_response(302)
                 self.send_header("Location", "http://127.0.0.1:%d/target/x?y=1" % self.server.server_address[1])
