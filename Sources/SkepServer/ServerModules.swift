@@ -37,6 +37,7 @@ public enum ServerModules {
         StatusModule.self,
         ProxyFCGIModule.self,
         ProxyHTTPModule.self,
+        RemoteIPModule.self,
         // No hooks: its per-directory settings are read by mod_proxy_fcgi.
         PHPFPMModule.self,
         CGIModule.self,

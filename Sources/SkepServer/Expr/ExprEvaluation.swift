@@ -233,7 +233,8 @@ public struct ExprEvaluation {
         case .REQUEST_SCHEME: return r.scheme
         case .REQUEST_URI: return r.uri
         case .REQUEST_FILENAME, .SCRIPT_FILENAME: return r.filename ?? ""
-        case .REMOTE_HOST, .REMOTE_ADDR, .CONN_REMOTE_ADDR: return r.client.host
+        case .REMOTE_HOST, .REMOTE_ADDR: return r.client.host
+        case .CONN_REMOTE_ADDR: return r.peer.host
         case .REMOTE_IDENT, .AUTH_TYPE, .REQUEST_LOG_ID, .CONN_LOG_ID, .CONTEXT_PREFIX: return ""
         case .REMOTE_USER: return r.user ?? ""
         case .SERVER_ADMIN: return r.serverConfig(CoreServerConfig.self).serverAdmin ?? ""

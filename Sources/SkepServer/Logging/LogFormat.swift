@@ -39,7 +39,7 @@ public struct LogFormat: Sendable {
 
     enum Code: Sendable, Equatable {
         case literal([UInt8])
-        case remoteHost, remoteAddress, localAddress, remoteLogname, remoteUser
+        case remoteHost, remoteAddress, peerAddress, localAddress, remoteLogname, remoteUser
         case time(TimeFormat, end: Bool)
         case requestLine, status, bytesCLF, bytes
         /// Lower-cased header name bytes.
@@ -167,7 +167,7 @@ public struct LogFormat: Sendable {
         let arg = String(decoding: argument, as: UTF8.self)
         switch c {
         case UInt8(ascii: "h"): return .remoteHost
-        case UInt8(ascii: "a"): return .remoteAddress // `%{c}a` is the peer too: Skep has no mod_remoteip
+        case UInt8(ascii: "a"): return arg == "c" ? .peerAddress : .remoteAddress
         case UInt8(ascii: "A"): return .localAddress
         case UInt8(ascii: "l"): return .remoteLogname
         case UInt8(ascii: "u"): return .remoteUser
@@ -276,6 +276,7 @@ public struct LogFormat: Sendable {
                 // Apache's REMOTE_NAME: a name a host rule looked up, else the address.
                 if let looked = r.remoteHostLookup, let name = looked { out.append(name) } else { out.append(r.client.host) }
             case .remoteAddress: out.append(r.client.host)
+            case .peerAddress: out.append(r.peer.host)
             case .localAddress: out.append(r.local.host)
             case .remoteLogname: out.appendDash()
             case .remoteUser:

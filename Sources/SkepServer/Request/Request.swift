@@ -9,7 +9,11 @@ public final class Request {
     public let head: RequestHead
     /// The head's bytes; the ranges in `head` index into it.
     public let bytes: UnsafeRawBufferPointer
-    public let client: SocketAddress
+    /// The user agent's address (Apache's `useragent_addr`): the connection's peer, or the
+    /// client mod_remoteip found in a trusted proxy's header.
+    public internal(set) var client: SocketAddress
+    /// The connection's peer (Apache's `c->client_addr`: `%{c}a`, `CONN_REMOTE_ADDR`).
+    public let peer: SocketAddress
     public let local: SocketAddress
     /// The server (main or virtual host) the request was routed to.
     public internal(set) var server: VirtualHost
@@ -118,6 +122,7 @@ public final class Request {
         self.headLength = headLength
         self.bytes = bytes
         self.client = client
+        self.peer = client
         self.local = local
         self.server = server
         self.directory = server.defaults
@@ -133,8 +138,9 @@ public final class Request {
     /// `ErrorDocument` or a script's `Location`, whose query is only its own).
     public func redirected(to path: String, keepingQuery: Bool = true) -> Request? {
         guard path.hasPrefix("/") else { return nil }
-        let r = Request(head: head, bytes: bytes, headLength: headLength, client: client, local: local,
+        let r = Request(head: head, bytes: bytes, headLength: headLength, client: peer, local: local,
                         server: server, sequence: sequence)
+        r.client = client
         let parts = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         r.internalPath = String(parts[0])
         r.internalRedirects = internalRedirects + 1

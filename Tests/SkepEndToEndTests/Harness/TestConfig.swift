@@ -35,7 +35,7 @@ struct TestConfig {
         "authz_core", "authz_host", "dir", "reqtimeout", "proxy", "proxy_fcgi", "env", "setenvif",
         "access_compat", "authn_core", "authn_file", "auth_basic", "authz_user", "authz_groupfile",
         "negotiation", "filter", "deflate", "headers", "expires", "cgi", "cgid", "userdir",
-        "rewrite", "ssl", "socache_shmcb", "proxy_http",
+        "rewrite", "ssl", "socache_shmcb", "proxy_http", "remoteip",
     ]
 
     /// Modules compiled into Debian's apache2, whose LoadModule must be guarded.
