@@ -5,7 +5,7 @@ import Testing
 /// Tests of the application tests' harness: the hermetic copies of a package's trees
 /// (links kept, pointed at the copy, the system's files untouched), the HTML reading of
 /// forms and titles, and Debian's php-fpm config pointed at a test's socket.
-@Suite(.tags(.harness), .timeLimit(.minutes(2)))
+@Suite(.tags(.harness), .timeLimit(.minutes(10)))
 struct ApplicationHarnessTests {
     @Test(.enabled(if: DokuWikiSite.isInstalled, "needs dokuwiki"))
     func copiesKeepLinksPointedAtTheCopy() throws {

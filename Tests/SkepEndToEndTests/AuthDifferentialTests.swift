@@ -10,7 +10,7 @@ import Testing
 /// with `WWW-Authenticate`, body); then the error logs' auth messages (AH codes, in
 /// order) and the access logs with `%u`.
 @Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable && AuthFiles.isAvailable, "needs /usr/sbin/apache2 and htpasswd"),
-       .timeLimit(.minutes(3)))
+       .timeLimit(.minutes(10)))
 struct AuthDifferentialTests {
     typealias F = EngineFixture
 
@@ -442,7 +442,7 @@ enum AuthFiles {
 /// `REMOTE_USER` and `AUTH_TYPE`, and no `Authorization` header (CGIPassAuth Off).
 @Suite(.tags(.apache, .phpFPM, .skepBinary),
        .enabled(if: Oracle.isAvailable && PHPFPM.isAvailable && AuthFiles.isAvailable, "needs apache2, php-fpm and htpasswd"),
-       .timeLimit(.minutes(2)))
+       .timeLimit(.minutes(10)))
 struct AuthFastCGITests {
     typealias F = FastCGIFixture
 
@@ -497,7 +497,7 @@ struct AuthFastCGITests {
 /// worker and keeps answering. Proven by condition: `?auto`, which the listener answers
 /// itself, shows a worker busy with the check (were the check on the listener, nothing
 /// would answer and no worker would be busy), and a cached file is served meanwhile.
-@Suite(.tags(.skepBinary), .enabled(if: AuthFiles.isAvailable, "needs htpasswd"), .timeLimit(.minutes(2)))
+@Suite(.tags(.skepBinary), .enabled(if: AuthFiles.isAvailable, "needs htpasswd"), .timeLimit(.minutes(10)))
 struct AuthListenerTests {
     typealias L = ListenerTestSupport
 

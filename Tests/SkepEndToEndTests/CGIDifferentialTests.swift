@@ -9,7 +9,7 @@ import Testing
 /// stalls past `CGIScriptTimeout`, standard error in the error log. Each MPM runs once
 /// with its own Apache, because skep starts scripts from a prefork child and from a
 /// worker thread of an event child by the same `posix_spawn`, and both paths must work.
-@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(2)))
+@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(10)))
 struct CGIDifferentialTests {
     typealias F = EngineFixture
 

@@ -6,7 +6,7 @@ import Testing
 /// whose client leaves is stopped and reaped, a script inherits no descriptor of the
 /// server's, the directives skep refuses or accepts, and Debian's own CGI and userdir
 /// configuration files.
-@Suite(.tags(.skepBinary), .timeLimit(.minutes(2)))
+@Suite(.tags(.skepBinary), .timeLimit(.minutes(10)))
 struct CGIScriptTests {
     typealias F = EngineFixture
 

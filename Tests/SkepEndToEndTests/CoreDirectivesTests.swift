@@ -5,7 +5,7 @@ import Testing
 /// on the same config: `AddDefaultCharset`, `AllowEncodedSlashes`, `MergeSlashes`,
 /// `NameVirtualHost`, `Protocols`, `ProxyStatus`, and the `AH00128` line a missing file
 /// leaves in the error log at `LogLevel info`.
-@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(2)))
+@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(10)))
 struct CoreDirectivesTests {
     typealias F = EngineFixture
 

@@ -8,7 +8,7 @@ import Testing
 /// (`-d CONFDIR`, envvars sourced). Apache serves the same tree first, as the oracle.
 @Suite(.tags(.apache, .skepBinary), .serialized,
        .enabled(if: Oracle.isAvailable && DebianTree.isAvailable && getuid() == 0, "needs apache2, Debian's a2* tools and root"),
-       .timeLimit(.minutes(4)))
+       .timeLimit(.minutes(10)))
 struct DebianWorkflowTests {
     static func get(_ tree: DebianTree, _ path: String, headers: [String] = []) throws -> HTTPResponse {
         let client = try RawHTTPClient(port: tree.port, timeout: .seconds(10))

@@ -7,7 +7,7 @@ import SkepTestSupport
 /// and the body — a gzip body after gunzip, so the comparison does not hang on zlib's
 /// choices. ETags differ between the two docroots (inodes); what is compared is whether
 /// each server added the `-gzip` suffix.
-@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(2)))
+@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(10)))
 struct DeflateDifferentialTests {
     typealias F = EngineFixture
 

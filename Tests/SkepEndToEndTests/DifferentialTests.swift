@@ -13,7 +13,7 @@ import Testing
 /// Each case has a verdict: `.same`; `.decided` (a documented Skep difference, whose
 /// Skep answer is asserted); `.candidate` (a difference to decide on, Skep's current
 /// answer asserted so a change is noticed); `.bug` (kept as `withKnownIssue`).
-@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(3)))
+@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(10)))
 struct DifferentialTests {
     typealias F = EngineFixture
 

@@ -7,7 +7,7 @@ import Testing
 /// real edit form (logged in, with its CSRF token), its protected paths, and its media
 /// fetches. Apache runs first (the oracle); skep, under each MPM, must see the same status,
 /// `Location` and `<title>` at every step.
-@Suite(.serialized, .tags(.applications, .apache, .phpFPM), .timeLimit(.minutes(5)),
+@Suite(.serialized, .tags(.applications, .apache, .phpFPM), .timeLimit(.minutes(10)),
        .enabled(if: PHPApplication.isAvailable && DokuWikiSite.isInstalled,
                 "needs apache2, php-fpm and dokuwiki"))
 struct DokuWikiTests {

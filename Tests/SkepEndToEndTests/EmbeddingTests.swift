@@ -6,7 +6,7 @@ import Testing
 /// handlers): its API, its directives and the thread-safety contract, its child hooks,
 /// handlers that crash, and `RequestWatchdogTimeout`. They start masters that fork
 /// children and put load on them, so they run one after another.
-@Suite(.serialized, .tags(.skepBinary), .timeLimit(.minutes(3)))
+@Suite(.serialized, .tags(.skepBinary), .timeLimit(.minutes(10)))
 enum EmbeddingEndToEnd {}
 
 extension EmbeddingEndToEnd {

@@ -6,7 +6,7 @@ import Testing
 /// configuration errors against Debian's Apache: one Apache per configuration, the
 /// same requests to both, compared on status, body, the headers that matter, and the
 /// access log lines the variables produce.
-@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(2)))
+@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(10)))
 struct ExprDifferentialTests {
     typealias F = EngineFixture
 

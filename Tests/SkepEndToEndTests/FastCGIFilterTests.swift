@@ -7,7 +7,7 @@ import SkepTestSupport
 /// `ETag`/`Last-Modified` (Apache's `ap_scan_script_header_err` calls
 /// `ap_meets_conditions`), and ranges. Compared as `DeflateDifferentialTests` compares.
 @Suite(.tags(.apache, .skepBinary, .phpFPM), .enabled(if: Oracle.isAvailable && PHPFPM.isAvailable, "needs apache2 and php-fpm"),
-       .timeLimit(.minutes(2)))
+       .timeLimit(.minutes(10)))
 struct FastCGIFilterTests {
     typealias F = FastCGIFixture
     typealias Shape = DeflateDifferentialTests.Shape

@@ -8,7 +8,7 @@ import Testing
 /// in a fraction of a second); the tests run one after another, since some measure
 /// time (streaming, backend timeouts) on a 2-core machine.
 @Suite(.serialized, .tags(.phpFPM, .skepBinary), .enabled(if: PHPFPM.isAvailable, "needs php-fpm (/usr/sbin/php-fpm*)"),
-       .timeLimit(.minutes(5)))
+       .timeLimit(.minutes(10)))
 enum FastCGI {}
 
 extension FastCGI {

@@ -8,7 +8,7 @@ import Testing
 /// `option forwardfor` read by mod_remoteip, and retries of idempotent requests. Under a
 /// steady load, each instance in turn is restarted gracefully, then one is stopped
 /// gracefully: no request fails. A killed instance costs at most the requests it held.
-@Suite(.tags(.skepBinary), .serialized, .timeLimit(.minutes(5)))
+@Suite(.tags(.skepBinary), .serialized, .timeLimit(.minutes(10)))
 struct HAProxyRecipeTests {
     typealias G = GracefulTestSupport
 

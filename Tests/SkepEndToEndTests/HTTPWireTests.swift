@@ -4,7 +4,7 @@ import Testing
 /// The HTTP/1.1 engine on the wire: skep alone (`-X`), asserting the answers Apache
 /// httpd 2.4 documents and gives (measured with Debian's 2.4.71; DifferentialTests
 /// compares the two servers directly).
-@Suite(.tags(.skepBinary), .timeLimit(.minutes(2)))
+@Suite(.tags(.skepBinary), .timeLimit(.minutes(10)))
 struct HTTPWireTests {
     typealias F = EngineFixture
 

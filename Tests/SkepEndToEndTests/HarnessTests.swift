@@ -4,7 +4,7 @@ import Testing
 
 /// Tests of the end-to-end harness itself, validated against Debian's Apache (which
 /// reads the same configs skep will) and against canned responses.
-@Suite(.tags(.harness), .timeLimit(.minutes(2)))
+@Suite(.tags(.harness), .timeLimit(.minutes(10)))
 struct HarnessTests {
     static let hello = "Hello from the harness\n"
 

@@ -5,7 +5,7 @@ import Testing
 /// mod_headers and mod_expires against Debian's Apache: one Apache per configuration,
 /// the same requests to both, every header field compared (Date, Server, ETag and
 /// Last-Modified aside; Expires and max-age relative to the request's time).
-@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(2)))
+@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(10)))
 struct HeadersDifferentialTests {
     typealias F = EngineFixture
 

@@ -8,7 +8,7 @@ import SkepTestSupport
 /// `<Files>`, `<IfModule>` and `<LimitExcept>` inside one, what a file may not say (500
 /// on both), a `.htaccess` that is a directory (403), a linked one, and Debian's
 /// `<FilesMatch "^\.ht">` keeping the files themselves from clients.
-@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(2)))
+@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(10)))
 struct HtaccessDifferentialTests {
     typealias F = EngineFixture
 
@@ -144,7 +144,7 @@ struct HtaccessDifferentialTests {
 /// An edited, created or deleted `.htaccess` takes effect at the next request under every
 /// MPM: in an event child too, where the walk's own cache and the listener's file lookups
 /// are kept exact by inotify instead of a `stat` per request.
-@Suite(.tags(.skepBinary), .timeLimit(.minutes(2)))
+@Suite(.tags(.skepBinary), .timeLimit(.minutes(10)))
 struct HtaccessFreshnessTests {
     typealias L = ListenerTestSupport
     typealias S = MPMTestSupport

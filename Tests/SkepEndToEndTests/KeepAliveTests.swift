@@ -4,7 +4,7 @@ import Testing
 /// Persistent connections and the timeouts that end them: MaxKeepAliveRequests at its
 /// boundary, KeepAliveTimeout, KeepAlive Off, and a client that stalls in the middle of
 /// a head (mod_reqtimeout's `header=`, and core `Timeout` without mod_reqtimeout).
-@Suite(.tags(.skepBinary), .timeLimit(.minutes(2)))
+@Suite(.tags(.skepBinary), .timeLimit(.minutes(10)))
 struct KeepAliveTests {
     typealias F = EngineFixture
     static let get = "GET /file.txt HTTP/1.1\r\nHost: a\r\n\r\n"

@@ -5,7 +5,7 @@ import Testing
 /// (`Require`, `Allow`, `Deny`, containers) applies to the methods they name only (HEAD as
 /// GET), the other directives inside apply to every method, and the config errors are
 /// Apache's.
-@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(2)))
+@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(10)))
 struct LimitTests {
     typealias F = EngineFixture
 

@@ -14,7 +14,7 @@ import Testing
 /// the test sends when it wants the worker back), so "not answered while held" never
 /// depends on a timer; and every connection used while the workers are held is opened
 /// and answered once before: a child with no idle worker accepts no new connection.
-@Suite(.tags(.skepBinary), .timeLimit(.minutes(3)))
+@Suite(.tags(.skepBinary), .timeLimit(.minutes(10)))
 struct ListenerHandlerTests {
     typealias L = ListenerTestSupport
     typealias S = MPMTestSupport

@@ -5,7 +5,7 @@ import Testing
 /// The tests of the master process and its MPMs. They start real masters that fork
 /// children and measure timings (retirement once a second, KILL at 9 s), so they run one
 /// after another, never alongside each other, on this 2-core machine.
-@Suite(.serialized, .tags(.skepBinary), .timeLimit(.minutes(3)))
+@Suite(.serialized, .tags(.skepBinary), .timeLimit(.minutes(10)))
 enum MPMEndToEnd {}
 
 extension MPMEndToEnd {

@@ -7,7 +7,7 @@ import Testing
 /// maps (files and inline bodies), DirectoryIndex answered by MultiViews, and MultiViews
 /// off. Each section of the config is a directory, so one Apache answers every case.
 /// Compared per request: status, every header but the volatile ones, and the body.
-@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(2)))
+@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(10)))
 struct NegotiationDifferentialTests {
     typealias F = EngineFixture
 

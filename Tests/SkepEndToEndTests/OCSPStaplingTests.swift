@@ -6,7 +6,7 @@ import Testing
 /// `SSLUseStapling` against Apache, with a real OCSP responder (`openssl ocsp`) on the
 /// loopback: a good certificate's answer, a revoked one's, and Apache's fake `tryLater`
 /// when the responder is down, as `openssl s_client -status` reads them from each server.
-@Suite(.tags(.skepBinary), .timeLimit(.minutes(5)))
+@Suite(.tags(.skepBinary), .timeLimit(.minutes(10)))
 struct OCSPStaplingTests {
     /// Two hosts whose certificates name the responder (good.test, revoked.test), one whose
     /// responder port has nothing on it (down.test).

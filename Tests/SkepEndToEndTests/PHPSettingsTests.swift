@@ -10,7 +10,7 @@ import Testing
 @Suite(.serialized, .tags(.phpFPM, .skepBinary, .apache),
        .enabled(if: PHPFPM.isAvailable && Oracle.isAvailable && DebianTree.isAvailable && getuid() == 0,
                 "needs php-fpm, apache2, Debian's apt-get/dpkg-deb/a2* tools and root"),
-       .timeLimit(.minutes(3)))
+       .timeLimit(.minutes(10)))
 struct PHPSettingsTests {
     /// The PHP version of the installed php-fpm (`8.2` for /usr/sbin/php-fpm8.2).
     static var phpVersion: String? {

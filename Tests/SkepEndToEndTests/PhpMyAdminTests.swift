@@ -7,7 +7,7 @@ import Testing
 /// protections of `libraries/` and `templates/` hold, and `setup/` is not served. Apache
 /// runs first (the oracle); skep, under each MPM, must see the same status, `Location` and
 /// `<title>` at every step.
-@Suite(.serialized, .tags(.applications, .apache, .phpFPM), .timeLimit(.minutes(5)),
+@Suite(.serialized, .tags(.applications, .apache, .phpFPM), .timeLimit(.minutes(10)),
        .enabled(if: PHPApplication.isAvailable && PhpMyAdminSite.isInstalled, "needs apache2, php-fpm and phpmyadmin"))
 struct PhpMyAdminTests {
     @Test func snippetLoginPageAndProtections() throws {

@@ -7,7 +7,7 @@ import Testing
 /// fields and body through each framing, `Location` mapped by `ProxyPassReverse`), and
 /// the faults (back end down 503; a malformed head, or no answer within `ProxyTimeout`,
 /// 502: Apache answers a timeout on the status line with 502, not 504).
-@Suite(.tags(.skepBinary), .timeLimit(.minutes(5)))
+@Suite(.tags(.skepBinary), .timeLimit(.minutes(10)))
 struct ProxyHTTPDifferentialTests {
     static func setUp(_ config: inout TestConfig, backend: UInt16, down: UInt16) {
         config.modules += ["proxy", "proxy_http"]

@@ -5,7 +5,7 @@ import Testing
 /// compiled after it (`<LocationMatch>`, `<FilesMatch>`, `AliasMatch`, `RedirectMatch`,
 /// `<If>`'s `=~`), not those before it; `ICASE`, `DOTALL` and `DOLLAR_ENDONLY` added,
 /// removed, replaced and cleared. Compared per request: status, `Location`, body of a 200.
-@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(2)))
+@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(10)))
 struct RegexDefaultOptionsDifferentialTests {
     typealias F = EngineFixture
 

@@ -8,7 +8,7 @@ import Testing
 /// backreferences, `$0`, and a byte that is not UTF-8 in a percent-decoded path (matched,
 /// captured and escaped again as that byte, in sections, aliases and redirects).
 /// Compared per request: the status, `Location`, and the body of a 200.
-@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(2)))
+@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(10)))
 struct RegexDifferentialTests {
     typealias F = EngineFixture
 

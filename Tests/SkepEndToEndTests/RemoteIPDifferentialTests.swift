@@ -5,7 +5,7 @@ import Testing
 /// mod_remoteip against Apache: the address `%a` logs (and `%h`), the peer `%{c}a` keeps,
 /// and what is left of the header, for a series of `X-Forwarded-For` values under an
 /// intranet proxy list, a trusted proxy list and no list at all.
-@Suite(.tags(.skepBinary), .timeLimit(.minutes(5)))
+@Suite(.tags(.skepBinary), .timeLimit(.minutes(10)))
 struct RemoteIPDifferentialTests {
     static let headers: [[String]] = [
         ["203.0.113.7"],

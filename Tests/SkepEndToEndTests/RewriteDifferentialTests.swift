@@ -10,7 +10,7 @@ import Testing
 /// the `REDIRECT_*` variables a script sees, a loop stopped by `LimitInternalRecursion`),
 /// and the `rewrite:trace3` lines of a simple rule. The answer cannot depend on the MPM:
 /// Apache runs once (prefork, with mod_cgi).
-@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(2)))
+@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(10)))
 struct RewriteDifferentialTests {
     typealias F = EngineFixture
 
@@ -442,7 +442,7 @@ struct RewriteDifferentialTests {
 /// `fcgi://` back end.
 @Suite(.tags(.apache, .phpFPM, .skepBinary),
        .enabled(if: Oracle.isAvailable && PHPFPM.isAvailable, "needs apache2 and php-fpm"),
-       .timeLimit(.minutes(2)))
+       .timeLimit(.minutes(10)))
 struct RewriteFastCGITests {
     typealias F = FastCGIFixture
 

@@ -6,7 +6,7 @@ import Testing
 /// default format and SDBM, a prg helper), hits, misses with and without a default, nested
 /// lookups, a host that inherits the main server's maps and one that does not. Compared per
 /// request: the status and `Location`.
-@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(2)))
+@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(10)))
 struct RewriteMapDifferentialTests {
     typealias F = EngineFixture
 

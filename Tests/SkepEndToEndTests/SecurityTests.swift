@@ -8,7 +8,7 @@ import Testing
 /// none), that no child died (no AH00052 in the error log), and that a connection opened
 /// before the attack is still served.
 @Suite(.serialized, .tags(.skepBinary, .apache), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"),
-       .timeLimit(.minutes(5)))
+       .timeLimit(.minutes(10)))
 struct SecurityTests {
     /// The modules both servers load: the default ones (skep has them all).
     static func setUp(_ config: inout TestConfig, extra: String) throws {

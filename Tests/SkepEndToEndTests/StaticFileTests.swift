@@ -5,7 +5,7 @@ import Testing
 /// Static files, request mapping and access control, served by skep -X: traversal,
 /// mod_dir, conditionals, ranges, large files, authz, ErrorDocument, ServerTokens,
 /// symlinks and name-based virtual hosts. Statuses are Apache 2.4.71's, measured.
-@Suite(.tags(.skepBinary), .timeLimit(.minutes(2)))
+@Suite(.tags(.skepBinary), .timeLimit(.minutes(10)))
 struct StaticFileTests {
     typealias F = EngineFixture
 

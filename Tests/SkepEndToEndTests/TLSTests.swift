@@ -7,7 +7,7 @@ import Testing
 /// resumption across children, Apache's answers (plain HTTP on the TLS port, the
 /// variables a script sees, the log codes, a redirect's scheme), mutual TLS, bad input
 /// and bad configuration.
-@Suite(.tags(.skepBinary), .timeLimit(.minutes(5)))
+@Suite(.tags(.skepBinary), .timeLimit(.minutes(10)))
 struct TLSTests {
     /// Two TLS hosts on the test's port (the first answers clients without SNI), a CGI
     /// script that prints its environment, and a log line with mod_ssl's codes.

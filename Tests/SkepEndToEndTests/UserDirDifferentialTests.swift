@@ -7,7 +7,7 @@ import Testing
 /// home directories from the passwd database. Users' directories live under the test's
 /// ServerRoot (no system user is touched); `nobody`, `daemon` and an unknown user exercise the
 /// passwd lookup.
-@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(2)))
+@Suite(.tags(.apache, .skepBinary), .enabled(if: Oracle.isAvailable, "needs /usr/sbin/apache2"), .timeLimit(.minutes(10)))
 struct UserDirDifferentialTests {
     typealias F = EngineFixture
 

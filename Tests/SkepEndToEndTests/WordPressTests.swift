@@ -6,7 +6,7 @@ import Testing
 /// `.htaccess` block, the first post at `/hello-world/`, the REST API at `/wp-json/`, and
 /// logging in to the dashboard. Apache runs first (the oracle); skep, under each MPM, must
 /// see the same status, `Location` and `<title>` at every step.
-@Suite(.serialized, .tags(.applications, .apache, .phpFPM), .timeLimit(.minutes(5)),
+@Suite(.serialized, .tags(.applications, .apache, .phpFPM), .timeLimit(.minutes(10)),
        .enabled(if: PHPApplication.isAvailable && WordPressSite.isInstalled && MariaDB.isAvailable,
                 "needs apache2, php-fpm, wordpress and mariadb-server"))
 struct WordPressTests {
