@@ -105,18 +105,25 @@ struct TLSTests {
         config.extra += "\nStartServers 4\nMinSpareServers 4\n"
         try withServer(.skep, config: config) { skep in
             for version in ["-tls1_3", "-tls1_2"] {
-                let session = certificates.path("session\(version)")
-                let first = try TestCertificates.handshake(port: skep.port, serverName: "a.test", certificates, ["-sess_out", session, version])
-                #expect(first.contains("\nNew, "), "\(version): \(first.prefix(300))")
-                var resumed = 0
-                for _ in 0..<8 {
-                    let again = try TestCertificates.handshake(port: skep.port, serverName: "a.test", certificates, ["-sess_in", session, version])
-                    if again.contains("\nReused, ") { resumed += 1 }
-                }
                 // Eight connections land on several of the four children; every one resumes.
+                let resumed = try Self.resumptions(skep, version, certificates)
                 #expect(resumed == 8, "\(version): \(resumed) of 8 resumed")
             }
         }
+    }
+
+    /// How many of eight connections resume the session a first full handshake (checked
+    /// to be new) saved, with `version` (`-tls1_2`, `-tls1_3`).
+    static func resumptions(_ server: ServerProcess, _ version: String, _ certificates: TestCertificates) throws -> Int {
+        let session = certificates.path("session\(version)-\(UInt32.random(in: 0...UInt32.max))")
+        let first = try TestCertificates.handshake(port: server.port, serverName: "a.test", certificates, ["-sess_out", session, version])
+        #expect(first.contains("\nNew, "), "\(version): \(first.prefix(300))")
+        var resumed = 0
+        for _ in 0..<8 {
+            let again = try TestCertificates.handshake(port: server.port, serverName: "a.test", certificates, ["-sess_in", session, version])
+            if again.contains("\nReused, ") { resumed += 1 }
+        }
+        return resumed
     }
 
     /// Without tickets, sessions resume across children only through the shared cache
@@ -129,14 +136,7 @@ struct TLSTests {
         config.extra += "\nStartServers 4\nMinSpareServers 4\nSSLSessionTickets off\nSSLSessionCache \(cache)\n"
         try withServer(.skep, config: config) { skep in
             for version in ["-tls1_2", "-tls1_3"] {
-                let session = certificates.path("cache-session\(version)")
-                let first = try TestCertificates.handshake(port: skep.port, serverName: "a.test", certificates, ["-sess_out", session, version])
-                #expect(first.contains("\nNew, "), "\(version): \(first.prefix(300))")
-                var resumed = 0
-                for _ in 0..<8 {
-                    let again = try TestCertificates.handshake(port: skep.port, serverName: "a.test", certificates, ["-sess_in", session, version])
-                    if again.contains("\nReused, ") { resumed += 1 }
-                }
+                let resumed = try Self.resumptions(skep, version, certificates)
                 #expect(resumed == expected, "\(cache) \(version): \(resumed) of 8 resumed")
             }
         }

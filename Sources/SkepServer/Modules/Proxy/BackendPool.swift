@@ -27,6 +27,34 @@ final class BackendPool: @unchecked Sendable {
         case busy
     }
 
+    enum Opened {
+        case connection(BackendConnection, reused: Bool)
+        /// None free within `acquire=` (503, with the scheme's own log line).
+        case busy
+        /// The back end could not be reached (503).
+        case failed(ProxyError)
+    }
+
+    /// A connection to `worker`: a kept one when reuse is on, else a new one, whose place
+    /// in the pool is freed again when the connect fails.
+    func open(_ worker: ProxyWorker, acquireMilliseconds: Int, connectMilliseconds: Int) -> Opened {
+        switch acquire(worker, timeoutMilliseconds: acquireMilliseconds) {
+        case .idle(let kept):
+            return .connection(kept, reused: true)
+        case .busy:
+            return .busy
+        case .connect:
+            do {
+                let connection = try BackendConnection.connect(worker, timeoutMilliseconds: connectMilliseconds)
+                connection.pool = self
+                return .connection(connection, reused: false)
+            } catch {
+                closed(worker)
+                return .failed(error)
+            }
+        }
+    }
+
     /// A kept connection, or the right to open a new one (waiting while `max=` are open).
     func acquire(_ worker: ProxyWorker, timeoutMilliseconds: Int) -> Acquired {
         let key = worker.key

@@ -43,22 +43,16 @@ struct FastCGIExchange {
         }
 
         var backend: BackendConnection
-        var reused = false
-        switch pool.acquire(p.worker, timeoutMilliseconds: p.worker.parameters.acquireMilliseconds ?? timeout) {
-        case .idle(let kept):
-            backend = kept
-            reused = true
+        let reused: Bool
+        switch pool.open(p.worker, acquireMilliseconds: p.worker.parameters.acquireMilliseconds ?? timeout, connectMilliseconds: connectTimeout) {
+        case .connection(let opened, let kept):
+            (backend, reused) = (opened, kept)
         case .busy:
             log(.error, "AH00941: FCGI: failed to acquire connection for (\(p.worker.logName))")
             return processor.error(.serviceUnavailable, r)
-        case .connect:
-            do {
-                backend = try connect()
-            } catch {
-                pool.closed(p.worker)
-                logConnectFailure(error)
-                return processor.error(.serviceUnavailable, r)
-            }
+        case .failed(let error):
+            logConnectFailure(error)
+            return processor.error(.serviceUnavailable, r)
         }
 
         var start = requestRecords(fpm: fpm, contentLength: body.length)
@@ -237,9 +231,12 @@ struct FastCGIExchange {
         return processor.error(.internalServerError, r)
     }
 
-    /// A new connection, counted by the pool (the caller holds its place).
+    /// `connectiontimeout=`, else the timeout.
+    private var connectTimeout: Int { p.worker.parameters.connectionTimeoutMilliseconds ?? timeout }
+
+    /// A new connection in the place of one the back end closed (the caller holds its place).
     private func connect() throws -> BackendConnection {
-        let backend = try BackendConnection.connect(p.worker, timeoutMilliseconds: p.worker.parameters.connectionTimeoutMilliseconds ?? timeout)
+        let backend = try BackendConnection.connect(p.worker, timeoutMilliseconds: connectTimeout)
         backend.pool = pool
         return backend
     }

@@ -31,24 +31,11 @@ struct HTTPExchange {
             return processor.error(error.status, r)
         }
         let head = requestHead(contentLength: body.length)
-        let worker = p.worker
         var connection: BackendConnection
-        var reused = false
-        switch pool.acquire(worker, timeoutMilliseconds: worker.parameters.acquireMilliseconds ?? p.timeoutMilliseconds) {
-        case .idle(let kept):
-            connection = kept
-            reused = true
-        case .busy:
-            log(.error, "AH00898: could not acquire a connection to \(worker.logName)")
-            return processor.error(.serviceUnavailable, r)
-        case .connect:
-            do {
-                connection = try connect()
-            } catch {
-                pool.closed(worker)
-                logConnectFailure(error)
-                return processor.error(.serviceUnavailable, r)
-            }
+        var reused: Bool
+        switch open() {
+        case .connection(let opened, let kept): (connection, reused) = (opened, kept)
+        case .failed(let response): return response
         }
 
         var answer: ResponseHeadParser.Head
@@ -60,18 +47,11 @@ struct HTTPExchange {
                 break
             } catch ProxyError.closed(_) where reused && body.length == nil {
                 // A kept connection the back end closed since its last use: once more on
-                // a new one (the request had no body, so it can be sent again).
+                // another (the request had no body, so it can be sent again).
                 connection.close()
-                reused = false
-                guard case .connect = pool.acquire(worker, timeoutMilliseconds: p.timeoutMilliseconds) else {
-                    return processor.error(.serviceUnavailable, r)
-                }
-                do {
-                    connection = try connect()
-                } catch {
-                    pool.closed(worker)
-                    logConnectFailure(error)
-                    return processor.error(.serviceUnavailable, r)
+                switch open() {
+                case .connection(let opened, let kept): (connection, reused) = (opened, kept)
+                case .failed(let response): return response
                 }
             } catch let error as ProxyError {
                 connection.close()
@@ -244,10 +224,25 @@ struct HTTPExchange {
         return value
     }
 
-    private func connect() throws -> BackendConnection {
-        let connection = try BackendConnection.connect(p.worker, timeoutMilliseconds: p.worker.parameters.connectionTimeoutMilliseconds ?? p.timeoutMilliseconds)
-        connection.pool = pool
-        return connection
+    private enum Opened {
+        case connection(BackendConnection, reused: Bool)
+        /// The answer when none could be had: 503, logged as Apache logs it.
+        case failed(Response)
+    }
+
+    /// A connection from the pool, kept or new.
+    private func open() -> Opened {
+        let worker = p.worker
+        switch pool.open(worker, acquireMilliseconds: worker.parameters.acquireMilliseconds ?? p.timeoutMilliseconds,
+                         connectMilliseconds: worker.parameters.connectionTimeoutMilliseconds ?? p.timeoutMilliseconds) {
+        case .connection(let connection, let reused):
+            return .connection(connection, reused: reused)
+        case .busy:
+            log(.error, "AH00898: could not acquire a connection to \(worker.logName)")
+        case .failed(let error):
+            logConnectFailure(error)
+        }
+        return .failed(RequestProcessor(context: context).error(.serviceUnavailable, r))
     }
 
     private func fail(_ error: ProxyError, _ processor: RequestProcessor) -> Response {
