@@ -63,7 +63,7 @@ public struct Inotify: Sendable {
                 var offset = 0
                 let header = MemoryLayout<inotify_event>.size
                 while offset + header <= n {
-                    let base = buffer.baseAddress! + offset
+                    let base = buffer.baseAddress! + offset  // trap-safe: a 16 KiB allocation
                     let wd = base.loadUnaligned(fromByteOffset: 0, as: Int32.self)
                     let mask = base.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
                     let length = Int(base.loadUnaligned(fromByteOffset: 12, as: UInt32.self))

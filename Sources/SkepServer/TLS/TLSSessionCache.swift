@@ -30,7 +30,7 @@ final class TLSSessionCache: @unchecked Sendable {
 
     init(size: Int) throws {
         memory = try SharedMemory.anonymous(size: size)
-        precondition(SharedMutex.size <= Self.header)
+        precondition(SharedMutex.size <= Self.header)  // trap-safe: a layout fact (pthread_mutex_t is 40 bytes on Linux), no input reaches it
         mutex = SharedMutex.create(at: memory.baseAddress)
         slotCount = max(Self.probe, (memory.size - Self.header) / Self.slotSize)
     }
@@ -151,7 +151,7 @@ extension TLSSessionCache {
             let length = i2d_SSL_SESSION(session, nil)
             guard length > 0, Int(length) <= TLSSessionCache.largestSession else { return 0 }  // trap-safe: Int32 to Int widens
             withUnsafeTemporaryAllocation(byteCount: Int(length), alignment: 1) { buffer in  // trap-safe: Int32 to Int widens
-                var cursor: UnsafeMutablePointer<UInt8>? = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                var cursor: UnsafeMutablePointer<UInt8>? = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)  // trap-safe: length > 0, checked above
                 guard i2d_SSL_SESSION(session, &cursor) == length else { return }
                 let expiry = UInt64(max(0, SSL_SESSION_get_time(session) + SSL_SESSION_get_timeout(session)))  // trap-safe: clamped to >= 0
                 cache.store(id: UnsafeRawBufferPointer(start: id, count: Int(idLength)), der: UnsafeRawBufferPointer(buffer), expiry: expiry)  // trap-safe: UInt32 to Int widens

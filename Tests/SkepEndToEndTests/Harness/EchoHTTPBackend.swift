@@ -25,7 +25,7 @@ struct EchoHTTPBackend {
             body = self.rfile.read(length).decode("latin-1") if length else ""
             path = self.path
             if path.startswith("/slow"):
-                time.sleep(3)
+                time.sleep(3)  # the behaviour under test: a back end slower than ProxyTimeout
             if path.startswith("/malformed"):
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nbroken header line\r\n\r\nok"); self.close_connection = True; return
             if path.startswith("/truncated"):
