@@ -53,7 +53,7 @@ final class TLSSessionCache: @unchecked Sendable {
 
     private func home(of id: UnsafeRawBufferPointer) -> Int {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in id { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        for byte in id { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }  // trap-safe: UInt8 to UInt64 widens; &* wraps
         return Int(hash % UInt64(slotCount))  // trap-safe: slotCount >= probe > 0, so the remainder fits an Int
     }
 

@@ -131,7 +131,15 @@ struct HTTPExchange {
         for field in head.fields {
             let name = field.name.lowercased()
             if name == "transfer-encoding" { chunked = field.value.lowercased().contains("chunked") }
-            if name == "content-length" { length = Int64(ConfigLexer.trimBlanks(field.value)) }
+            if name == "content-length" {
+                // A length that is not a non-negative number cannot frame the body: 502.
+                guard let value = Int64(ConfigLexer.trimBlanks(field.value)), value >= 0 else {  // trap-safe: parsing returns nil, never traps
+                    connection.close()
+                    log(.error, "AH01107: bad Content-Length from the back end \(p.worker.logName): \(field.value)")
+                    return RequestProcessor(context: context).error(.badGateway, r)
+                }
+                length = value
+            }
             if name == "content-length" || Self.hopByHop.contains(name) || connectionTokens.contains(name) { continue }
             if name == "location" || name == "content-location" || name == "uri" {
                 response.headers.append((field.name, reverseMapped(field.value)))
