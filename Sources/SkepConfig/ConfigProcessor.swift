@@ -11,6 +11,8 @@ public struct ConfigProcessor {
     var limited: MethodLimit = .all
     /// The directory of the `<Directory>` being processed (`cmd->path`), with a trailing slash.
     var sectionPath: String?
+    /// The URL path of the enclosing `<Location>`, for `DirectiveScope.location`.
+    var locationPath: String?
     /// Set while a `.htaccess` file is processed: what `AllowOverride` allows there, which
     /// replaces the context check (Apache's `invoke_cmd` override test).
     var htaccess: HtaccessPermission?
@@ -154,6 +156,9 @@ public struct ConfigProcessor {
         let enclosingPath = sectionPath
         if kind == .directory && !regex { sectionPath = pattern.hasSuffix("/") ? pattern : pattern + "/" }
         defer { sectionPath = enclosingPath }
+        let enclosingLocation = locationPath
+        if kind == .location && !regex { locationPath = pattern }
+        defer { locationPath = enclosingLocation }
         for child in directive.children ?? [] {
             if let childKind = sectionKind(child) {
                 guard check(child, in: context) else { continue }
@@ -311,6 +316,7 @@ public struct ConfigProcessor {
         scope.activeModules = activeModules
         scope.limited = limited
         scope.path = sectionPath
+        scope.location = locationPath
         if let htaccess {
             scope.isHtaccess = true
             scope.overrideOptions = htaccess.options

@@ -72,6 +72,9 @@ public struct DirectiveScope: Sendable {
     /// trailing slash (Apache's `cmd->path`, which per-directory mod_rewrite strips from
     /// the path); nil at server level and in `<Location>`/`<Files>`.
     public var path: String?
+    /// The URL path of the enclosing `<Location>` section (not `<LocationMatch>`): what
+    /// `ProxyPass URL` inside it maps (Apache's `cmd->path` there); nil elsewhere.
+    public var location: String?
     /// True while a `.htaccess` file is read (Apache's `cmd->pool == cmd->temp_pool`):
     /// a directive that behaves differently there (`Options` under `AllowOverride
     /// Options=...`) or refuses it (`php_admin_value`) asks this.

@@ -20,6 +20,10 @@ struct ProxyHTTPDifferentialTests {
                 ProxyPreserveHost On
             </Location>
             ProxyPass /preserve/ http://127.0.0.1:\(backend)/
+            <Location /located/>
+                ProxyPass http://127.0.0.1:\(backend)/
+                ProxyPassReverse http://127.0.0.1:\(backend)/
+            </Location>
             """
     }
 
@@ -47,6 +51,7 @@ struct ProxyHTTPDifferentialTests {
                 ("/app/close", []),
                 ("/preserve/p", ["-H", "Host: example.test"]),
                 ("/app/put", ["-X", "PUT", "--data-binary", "body"]),
+                ("/located/x?y=2", []),
             ]
             for (path, extra) in requests {
                 let s = try Curl.get("http://127.0.0.1:\(skep.port)\(path)", extra)
@@ -63,6 +68,14 @@ struct ProxyHTTPDifferentialTests {
             #expect(sr.header("Location")?.replacingOccurrences(of: String(skep.port), with: "PORT")
                     == ar.header("Location")?.replacingOccurrences(of: String(apache.port), with: "PORT"),
                     "skep \(sr.header("Location") ?? "-") apache \(ar.header("Location") ?? "-")")
+            // The same through <Location>'s one-argument forms.
+            let sl = try Curl.get("http://127.0.0.1:\(skep.port)/located/redirect"), al = try Curl.get("http://127.0.0.1:\(apache.port)/located/redirect")
+            // (The server's `ProxyPassReverse /app/` comes first in both: Apache merges the
+            // server's mappings before the section's.)
+            #expect(sl.status == 302)
+            #expect(sl.status == al.status && sl.header("Location")?.replacingOccurrences(of: String(skep.port), with: "PORT")
+                    == al.header("Location")?.replacingOccurrences(of: String(apache.port), with: "PORT"),
+                    "skep \(sl.status ?? 0) \(sl.header("Location") ?? "-") apache \(al.status ?? 0) \(al.header("Location") ?? "-")")
             // HEAD: the back end's length, no body.
             let sh = try Curl.get("http://127.0.0.1:\(skep.port)/app/head", ["-I"]), ah = try Curl.get("http://127.0.0.1:\(apache.port)/app/head", ["-I"])
             #expect(sh.status == 200 && ah.status == 200 && sh.header("Content-Length") == ah.header("Content-Length"), "skep \(sh.headers) apache \(ah.headers)")

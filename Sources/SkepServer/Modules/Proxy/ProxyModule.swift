@@ -8,7 +8,7 @@ import SkepHTTP
 /// (`proxy_fcgi` for `fcgi://`), which register with `ProxySchemes`.
 public struct ProxyModule: HTTPModule {
     public static let descriptor = ModuleDescriptor(name: "proxy_module", sourceName: "mod_proxy.c", directives: [
-        DirectiveSpec("ProxyPass", .iterate, .server, help: "a virtual path and a URL, or ! to exclude the path") { d, scope throws(ConfigError) in
+        DirectiveSpec("ProxyPass", .iterate, [.server, .location], help: "a virtual path and a URL, or ! to exclude the path; the URL alone inside <Location>") { d, scope throws(ConfigError) in
             try addPass(d, &scope, regex: false)
         },
         DirectiveSpec("ProxyPassMatch", .iterate, .server, help: "a regular expression and a URL with $1...$9, or !") { d, scope throws(ConfigError) in
@@ -55,9 +55,11 @@ public struct ProxyModule: HTTPModule {
         },
         .accepted("ProxyErrorOverride", .iterate, .anywhere, help: "not supported yet",
                   note: "not supported yet: the back end's error pages are passed through"),
-        DirectiveSpec("ProxyPassReverse", .iterate, .anywhere, help: "a path and the back end URL whose redirects map back to it") { d, scope throws(ConfigError) in
-            guard d.arguments.count >= 2 else {
-                throw d.error("ProxyPassReverse with one argument (inside <Location>) is not supported yet: write ProxyPassReverse /path/ URL")
+        DirectiveSpec("ProxyPassReverse", .iterate, .anywhere, help: "a path and the back end URL whose redirects map back to it; the URL alone inside <Location>") { d, scope throws(ConfigError) in
+            if d.arguments.count == 1 {
+                guard let location = scope.location else { throw d.error("ProxyPassReverse needs a path when not defined in a location") }
+                scope.directory[ProxyDirConfig.self].reverse.append(.init(alias: location, url: d.arguments[0]))
+                return
             }
             scope.directory[ProxyDirConfig.self].reverse.append(.init(alias: d.arguments[0], url: d.arguments[1]))
         },
@@ -151,9 +153,19 @@ public struct ProxyModule: HTTPModule {
     private static let hexDigits = Array("0123456789ABCDEF".utf8)
 
     static func addPass(_ d: Directive, _ scope: inout DirectiveScope, regex: Bool) throws(ConfigError) {
-        guard d.arguments.count >= 2 else { throw d.error("\(d.name) needs a path and a URL") }
-        let path = d.arguments[0]
-        let target = d.arguments[1]
+        // Inside <Location /path/> the path is the section's and the URL comes first, as
+        // Apache's `cmd->path`; a second path there is Apache's error.
+        var arguments = d.arguments
+        if scope.context.contains(.location) || scope.context.contains(.directory) || scope.context.contains(.files) {
+            guard let location = scope.location else { throw d.error("\(d.name) cannot occur within <\(scope.context == .location ? "LocationMatch" : "Directory")> section") }
+            guard let first = arguments.first, first.contains("://") || first == "!" else {
+                throw d.error("ProxyPass|ProxyPassMatch can not have a path when defined in a location.")
+            }
+            arguments.insert(location, at: 0)
+        }
+        guard arguments.count >= 2 else { throw d.error("\(d.name) needs a path and a URL") }
+        let path = arguments[0]
+        let target = arguments[1]
         let pattern: AliasPattern = regex ? .regex(try AliasModule.compile(d, path)) : .prefix(path)
         if target == "!" {
             scope.server[ProxyConfig.self].passes.append(.init(pattern: pattern, target: nil))
@@ -162,7 +174,7 @@ public struct ProxyModule: HTTPModule {
         guard ProxyWorker.parse(target) != nil else {
             throw d.error("\(d.name) \(target): Skep proxies only to http://, fcgi:// and unix:/path|fcgi:// back ends")
         }
-        try setParameters(d, &scope, url: target, Array(d.arguments.dropFirst(2)))
+        try setParameters(d, &scope, url: target, Array(arguments.dropFirst(2)))
         scope.server[ProxyConfig.self].passes.append(.init(pattern: pattern, target: target))
     }
 
