@@ -41,7 +41,8 @@ final class OCSPStapling: @unchecked Sendable {
     }
 
     static let slotSize = 16 * 1024
-    private static let header = 64
+    /// The lock, then the slots from the next 64-byte boundary.
+    private static let header = (SharedMutex.size + 63) / 64 * 64
     private static let refreshAfterOffset = 0, validUntilOffset = 8, claimedAtOffset = 16, lengthOffset = 24, okOffset = 28, derOffset = 32
     static let largestResponse = slotSize - derOffset
 

@@ -20,7 +20,8 @@ final class TLSSessionCache: @unchecked Sendable {
     static let sizes = 8192...(64 * 1024 * 1024)
     static let slotSize = 1024
     static let probe = 8
-    private static let header = 64
+    /// The lock, then the slots from the next 64-byte boundary.
+    private static let header = (SharedMutex.size + 63) / 64 * 64
     private static let idOffset = 9, derLengthOffset = 42, derOffset = 48
     static let largestSession = slotSize - derOffset
 
@@ -30,7 +31,6 @@ final class TLSSessionCache: @unchecked Sendable {
 
     init(size: Int) throws {
         memory = try SharedMemory.anonymous(size: size)
-        precondition(SharedMutex.size <= Self.header)  // trap-safe: a layout fact (pthread_mutex_t is 40 bytes on Linux), no input reaches it
         mutex = SharedMutex.create(at: memory.baseAddress)
         slotCount = max(Self.probe, (memory.size - Self.header) / Self.slotSize)
     }

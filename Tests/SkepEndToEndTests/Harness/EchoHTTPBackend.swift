@@ -5,7 +5,7 @@ import SkepTestSupport
 /// An HTTP/1.1 back end on a free loopback port (Python's http.server, keep-alive), for
 /// the reverse proxy's tests: it answers with JSON of the request it got (method, path,
 /// fields, body), and some paths answer otherwise: `/chunked...` chunked, `/close...`
-/// until close, `/redirect...` a 302 to its own URL, `/slow...` after 3 s, `/malformed...`
+/// until close, `/redirect...` a 302 to its own URL, `/slow...` never (it waits for the proxy to close), `/malformed...`
 /// a field line without a colon, `/truncated...` 10 of
 /// the 100 bytes it announces, then the end of the connection.
 struct EchoHTTPBackend {
@@ -14,7 +14,7 @@ struct EchoHTTPBackend {
     let directory: TemporaryDirectory
 
     static let script = #"""
-    import json, sys, time
+    import json, sys
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Echo(BaseHTTPRequestHandler):
@@ -25,7 +25,8 @@ struct EchoHTTPBackend {
             body = self.rfile.read(length).decode("latin-1") if length else ""
             path = self.path
             if path.startswith("/slow"):
-                time.sleep(3)  # the behaviour under test: a back end slower than ProxyTimeout
+                # Never answers: waits until the proxy gives up and closes the connection.
+                self.rfile.read(1); self.close_connection = True; return
             if path.startswith("/malformed"):
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nbroken header line\r\n\r\nok"); self.close_connection = True; return
             if path.startswith("/truncated"):
